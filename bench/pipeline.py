@@ -1,0 +1,139 @@
+"""Benchmark one job through the pipeline with fake providers at the seeds' latencies.
+
+    python bench/pipeline.py [--scale 1.0] [--scenes 6] [--scene-seconds 5]
+
+Fake providers answer after the latencies the seed documents report (script 4 s, preview
+5 s, image 5 s, narration 5 s, clip 30 s; ``--scale`` shrinks them) and hand out real
+1280x720 media, so normalising and merging run for real with ffmpeg on this machine.
+The same job is then run one scene after another, as the seeds' first designs did.
+The last line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from engine import Action, DreamResult, Engine, EngineConfig, JobFailure, JobTicket, Providers
+from engine.config import Limits, RenderConfig
+from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
+from engine.progress import ProgressSnapshot
+from engine.providers.fake import FakeMedia, FakeProviders
+
+LATENCIES = {"script": 4.0, "preview": 5.0, "images": 5.0, "voice": 5.0, "clips": 30.0}
+STORY = "A lighthouse keeper befriends a storm. " * 6
+
+
+@dataclass
+class TimingSurface:
+    """Notes when the preview and the final reach the surface."""
+
+    started: float = field(default_factory=time.monotonic)
+    preview_at: float | None = None
+    final_at: float | None = None
+    progress_updates: int = 0
+
+    async def acknowledge(self, ticket: JobTicket) -> None:
+        self.started = time.monotonic()
+
+    async def show_preview(self, preview: Path) -> None:
+        self.preview_at = time.monotonic() - self.started
+
+    async def show_progress(self, progress: ProgressSnapshot) -> None:
+        self.progress_updates += 1
+
+    async def deliver_final(self, result: DreamResult) -> None:
+        self.final_at = time.monotonic() - self.started
+
+    async def fail(self, failure: JobFailure) -> None:
+        raise SystemExit(f"bench job failed at {failure.stage}: {failure.reason}")
+
+    async def offer_actions(self, actions: Sequence[Action]) -> None:
+        return None
+
+
+def critical_path(latency: dict[str, float]) -> float:
+    """The job's length if everything that can overlap does, and assembly took no time."""
+    scene = max(latency["images"] + latency["clips"], latency["voice"])
+    return max(latency["preview"], latency["script"] + scene)
+
+
+async def run_once(config: EngineConfig, ffmpeg: FFmpeg, fake: FakeProviders) -> TimingSurface:
+    providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
+    engine = Engine(config, providers, ffmpeg)
+    surface = TimingSurface()
+    await engine.dream(engine.admit(STORY, requester="bench:1"), surface)
+    return surface
+
+
+async def main(args: argparse.Namespace) -> dict[str, object]:
+    latency = {role: seconds * args.scale for role, seconds in LATENCIES.items()}
+    with tempfile.TemporaryDirectory(prefix="dreambot-bench-") as scratch:
+        root = Path(scratch)
+        render = RenderConfig(preset=args.preset) if args.preset else RenderConfig()
+        limits = Limits()
+        ffmpeg = FFmpeg(locate_ffmpeg(), max_procs=limits.ffmpeg, timeout_s=300)
+        media = await FakeMedia.make(
+            ffmpeg,
+            root / "media",
+            width=render.width,
+            height=render.height,
+            clip_s=5.0,
+            narration_s=args.scene_seconds,
+        )
+        config = EngineConfig(work_dir=root / "work", render=render, limits=limits)
+        parallel = await run_once(
+            config, ffmpeg, FakeProviders(media, scenes=args.scenes, latency=latency)
+        )
+        sequential_final = None
+        if not args.skip_sequential:
+            one_by_one = replace(config, limits=replace(limits, parallel_scenes=1))
+            sequential = await run_once(
+                one_by_one, ffmpeg, FakeProviders(media, scenes=args.scenes, latency=latency)
+            )
+            sequential_final = sequential.final_at
+    assert parallel.final_at is not None
+    critical = critical_path(latency)
+    return {
+        "time_to_preview_s": round(parallel.preview_at or -1, 3),
+        "time_to_final_s": round(parallel.final_at, 3),
+        "critical_path_s": round(critical, 3),
+        "ratio": round(parallel.final_at / critical, 4),
+        "sequential_ratio": (
+            round(sequential_final / critical, 4) if sequential_final is not None else None
+        ),
+        "tail_s": round(parallel.final_at - critical, 3),
+        "scenes": args.scenes,
+        "scene_seconds": args.scene_seconds,
+        "scale": args.scale,
+        "render": f"{render.width}x{render.height}@{render.fps} x264 {render.preset}",
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+    }
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every latency")
+    parser.add_argument("--scenes", type=int, default=6)
+    parser.add_argument("--scene-seconds", type=float, default=5.0, help="narration per scene")
+    parser.add_argument("--preset", default=None, help="x264 preset (default: the engine's)")
+    parser.add_argument("--skip-sequential", action="store_true")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    arguments = parse_args(sys.argv[1:])
+    figures = asyncio.run(main(arguments))
+    print("command: python bench/pipeline.py " + " ".join(sys.argv[1:]))
+    for name, value in figures.items():
+        print(f"{name:>18}: {value}")
+    print(json.dumps(figures))

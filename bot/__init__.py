@@ -1,0 +1,1 @@
+"""dreambot's adapters: terminal, and (later) Telegram and Discord, over one engine."""

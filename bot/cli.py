@@ -1,0 +1,81 @@
+"""The ``dreambot`` command: make a video from the terminal (more subcommands to come)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.settings import Settings
+from bot.terminal import TerminalSurface
+from engine import Engine, StageFailedError, StoryRejectedError
+from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
+from engine.providers.local import LocalVoice, local_providers
+
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: ``dreambot dream STORY --out DIR``."""
+    parser = argparse.ArgumentParser(prog="dreambot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    dream = commands.add_parser("dream", help="turn a story into a narrated video, offline")
+    dream.add_argument("story", help='the story, in quotes (or "-" to read it from stdin)')
+    dream.add_argument("--out", type=Path, default=Path("out"), help="folder for the videos")
+    dream.add_argument("--seed", type=int, default=None, help="vary the look of the same story")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    story = sys.stdin.read() if args.story == "-" else args.story
+    try:
+        return asyncio.run(dream(story, out=args.out, seed=args.seed, settings=settings))
+    except KeyboardInterrupt:
+        print("dreambot: cancelled", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+async def dream(story: str, *, out: Path, seed: int | None, settings: Settings) -> int:
+    """Make one video in ``out``, showing progress; return the process exit code."""
+    out.mkdir(parents=True, exist_ok=True)
+    console = Console(stderr=True, highlight=False)
+    with tempfile.TemporaryDirectory(prefix=".dreambot-", dir=out) as scratch:
+        config = settings.engine_config(work_dir=Path(scratch))
+        ffmpeg = FFmpeg(
+            locate_ffmpeg(), max_procs=config.limits.ffmpeg, timeout_s=config.timeouts.ffmpeg
+        )
+        engine = Engine(config, local_providers(ffmpeg, config.render), ffmpeg)
+        try:
+            request = engine.admit(story, requester="terminal:local", seed=seed)
+        except StoryRejectedError as refusal:
+            print(f"dreambot: {refusal.reason}", file=sys.stderr)
+            return EXIT_REFUSED
+        if not LocalVoice().speaks:
+            console.print("note: espeak-ng is not installed, so the narration will be silent")
+        surface = TerminalSurface(out, console)
+        try:
+            result = await engine.dream(request, surface)
+        except StageFailedError as failure:
+            print(f"dreambot: failed at {failure.stage.value}: {failure.reason}", file=sys.stderr)
+            return EXIT_FAILED
+        finally:
+            surface.close()
+    timings = "  ".join(f"{stage.value} {secs:.1f}s" for stage, secs in result.timings.items())
+    console.print(f"stage timings: {timings}")
+    print(out / "final.mp4")
+    return 0

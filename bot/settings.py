@@ -1,0 +1,48 @@
+"""The one settings object: environment variables and .env, read once in main()."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine import EngineConfig, Limits, RenderConfig, StoryLimits
+
+
+class Settings(BaseSettings):
+    """Every operator-facing knob, with its default. Names are documented in docs/."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DREAMBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    work_dir: Path = Path("./dreambot-work")
+    log_level: str = "WARNING"
+    max_story_chars: int = Field(default=1500, ge=20, le=4000)
+    video_width: int = Field(default=1280, ge=64, le=3840)
+    video_height: int = Field(default=720, ge=64, le=2160)
+    video_fps: int = Field(default=24, ge=8, le=60)
+    x264_preset: str = "veryfast"
+    x264_crf: int = Field(default=23, ge=0, le=51)
+    caption_font: Path | None = None
+    ffmpeg_procs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    parallel_scenes: int | None = Field(default=None, ge=1)
+
+    def engine_config(self, *, work_dir: Path | None = None) -> EngineConfig:
+        """The engine's plain configuration drawn from these settings."""
+        even = lambda n: n - n % 2  # noqa: E731 - x264 with yuv420p needs even sizes
+        return EngineConfig(
+            work_dir=work_dir or self.work_dir,
+            render=RenderConfig(
+                width=even(self.video_width),
+                height=even(self.video_height),
+                fps=self.video_fps,
+                preset=self.x264_preset,
+                crf=self.x264_crf,
+                caption_font=self.caption_font,
+            ),
+            limits=Limits(ffmpeg=self.ffmpeg_procs, parallel_scenes=self.parallel_scenes),
+            story=StoryLimits(max_chars=self.max_story_chars),
+        )

@@ -1,0 +1,60 @@
+"""The terminal surface: live stage progress in the console, files written to a folder."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from bot.progress_text import progress_lines
+from engine import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
+
+
+class TerminalSurface:
+    """Shows one job in a terminal and writes ``preview.mp4`` and ``final.mp4`` to ``out``."""
+
+    def __init__(self, out: Path, console: Console) -> None:
+        self.out = out
+        self.console = console
+        self.failure: JobFailure | None = None
+        self._live = Live(console=console, auto_refresh=False, transient=False)
+        self._title = ""
+
+    async def acknowledge(self, ticket: JobTicket) -> None:
+        """Start the live view."""
+        self._title = ticket.title
+        self.console.print(f'🌙 Dreaming "{ticket.title}" (job {ticket.job_id})')
+        self._live.start()
+
+    async def show_preview(self, preview: Path) -> None:
+        """Copy the preview next to where the final will land."""
+        target = self.out / "preview.mp4"
+        shutil.copyfile(preview, target)
+        self._live.console.print(f"preview ready: {target}")
+
+    async def show_progress(self, progress: ProgressSnapshot) -> None:
+        """Redraw the stage lines in place."""
+        self._live.update(Text("\n".join(progress_lines(progress))), refresh=True)
+
+    async def deliver_final(self, result: DreamResult) -> None:
+        """Move the final video into the output folder."""
+        self._live.stop()
+        target = self.out / "final.mp4"
+        shutil.move(result.final, target)
+        self.console.print(f"final ready: {target} ({result.duration_s:.1f} s)")
+
+    async def fail(self, failure: JobFailure) -> None:
+        """Remember why the job failed; the command prints it and exits non-zero."""
+        self._live.stop()
+        self.failure = failure
+
+    async def offer_actions(self, actions: Sequence[Action]) -> None:
+        """A terminal has no buttons: Ctrl-C cancels, running the command again regenerates."""
+
+    def close(self) -> None:
+        """Stop the live view if a job ended without reaching final or fail."""
+        self._live.stop()

@@ -1,0 +1,54 @@
+"""Provider calls under their role's concurrency limit and a deadline, errors made safe."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from engine.config import Limits
+from engine.errors import (
+    ContentRejectedError,
+    EngineError,
+    MediaError,
+    StoryRejectedError,
+    TransientError,
+)
+
+T = TypeVar("T")
+
+
+class ProviderGates:
+    """One semaphore per provider role, shared by every job of an engine."""
+
+    def __init__(self, limits: Limits) -> None:
+        self._gates = {
+            "script": asyncio.Semaphore(limits.script),
+            "preview": asyncio.Semaphore(limits.preview),
+            "images": asyncio.Semaphore(limits.images),
+            "clips": asyncio.Semaphore(limits.clips),
+            "voice": asyncio.Semaphore(limits.voice),
+        }
+
+    async def call(self, role: str, timeout_s: float, work: Callable[[], Awaitable[T]]) -> T:
+        """Await ``work()`` once a slot of ``role`` is free, within ``timeout_s`` seconds."""
+        async with self._gates[role]:
+            try:
+                return await asyncio.wait_for(work(), timeout_s)
+            except TimeoutError:
+                raise TransientError(f"{role} took longer than {timeout_s:g} s") from None
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A short reason fit for a chat message: it never repeats provider text or secrets."""
+    if isinstance(exc, StoryRejectedError):
+        return exc.reason
+    if isinstance(exc, ContentRejectedError):
+        return "the content was refused by the provider's policy"
+    if isinstance(exc, TransientError | TimeoutError):
+        return "the service timed out or was unavailable"
+    if isinstance(exc, MediaError):
+        return "a media file could not be processed"
+    if isinstance(exc, EngineError):
+        return "the provider returned an error"
+    return "an internal error occurred"

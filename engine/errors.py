@@ -1,0 +1,74 @@
+"""The one error hierarchy of the engine.
+
+    EngineError
+     ├── StoryRejectedError      bad input: refused before anything is charged
+     ├── TransientError          worth retrying (timeouts, 5xx, rate limits); may carry retry_after
+     ├── PermanentError          retrying will not help
+     │    ├── ProviderError      a provider failed or returned something unusable
+     │    ├── ContentRejectedError  a provider or moderation refused the content
+     │    └── MediaError         a media file could not be made or read
+     │         └── FFmpegError   ffmpeg failed; carries the tail of its stderr
+     └── StageFailedError        a job failed; names the stage that broke
+
+Adapters convert library exceptions into these with ``raise ... from exc``, so no
+third-party exception type crosses the engine boundary.
+"""
+
+from __future__ import annotations
+
+from engine.models import Stage
+
+
+class EngineError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+
+class StoryRejectedError(EngineError):
+    """The story cannot be accepted; ``reason`` is short and safe to show the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientError(EngineError):
+    """A failure that may pass if the same call is made again later."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(EngineError):
+    """A failure that the same call would repeat."""
+
+
+class ProviderError(PermanentError):
+    """A provider failed, or returned output that is not what it promised."""
+
+
+class ContentRejectedError(PermanentError):
+    """The content was refused by moderation or a provider's policy."""
+
+
+class MediaError(PermanentError):
+    """A media file could not be made, read or understood."""
+
+
+class FFmpegError(MediaError):
+    """ffmpeg exited with an error or ran out of time."""
+
+    def __init__(self, message: str, *, returncode: int | None, stderr_tail: str) -> None:
+        detail = f"{message}: {stderr_tail}" if stderr_tail else message
+        super().__init__(detail)
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+
+class StageFailedError(EngineError):
+    """A job failed; ``stage`` says where and ``reason`` is safe to show the user."""
+
+    def __init__(self, stage: Stage, reason: str) -> None:
+        super().__init__(f"{stage.value} failed: {reason}")
+        self.stage = stage
+        self.reason = reason

@@ -1,0 +1,202 @@
+"""Builds scenes and the final video with ffmpeg: motion, fitting, captions, merge."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.config import RenderConfig
+from engine.media.captions import plan_cues, render_cue
+from engine.media.ffmpeg import FFmpeg
+from engine.media.probe import MediaInfo
+from engine.models import Narration, Visual
+
+_MOTIONS = ("zoom_in", "pan_right", "zoom_out", "pan_left")
+_MAX_STRETCH = 1.5  # slower than this looks like a fault; loop the clip instead
+
+
+def frame_count(duration_s: float, fps: int) -> int:
+    """Whole frames needed to cover a duration (never fewer than one)."""
+    return max(1, math.ceil(duration_s * fps - 1e-6))
+
+
+def ken_burns_filter(*, width: int, height: int, fps: int, frames: int, seed: int) -> str:
+    """A slow eased zoom or pan over a still, chosen by seed so neighbouring scenes differ.
+
+    The still is scaled to twice the output first: zoompan rounds its crop to whole input
+    pixels, and a larger input makes that rounding invisible.
+    """
+    motion = _MOTIONS[seed % len(_MOTIONS)]
+    ease = f"(3*pow(on/{max(frames - 1, 1)},2)-2*pow(on/{max(frames - 1, 1)},3))"
+    centre_x, centre_y = "iw/2-iw/zoom/2", "ih/2-ih/zoom/2"
+    zoom, x, y = {
+        "zoom_in": (f"1+0.18*{ease}", centre_x, centre_y),
+        "zoom_out": (f"1.18-0.18*{ease}", centre_x, centre_y),
+        "pan_right": ("1.15", f"(iw-iw/zoom)*{ease}", centre_y),
+        "pan_left": ("1.15", f"(iw-iw/zoom)*(1-{ease})", centre_y),
+    }[motion]
+    return (
+        f"scale={2 * width}:{2 * height}:force_original_aspect_ratio=increase,"
+        f"crop={2 * width}:{2 * height},"
+        f"zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},"
+        "setsar=1"
+    )
+
+
+def clip_fit(clip_s: float, target_s: float) -> tuple[int, float]:
+    """How to make a clip last ``target_s``: (extra loops, slow-down factor)."""
+    if clip_s <= 0 or clip_s >= target_s:
+        return 0, 1.0
+    stretch = target_s / clip_s
+    if stretch <= _MAX_STRETCH:
+        return 0, stretch
+    return math.ceil(target_s / clip_s) - 1, 1.0
+
+
+def fit_clip_filter(
+    info: MediaInfo, *, stretch: float, covered_s: float, duration_s: float, render: RenderConfig
+) -> str:
+    """Filters that bring a clip to the scene's size, rate and length, and no others.
+
+    Each filter costs CPU on every frame, and at the end of a job every scene is encoded
+    at once, so a filter the clip does not need is paid for directly in delivery time.
+    """
+    w, h, fps = render.width, render.height, render.fps
+    video = info.video
+    steps = []
+    if stretch != 1.0:
+        steps.append(f"setpts=(PTS-STARTPTS)*{stretch:.6f}")
+    if video is None or video.fps is None or abs(video.fps - fps) > 0.01 or stretch != 1.0:
+        steps.append(f"fps={fps}")
+    if video is None or (video.width, video.height) != (w, h):
+        steps.append(f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h}")
+    steps.append("setsar=1")
+    if covered_s < duration_s + 0.05:
+        # Headers can overstate a clip's length by a frame or two; hold the last frame
+        # rather than end the scene early.
+        steps.append(f"tpad=stop_mode=clone:stop_duration={duration_s - covered_s + 0.25:.3f}")
+    return ",".join(steps)
+
+
+async def render_motion(
+    ffmpeg: FFmpeg,
+    image: Path,
+    *,
+    width: int,
+    height: int,
+    fps: int,
+    duration_s: float,
+    seed: int,
+    out: Path,
+    preset: str = "ultrafast",
+    crf: int = 18,
+) -> Path:
+    """A silent clip of Ken Burns motion over a still."""
+    frames = frame_count(duration_s, fps)
+    graph = ken_burns_filter(width=width, height=height, fps=fps, frames=frames, seed=seed)
+    await ffmpeg.run(
+        ["-i", str(image), "-vf", f"{graph},format=yuv420p", "-frames:v", str(frames)]
+        + _h264(preset, crf, fps)
+        + ["-an", str(out)]
+    )
+    return out
+
+
+async def render_scene(
+    ffmpeg: FFmpeg,
+    *,
+    visual: Visual,
+    visual_info: MediaInfo | None,
+    narration: Narration,
+    text: str,
+    render: RenderConfig,
+    seed: int,
+    out: Path,
+) -> float:
+    """Encode one finished scene (picture, narration, captions) and return its duration.
+
+    Every scene gets the same size, frame rate, pixel format and audio layout, so the merge
+    can join them without re-encoding. The scene lasts exactly as long as its narration,
+    rounded up to a whole frame.
+    """
+    w, h, fps = render.width, render.height, render.fps
+    frames = frame_count(narration.duration_s, fps)
+    duration = frames / fps
+    inputs: list[str] = []
+    if visual.is_still or visual_info is None:
+        inputs += ["-i", str(visual.path)]
+        picture = ken_burns_filter(width=w, height=h, fps=fps, frames=frames, seed=seed)
+    else:
+        clip_s = visual_info.duration_s or duration
+        loops, stretch = clip_fit(clip_s, duration)
+        if loops:
+            inputs += ["-stream_loop", str(loops)]
+        inputs += ["-i", str(visual.path)]
+        picture = fit_clip_filter(
+            visual_info,
+            stretch=stretch,
+            covered_s=clip_s * (loops + 1) * stretch,
+            duration_s=duration,
+            render=render,
+        )
+    inputs += ["-i", str(narration.path)]
+    cue_paths = _write_cues(text, duration, render, out.parent)
+    for cue_path, _ in cue_paths:
+        inputs += ["-i", str(cue_path)]
+
+    chains = [f"[0:v]{picture}[v0]"]
+    margin = h // 14
+    for n, (_, (start, end)) in enumerate(cue_paths):
+        chains.append(
+            f"[v{n}][{n + 2}:v]overlay=x=(W-w)/2:y=H-h-{margin}:"
+            f"enable='between(t,{start:.3f},{end:.3f})'[v{n + 1}]"
+        )
+    chains.append(f"[v{len(cue_paths)}]format=yuv420p[vout]")
+    chains.append(
+        f"[1:a]aresample={render.audio_rate},apad,atrim=0:{duration:.6f},asetpts=N/SR/TB[aout]"
+    )
+    await ffmpeg.run(
+        [*inputs, "-filter_complex", ";".join(chains), "-map", "[vout]", "-map", "[aout]"]
+        + ["-frames:v", str(frames)]
+        + _h264(render.preset, render.crf, fps)
+        + ["-c:a", "aac", "-b:a", render.audio_bitrate, "-ac", "2", "-ar", str(render.audio_rate)]
+        + ["-t", f"{duration:.6f}", "-movflags", "+faststart", str(out)]
+    )
+    return duration
+
+
+async def concat(ffmpeg: FFmpeg, parts: Sequence[Path], out: Path) -> Path:
+    """Join scenes with the concat demuxer and stream copy: no re-encode, so it is quick."""
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"file '{_quote(p)}'\n" for p in parts), encoding="utf-8")
+    await ffmpeg.run(
+        ["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy"]
+        + ["-movflags", "+faststart", str(out)]
+    )
+    return out
+
+
+def _write_cues(
+    text: str, duration_s: float, render: RenderConfig, folder: Path
+) -> list[tuple[Path, tuple[float, float]]]:
+    written = []
+    for n, cue in enumerate(plan_cues(text, duration_s)):
+        path = folder / f"cue_{n:02d}.png"
+        image = render_cue(
+            cue, frame_width=render.width, frame_height=render.height, font=render.caption_font
+        )
+        image.save(path)
+        written.append((path, (cue.start_s, cue.end_s)))
+    return written
+
+
+def _h264(preset: str, crf: int, fps: int) -> list[str]:
+    return [
+        "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
+        "-pix_fmt", "yuv420p", "-r", str(fps), "-video_track_timescale", str(fps * 512),
+    ]  # fmt: skip
+
+
+def _quote(path: Path) -> str:
+    return str(path.resolve()).replace("'", "'\\''")

@@ -1,0 +1,66 @@
+"""Runs ffmpeg asynchronously: bounded concurrency, timeouts, and killing on cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import imageio_ffmpeg
+
+from engine.errors import FFmpegError
+from engine.process import ProcessTimeoutError, run_process
+
+log = logging.getLogger(__name__)
+
+_TAIL_LINES = 12
+
+
+def locate_ffmpeg() -> str:
+    """The ffmpeg binary shipped by imageio-ffmpeg (or the one IMAGEIO_FFMPEG_EXE names)."""
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def tail(text: str, lines: int = _TAIL_LINES) -> str:
+    """The last lines of ffmpeg's stderr, which is where it says what went wrong."""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+class FFmpeg:
+    """One ffmpeg binary shared by a process, with at most ``max_procs`` encodes at once.
+
+    Encodes are CPU-bound; bounding them to the core count keeps the event loop (and the
+    chat adapters on it) responsive while scenes render.
+    """
+
+    def __init__(self, exe: str, *, max_procs: int, timeout_s: float) -> None:
+        self.exe = exe
+        self.timeout_s = timeout_s
+        self._slots = asyncio.Semaphore(max(1, max_procs))
+
+    async def run(self, args: Sequence[str], *, timeout_s: float | None = None) -> None:
+        """Run one ffmpeg command to completion, raising FFmpegError when it fails."""
+        async with self._slots:
+            argv = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y", *args]
+            started = time.monotonic()
+            returncode, stderr = await self._execute(argv, timeout_s or self.timeout_s)
+            log.debug("ffmpeg %.2f s → %s", time.monotonic() - started, args[-1])
+        if returncode != 0:
+            raise FFmpegError("ffmpeg failed", returncode=returncode, stderr_tail=tail(stderr))
+
+    async def describe(self, path: Path, *, timeout_s: float = 30.0) -> str:
+        """ffmpeg's own description of a file's streams (what ffprobe would print).
+
+        Not bounded by the encode slots: it reads headers only, and making it queue behind
+        long encodes would stall every scene waiting to validate its inputs.
+        """
+        _, stderr = await self._execute(["-hide_banner", "-nostdin", "-i", str(path)], timeout_s)
+        return stderr
+
+    async def _execute(self, argv: Sequence[str], timeout_s: float) -> tuple[int, str]:
+        try:
+            return await run_process([self.exe, *argv], timeout_s=timeout_s)
+        except ProcessTimeoutError as exc:
+            raise FFmpegError(str(exc), returncode=None, stderr_tail="") from None

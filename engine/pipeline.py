@@ -1,0 +1,257 @@
+"""Runs one dream job: preview and script together, scenes in parallel, merge, deliver."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+import zlib
+from pathlib import Path
+
+from engine.calls import ProviderGates, describe_failure
+from engine.config import EngineConfig
+from engine.errors import EngineError, MediaError, StageFailedError
+from engine.media.compose import concat
+from engine.media.ffmpeg import FFmpeg
+from engine.media.probe import probe
+from engine.models import (
+    Action,
+    DreamRequest,
+    DreamResult,
+    JobFailure,
+    JobTicket,
+    SceneResult,
+    Script,
+    Stage,
+    VisualKind,
+)
+from engine.ports import Providers, Surface
+from engine.progress import ProgressTracker
+from engine.scenes import SceneFailure, SceneWorker
+from engine.story import validate_story
+
+log = logging.getLogger(__name__)
+
+_HEADLINE_CHARS = 60
+
+
+def headline(story: str) -> str:
+    """The first words of a story, short enough to title a progress message."""
+    first_line = story.strip().splitlines()[0] if story.strip() else ""
+    if len(first_line) <= _HEADLINE_CHARS:
+        return first_line
+    return first_line[:_HEADLINE_CHARS].rsplit(" ", 1)[0].rstrip(",;: ") + "…"
+
+
+class Engine:
+    """The platform-free core: turns a request into a video, reporting to a Surface."""
+
+    def __init__(self, config: EngineConfig, providers: Providers, ffmpeg: FFmpeg) -> None:
+        self.config = config
+        self._providers = providers
+        self._ffmpeg = ffmpeg
+        self._gates = ProviderGates(config.limits)
+
+    def admit(self, story: str, *, requester: str, seed: int | None = None) -> DreamRequest:
+        """Validate a story and make a request of it (raises StoryRejectedError)."""
+        return DreamRequest(validate_story(story, self.config.story), requester, seed)
+
+    async def dream(self, request: DreamRequest, surface: Surface) -> DreamResult:
+        """Run a job to its end: the final video, or StageFailedError after telling the surface."""
+        return await _Job(self, request, surface).run()
+
+
+class _Job:
+    def __init__(self, engine: Engine, request: DreamRequest, surface: Surface) -> None:
+        self.engine = engine
+        self.request = request
+        self.surface = surface
+        self.job_id = uuid.uuid4().hex[:12]
+        self.seed = request.seed if request.seed is not None else zlib.crc32(request.story.encode())
+        self.title = headline(request.story)
+        self.workdir = engine.config.work_dir / self.job_id
+        self.tracker = ProgressTracker(self.title)
+        self.preview: Path | None = None
+        self.preview_shown = asyncio.Event()
+        self.preview_showing = False
+
+    async def run(self) -> DreamResult:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log.info("job %s: accepted for %s", self.job_id, self.request.requester)
+        await self.surface.acknowledge(JobTicket(self.job_id, self.title))
+        await self.surface.offer_actions([Action.CANCEL])
+        reporter = asyncio.create_task(self._report_progress())
+        try:
+            result = await self._produce()
+        except StageFailedError as failure:
+            await self._report_failure(reporter, failure)
+            raise
+        except Exception as exc:
+            # A bug must still end the job visibly, named by the stage it broke.
+            log.exception("job %s: internal error", self.job_id)
+            failure = StageFailedError(self._current_stage(), describe_failure(exc))
+            await self._report_failure(reporter, failure)
+            raise failure from exc
+        finally:
+            await _stop(reporter)
+        log.info("job %s: delivered %.1f s of video", self.job_id, result.duration_s)
+        await self.surface.deliver_final(result)
+        await self.surface.offer_actions([Action.REGENERATE])
+        return result
+
+    async def _report_failure(self, reporter: asyncio.Task[None], failure: StageFailedError) -> None:
+        await _stop(reporter)
+        log.warning("job %s: failed at %s: %s", self.job_id, failure.stage, failure.reason)
+        await self.surface.fail(JobFailure(self.job_id, failure.stage, failure.reason))
+        await self.surface.offer_actions([Action.REGENERATE])
+
+    def _current_stage(self) -> Stage:
+        running = [s.stage for s in self.tracker.snapshot().stages if s.status == "running"]
+        return running[-1] if running else Stage.SCRIPT
+
+    async def _produce(self) -> DreamResult:
+        self.tracker.start(Stage.PREVIEW)
+        self.tracker.start(Stage.SCRIPT)
+        preview_task = asyncio.create_task(self._make_preview())
+        try:
+            script = await self._write_script()
+            scenes = await self._build_scenes(script)
+            final, duration = await self._merge(scenes)
+        finally:
+            await self._settle_preview(preview_task)
+        return DreamResult(
+            job_id=self.job_id,
+            title=script.title,
+            final=final,
+            duration_s=duration,
+            scenes=tuple(scenes),
+            preview=self.preview,
+            timings=self.tracker.timings(),
+        )
+
+    async def _make_preview(self) -> None:
+        folder = self.workdir / "preview"
+        folder.mkdir(exist_ok=True)
+        config = self.engine.config
+        try:
+            path = await self.engine._gates.call(
+                "preview",
+                config.timeouts.preview,
+                lambda: self.engine._providers.preview.generate_preview(
+                    self.request.story, seed=self.seed, out_dir=folder
+                ),
+            )
+            info = await probe(self.engine._ffmpeg, path)
+            if info.video is None:
+                raise MediaError("the preview has no video stream")
+        except EngineError as exc:
+            # A preview is a courtesy: losing it never costs the job.
+            log.warning("job %s: no preview: %s", self.job_id, exc)
+            self.tracker.fail(Stage.PREVIEW)
+            return
+        self.tracker.finish(Stage.PREVIEW)
+        self.preview = path
+        self.preview_showing = True
+        try:
+            await self.surface.show_preview(path)
+        except Exception:
+            # The surface is an adapter's code talking to a chat service; its failure to show
+            # a courtesy preview is logged, and the job carries on to the final.
+            log.exception("job %s: showing the preview failed", self.job_id)
+
+    async def _settle_preview(self, task: asyncio.Task[None]) -> None:
+        """Let a preview that is being shown land; drop one that would arrive after the final."""
+        if not task.done() and not self.preview_showing:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if task.cancelled() and self.tracker.snapshot().of(Stage.PREVIEW).elapsed_s is None:
+            self.tracker.skip(Stage.PREVIEW)
+
+    async def _write_script(self) -> Script:
+        config = self.engine.config
+        try:
+            script = await self.engine._gates.call(
+                "script",
+                config.timeouts.script,
+                lambda: self.engine._providers.script.write_script(
+                    self.request.story, seed=self.seed
+                ),
+            )
+        except EngineError as exc:
+            self.tracker.fail(Stage.SCRIPT)
+            raise StageFailedError(Stage.SCRIPT, describe_failure(exc)) from exc
+        if not script.scenes:
+            self.tracker.fail(Stage.SCRIPT)
+            raise StageFailedError(Stage.SCRIPT, "the script has no scenes")
+        self.tracker.finish(Stage.SCRIPT)
+        log.info("job %s: script of %d scenes", self.job_id, len(script.scenes))
+        return script
+
+    async def _build_scenes(self, script: Script) -> list[SceneResult]:
+        total = len(script.scenes)
+        for stage in (Stage.IMAGES, Stage.NARRATION, Stage.CLIPS, Stage.SCENES):
+            self.tracker.start(stage, total=total)
+        worker = SceneWorker(
+            job_id=self.job_id,
+            script=script,
+            workdir=self.workdir,
+            config=self.engine.config,
+            providers=self.engine._providers,
+            gates=self.engine._gates,
+            ffmpeg=self.engine._ffmpeg,
+            tracker=self.tracker,
+        )
+        slots = asyncio.Semaphore(self.engine.config.limits.parallel_scenes or total)
+
+        async def build(index: int) -> SceneResult | SceneFailure:
+            async with slots:
+                return await worker.build(script.scenes[index])
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(build(n)) for n in range(total)]
+        outcomes = [task.result() for task in tasks]
+        return self._judge(outcomes)
+
+    def _judge(self, outcomes: list[SceneResult | SceneFailure]) -> list[SceneResult]:
+        """Apply the delivery rule: at least one scene with a real picture and a voice."""
+        good = [o for o in outcomes if isinstance(o, SceneResult)]
+        if not good:
+            self.tracker.fail(Stage.SCENES)
+            failure = next(o for o in outcomes if isinstance(o, SceneFailure))
+            raise StageFailedError(Stage.SCENES, f"no scene could be assembled: {failure.reason}")
+        if all(scene.visual is VisualKind.TITLE_CARD for scene in good):
+            self.tracker.fail(Stage.IMAGES)
+            raise StageFailedError(Stage.IMAGES, "no picture could be made for any scene")
+        if not any(scene.spoken for scene in good):
+            self.tracker.fail(Stage.NARRATION)
+            raise StageFailedError(Stage.NARRATION, "no narration could be recorded")
+        return good
+
+    async def _merge(self, scenes: list[SceneResult]) -> tuple[Path, float]:
+        self.tracker.start(Stage.MERGE)
+        final = self.workdir / "final.mp4"
+        try:
+            await concat(self.engine._ffmpeg, [scene.path for scene in scenes], final)
+            info = await probe(self.engine._ffmpeg, final)
+        except EngineError as exc:
+            self.tracker.fail(Stage.MERGE)
+            raise StageFailedError(Stage.MERGE, describe_failure(exc)) from exc
+        self.tracker.finish(Stage.MERGE)
+        return final, info.duration_s or sum(scene.duration_s for scene in scenes)
+
+    async def _report_progress(self) -> None:
+        while True:
+            snapshot = await self.tracker.wait_changed()
+            try:
+                await self.surface.show_progress(snapshot)
+            except Exception:
+                # Progress is best effort; a surface that cannot show it must not end the job.
+                log.exception("job %s: progress update failed", self.job_id)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

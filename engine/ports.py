@@ -1,0 +1,72 @@
+"""The small protocols the engine talks through: providers in, surfaces out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from engine.models import Action, DreamResult, JobFailure, JobTicket, Script
+from engine.progress import ProgressSnapshot
+
+
+class ScriptWriter(Protocol):
+    """Cuts a story into scenes with one shared style sheet."""
+
+    async def write_script(self, story: str, *, seed: int) -> Script: ...
+
+
+class PreviewGenerator(Protocol):
+    """Makes a rough, low-resolution motion preview of the whole story, fast."""
+
+    async def generate_preview(self, story: str, *, seed: int, out_dir: Path) -> Path: ...
+
+
+class ImageGenerator(Protocol):
+    """Draws one still picture for a scene."""
+
+    async def generate_image(
+        self, prompt: str, *, seed: int, width: int, height: int, out_dir: Path
+    ) -> Path: ...
+
+
+class ClipGenerator(Protocol):
+    """Turns a scene's picture into a short motion clip."""
+
+    async def generate_clip(
+        self, image: Path, prompt: str, *, seed: int, duration_s: float, out_dir: Path
+    ) -> Path: ...
+
+
+class Voice(Protocol):
+    """Speaks a scene's narration into an audio file."""
+
+    async def narrate(self, text: str, *, out_dir: Path) -> Path: ...
+
+
+@dataclass(frozen=True)
+class Providers:
+    """One implementation of every provider role a job needs."""
+
+    script: ScriptWriter
+    preview: PreviewGenerator
+    images: ImageGenerator
+    clips: ClipGenerator
+    voice: Voice
+
+
+class Surface(Protocol):
+    """Where a job shows itself: a chat message, a terminal. Adapters implement it."""
+
+    async def acknowledge(self, ticket: JobTicket) -> None: ...
+
+    async def show_preview(self, preview: Path) -> None: ...
+
+    async def show_progress(self, progress: ProgressSnapshot) -> None: ...
+
+    async def deliver_final(self, result: DreamResult) -> None: ...
+
+    async def fail(self, failure: JobFailure) -> None: ...
+
+    async def offer_actions(self, actions: Sequence[Action]) -> None: ...

@@ -1,0 +1,42 @@
+"""Runs a child process that dies with its caller: on timeout and on cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+
+class ProcessTimeoutError(Exception):
+    """The child ran longer than allowed and was killed."""
+
+
+async def run_process(
+    argv: Sequence[str], *, timeout_s: float, stdin: bytes | None = None
+) -> tuple[int, str]:
+    """Run argv (never through a shell) and return (exit code, stderr text)."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(stdin), timeout_s)
+    except TimeoutError:
+        await _kill(proc)
+        raise ProcessTimeoutError(f"{argv[0]} took longer than {timeout_s:g} s") from None
+    except BaseException:
+        # Cancelled, or the loop is closing: the child must not outlive the work it was for.
+        await _kill(proc)
+        raise
+    assert proc.returncode is not None
+    return proc.returncode, err.decode("utf-8", errors="replace")
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass
+        await asyncio.shield(proc.wait())

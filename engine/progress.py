@@ -1,0 +1,110 @@
+"""Per-job stage progress with timings, observed by whoever renders it."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from engine.models import Stage
+
+
+class StageStatus(enum.StrEnum):
+    """Where a stage is in its life."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class StageProgress:
+    """One stage as the user sees it: counts, fallbacks and how long it took."""
+
+    stage: Stage
+    status: StageStatus = StageStatus.PENDING
+    done: int = 0
+    total: int | None = None
+    fallbacks: int = 0
+    elapsed_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ProgressSnapshot:
+    """Every stage of a job at one moment; immutable so renderers can keep it."""
+
+    title: str
+    stages: tuple[StageProgress, ...]
+    version: int
+
+    def of(self, stage: Stage) -> StageProgress:
+        """The progress of one stage."""
+        return next(s for s in self.stages if s.stage is stage)
+
+
+class ProgressTracker:
+    """Records stage changes and wakes one watcher; intermediate states are never queued."""
+
+    def __init__(self, title: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._title = title
+        self._clock = clock
+        self._stages = {stage: StageProgress(stage) for stage in Stage}
+        self._started: dict[Stage, float] = {}
+        self._version = 0
+        self._changed = asyncio.Event()
+
+    def start(self, stage: Stage, *, total: int | None = None) -> None:
+        """Mark a stage running (the first call starts its clock)."""
+        self._started.setdefault(stage, self._clock())
+        self._update(stage, status=StageStatus.RUNNING, total=total)
+
+    def advance(self, stage: Stage, *, fallback: bool = False) -> None:
+        """Count one unit of a stage as settled, noting whether it fell back."""
+        current = self._stages[stage]
+        self._update(
+            stage,
+            done=current.done + 1,
+            fallbacks=current.fallbacks + (1 if fallback else 0),
+        )
+        if current.total is not None and current.done + 1 >= current.total:
+            self.finish(stage)
+
+    def finish(self, stage: Stage) -> None:
+        """Mark a stage done and stop its clock."""
+        self._update(stage, status=StageStatus.DONE, elapsed_s=self._elapsed(stage))
+
+    def fail(self, stage: Stage) -> None:
+        """Mark a stage failed and stop its clock."""
+        self._update(stage, status=StageStatus.FAILED, elapsed_s=self._elapsed(stage))
+
+    def skip(self, stage: Stage) -> None:
+        """Mark a stage as not needed for this job."""
+        self._update(stage, status=StageStatus.SKIPPED)
+
+    def snapshot(self) -> ProgressSnapshot:
+        """The current state of every stage."""
+        return ProgressSnapshot(self._title, tuple(self._stages.values()), self._version)
+
+    def timings(self) -> dict[Stage, float]:
+        """Seconds taken by every stage that has finished or failed."""
+        return {s.stage: s.elapsed_s for s in self._stages.values() if s.elapsed_s is not None}
+
+    async def wait_changed(self) -> ProgressSnapshot:
+        """Wait for the next change and return the newest state (earlier ones are skipped)."""
+        await self._changed.wait()
+        self._changed.clear()
+        return self.snapshot()
+
+    def _elapsed(self, stage: Stage) -> float:
+        started = self._started.get(stage)
+        return 0.0 if started is None else self._clock() - started
+
+    def _update(self, stage: Stage, **changes: object) -> None:
+        changes = {k: v for k, v in changes.items() if v is not None}
+        self._stages[stage] = replace(self._stages[stage], **changes)  # type: ignore[arg-type]
+        self._version += 1
+        self._changed.set()

@@ -1,0 +1,189 @@
+"""Stand-in providers for tests and benchmarks: set latencies, injected faults, real media.
+
+They serve small prepared files (a real PNG, MP4 and WAV), so everything after the
+provider call (probing, normalising, merging) runs for real with ffmpeg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import shutil
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from engine.errors import ContentRejectedError, ProviderError, TransientError
+from engine.media.ffmpeg import FFmpeg
+from engine.models import SceneSpec, Script
+
+ROLES = ("script", "preview", "images", "clips", "voice")
+
+
+class Fault(enum.Enum):
+    """What a provider call does instead of its job."""
+
+    ERROR = "error"  # raises ProviderError
+    REFUSED = "refused"  # raises ContentRejectedError
+    BUSY = "busy"  # raises TransientError
+    CORRUPT = "corrupt"  # returns a file of garbage bytes
+    HANG = "hang"  # never returns (the engine's deadline must end it)
+
+
+@dataclass(frozen=True)
+class FakeMedia:
+    """The prepared files fake providers hand out."""
+
+    image: Path
+    clip: Path
+    narration: Path
+    preview: Path
+
+    @classmethod
+    async def make(
+        cls,
+        ffmpeg: FFmpeg,
+        folder: Path,
+        *,
+        width: int = 320,
+        height: int = 180,
+        clip_s: float = 2.0,
+        narration_s: float = 1.5,
+    ) -> FakeMedia:
+        """Create tiny real media files in ``folder`` with ffmpeg and Pillow."""
+        folder.mkdir(parents=True, exist_ok=True)
+        media = cls(
+            folder / "image.png", folder / "clip.mp4", folder / "narration.wav", folder / "p.mp4"
+        )
+        Image.new("RGB", (width, height), (40, 90, 160)).save(media.image)
+        size = f"{width}x{height}"
+        await ffmpeg.run(
+            ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=24:duration={clip_s}"]
+            + ["-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(media.clip)]
+        )
+        await ffmpeg.run(
+            ["-f", "lavfi", "-i", f"sine=frequency=330:sample_rate=22050:duration={narration_s}"]
+            + [str(media.narration)]
+        )
+        await ffmpeg.run(
+            ["-f", "lavfi", "-i", f"testsrc2=size=160x90:rate=12:duration=1"]
+            + ["-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(media.preview)]
+        )
+        return media
+
+
+@dataclass(frozen=True)
+class Call:
+    """One provider call as the fake saw it."""
+
+    role: str
+    scene: int | None
+    started: float
+    ended: float
+
+
+Hook = Callable[[str, int | None], Awaitable[None]]
+
+
+@dataclass
+class FakeProviders:
+    """Every provider role at once, with per-role latency and per-scene faults.
+
+    ``faults`` maps a role to {scene index: Fault}; the key ``None`` means every call of
+    that role (script and preview calls have no scene). ``hook`` is awaited at the start
+    of every call, so tests can hold calls at a barrier instead of sleeping.
+    """
+
+    media: FakeMedia
+    scenes: int = 3
+    latency: Mapping[str, float] = field(default_factory=dict)
+    faults: Mapping[str, Mapping[int | None, Fault]] = field(default_factory=dict)
+    hook: Hook | None = None
+    calls: list[Call] = field(default_factory=list)
+
+    async def write_script(self, story: str, *, seed: int) -> Script:
+        """A script of ``self.scenes`` scenes whose texts name their index."""
+        async with self._call("script", None):
+            words = story.split()
+            scenes = tuple(
+                SceneSpec(n, f"Scene {n}: {' '.join(words[:8])}", f"scene-{n} {story[:40]}")
+                for n in range(self.scenes)
+            )
+            return Script(title=" ".join(words[:5]), style="fake style", seed=seed, scenes=scenes)
+
+    async def generate_preview(self, story: str, *, seed: int, out_dir: Path) -> Path:
+        """The prepared preview clip."""
+        async with self._call("preview", None) as fault:
+            return _hand_out(self.media.preview, out_dir / "preview.mp4", fault)
+
+    async def generate_image(
+        self, prompt: str, *, seed: int, width: int, height: int, out_dir: Path
+    ) -> Path:
+        """The prepared image."""
+        async with self._call("images", _scene_of(prompt)) as fault:
+            return _hand_out(self.media.image, out_dir / "image.png", fault)
+
+    async def generate_clip(
+        self, image: Path, prompt: str, *, seed: int, duration_s: float, out_dir: Path
+    ) -> Path:
+        """The prepared clip."""
+        async with self._call("clips", _scene_of(prompt)) as fault:
+            return _hand_out(self.media.clip, out_dir / "clip.mp4", fault)
+
+    async def narrate(self, text: str, *, out_dir: Path) -> Path:
+        """The prepared narration."""
+        async with self._call("voice", _scene_of(text)) as fault:
+            return _hand_out(self.media.narration, out_dir / "narration.wav", fault)
+
+    def calls_of(self, role: str) -> list[Call]:
+        """The finished calls of one role, in the order they ended."""
+        return [call for call in self.calls if call.role == role]
+
+    def _call(self, role: str, scene: int | None) -> _CallScope:
+        return _CallScope(self, role, scene)
+
+
+class _CallScope:
+    def __init__(self, fake: FakeProviders, role: str, scene: int | None) -> None:
+        self.fake, self.role, self.scene = fake, role, scene
+        self.started = 0.0
+
+    async def __aenter__(self) -> Fault | None:
+        self.started = time.monotonic()
+        if self.fake.hook is not None:
+            await self.fake.hook(self.role, self.scene)
+        await asyncio.sleep(self.fake.latency.get(self.role, 0.0))
+        by_scene = self.fake.faults.get(self.role, {})
+        fault = by_scene.get(self.scene, by_scene.get(None))
+        if fault is Fault.HANG:
+            await asyncio.Event().wait()
+        if fault is Fault.ERROR:
+            raise ProviderError(f"fake {self.role} failed")
+        if fault is Fault.REFUSED:
+            raise ContentRejectedError(f"fake {self.role} refused")
+        if fault is Fault.BUSY:
+            raise TransientError(f"fake {self.role} busy", retry_after=1.0)
+        return fault
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.fake.calls.append(Call(self.role, self.scene, self.started, time.monotonic()))
+
+
+def _hand_out(source: Path, target: Path, fault: Fault | None) -> Path:
+    if fault is Fault.CORRUPT:
+        target.write_bytes(b"\x00not media\xff" * 64)
+    else:
+        shutil.copyfile(source, target)
+    return target
+
+
+def _scene_of(text: str) -> int | None:
+    for marker in ("scene-", "Scene "):
+        if marker in text:
+            digits = text.split(marker, 1)[1].split(":", 1)[0].split(" ", 1)[0]
+            if digits.isdigit():
+                return int(digits)
+    return None

@@ -1,0 +1,90 @@
+"""Offline pictures and motion: procedural scene art, Ken Burns clips, a quick preview."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from engine.media.compose import render_motion
+from engine.media.ffmpeg import FFmpeg
+from engine.providers.local.art import render_scene, render_title_card
+
+
+async def draw_scene(prompt: str, *, seed: int, width: int, height: int, out: Path) -> Path:
+    """Draw the procedural picture for a prompt into ``out`` (off the event loop)."""
+    image = await asyncio.to_thread(render_scene, prompt, seed=seed, width=width, height=height)
+    await asyncio.to_thread(image.save, out)
+    return out
+
+
+async def draw_title_card(text: str, *, seed: int, width: int, height: int, out: Path) -> Path:
+    """Draw a title card carrying the scene's words into ``out`` (off the event loop)."""
+    image = await asyncio.to_thread(render_title_card, text, seed=seed, width=width, height=height)
+    await asyncio.to_thread(image.save, out)
+    return out
+
+
+class LocalImageGenerator:
+    """Procedural pictures whose palette and motifs follow the prompt's words."""
+
+    async def generate_image(
+        self, prompt: str, *, seed: int, width: int, height: int, out_dir: Path
+    ) -> Path:
+        """Draw the scene picture."""
+        return await draw_scene(
+            prompt, seed=seed, width=width, height=height, out=out_dir / "image.png"
+        )
+
+
+class LocalClipGenerator:
+    """Ken Burns motion over the scene picture, encoded fast as an intermediate."""
+
+    def __init__(self, ffmpeg: FFmpeg, *, width: int, height: int, fps: int) -> None:
+        self._ffmpeg = ffmpeg
+        self._size = (width, height)
+        self._fps = fps
+
+    async def generate_clip(
+        self, image: Path, prompt: str, *, seed: int, duration_s: float, out_dir: Path
+    ) -> Path:
+        """Animate the picture for about ``duration_s`` seconds."""
+        width, height = self._size
+        return await render_motion(
+            self._ffmpeg,
+            image,
+            width=width,
+            height=height,
+            fps=self._fps,
+            duration_s=duration_s,
+            seed=seed,
+            out=out_dir / "clip.mp4",
+        )
+
+
+class LocalPreviewGenerator:
+    """A small, short, low-frame-rate motion sketch of the whole story, in well under a second."""
+
+    def __init__(
+        self, ffmpeg: FFmpeg, *, width: int = 426, height: int = 240, seconds: float = 3.0
+    ) -> None:
+        self._ffmpeg = ffmpeg
+        self._size = (width, height)
+        self._seconds = seconds
+
+    async def generate_preview(self, story: str, *, seed: int, out_dir: Path) -> Path:
+        """Sketch the story's look and set it in slow motion."""
+        width, height = self._size
+        still = await draw_scene(
+            story, seed=seed, width=width, height=height, out=out_dir / "preview.png"
+        )
+        return await render_motion(
+            self._ffmpeg,
+            still,
+            width=width,
+            height=height,
+            fps=12,
+            duration_s=self._seconds,
+            seed=seed,
+            out=out_dir / "preview.mp4",
+            crf=30,
+        )

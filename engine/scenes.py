@@ -1,0 +1,207 @@
+"""One scene's chain: picture and narration side by side, then assembly, degrading on failure.
+
+The ladder: a failed clip falls back to the scene image with Ken Burns motion; a failed
+image falls back to a title card; a failed narration falls back to silence sized to the
+words (the captions still carry them). A visual that ffmpeg cannot use at assembly drops
+to the next rung too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from engine.calls import ProviderGates, describe_failure
+from engine.config import EngineConfig
+from engine.errors import EngineError, MediaError, ProviderError
+from engine.media.compose import render_scene
+from engine.media.ffmpeg import FFmpeg
+from engine.media.probe import MediaInfo, probe
+from engine.models import Narration, SceneResult, SceneSpec, Script, Stage, Visual, VisualKind
+from engine.ports import Providers
+from engine.progress import ProgressTracker
+from engine.providers.local.visuals import draw_title_card
+from engine.providers.local.voice import speaking_time, write_silence
+
+log = logging.getLogger(__name__)
+
+_MAX_NARRATION_S = 120.0  # provider output is untrusted; no scene reads for two minutes
+
+
+@dataclass(frozen=True)
+class SceneFailure:
+    """A scene that could not be assembled at all."""
+
+    index: int
+    stage: Stage
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    visual: Visual
+    info: MediaInfo | None = None
+
+
+class SceneWorker:
+    """Builds the scenes of one job; every call is bounded by the engine's provider gates."""
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        script: Script,
+        workdir: Path,
+        config: EngineConfig,
+        providers: Providers,
+        gates: ProviderGates,
+        ffmpeg: FFmpeg,
+        tracker: ProgressTracker,
+    ) -> None:
+        self._job_id = job_id
+        self._script = script
+        self._workdir = workdir
+        self._config = config
+        self._providers = providers
+        self._gates = gates
+        self._ffmpeg = ffmpeg
+        self._tracker = tracker
+
+    async def build(self, spec: SceneSpec) -> SceneResult | SceneFailure:
+        """Make one scene, from provider calls to its normalised file."""
+        folder = self._workdir / f"scene_{spec.index:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        async with asyncio.TaskGroup() as group:
+            narration_task = group.create_task(self._narrate(spec, folder))
+            visuals_task = group.create_task(self._visuals(spec, folder))
+        return await self._assemble(spec, folder, visuals_task.result(), narration_task.result())
+
+    async def _visuals(self, spec: SceneSpec, folder: Path) -> list[_Candidate]:
+        render = self._config.render
+        seed = self._script.seed + spec.index
+        prompt = self._script.prompt_for(spec)
+        try:
+            image = await self._gates.call(
+                "images",
+                self._config.timeouts.image,
+                lambda: self._providers.images.generate_image(
+                    prompt, seed=seed, width=render.width, height=render.height, out_dir=folder
+                ),
+            )
+            await asyncio.to_thread(_check_image, image)
+        except EngineError as exc:
+            self._note(spec, Stage.IMAGES, exc)
+            self._tracker.advance(Stage.IMAGES, fallback=True)
+            self._tracker.advance(Stage.CLIPS, fallback=True)
+            return [await self._title_card(spec, folder)]
+        self._tracker.advance(Stage.IMAGES)
+        still = _Candidate(Visual(VisualKind.IMAGE, image))
+        try:
+            clip = await self._gates.call(
+                "clips",
+                self._config.timeouts.clip,
+                lambda: self._providers.clips.generate_clip(
+                    image,
+                    prompt,
+                    seed=seed,
+                    duration_s=speaking_time(spec.narration),
+                    out_dir=folder,
+                ),
+            )
+            info = await probe(self._ffmpeg, clip)
+            if info.video is None or not info.duration_s:
+                raise MediaError("the clip has no video stream")
+        except EngineError as exc:
+            self._note(spec, Stage.CLIPS, exc)
+            self._tracker.advance(Stage.CLIPS, fallback=True)
+            return [still, await self._title_card(spec, folder)]
+        self._tracker.advance(Stage.CLIPS)
+        card = _Candidate(Visual(VisualKind.TITLE_CARD, folder / "title_card.png"))
+        return [_Candidate(Visual(VisualKind.CLIP, clip), info), still, card]
+
+    async def _narrate(self, spec: SceneSpec, folder: Path) -> Narration:
+        try:
+            path = await self._gates.call(
+                "voice",
+                self._config.timeouts.voice,
+                lambda: self._providers.voice.narrate(spec.narration, out_dir=folder),
+            )
+            info = await probe(self._ffmpeg, path)
+            if info.audio is None or not info.duration_s or info.duration_s < 0.2:
+                raise MediaError("the narration has no audio")
+            if info.duration_s > _MAX_NARRATION_S:
+                raise ProviderError(f"the narration lasts {info.duration_s:.0f} s")
+        except EngineError as exc:
+            self._note(spec, Stage.NARRATION, exc)
+            self._tracker.advance(Stage.NARRATION, fallback=True)
+            duration = speaking_time(spec.narration)
+            silence = await asyncio.to_thread(write_silence, folder / "silence.wav", duration)
+            return Narration(silence, duration, spoken=False)
+        self._tracker.advance(Stage.NARRATION)
+        return Narration(path, info.duration_s)
+
+    async def _assemble(
+        self, spec: SceneSpec, folder: Path, candidates: list[_Candidate], narration: Narration
+    ) -> SceneResult | SceneFailure:
+        notes: list[str] = []
+        last_error: EngineError | None = None
+        for candidate in candidates:
+            if candidate.visual.kind is VisualKind.TITLE_CARD and not candidate.visual.path.exists():
+                candidate = await self._title_card(spec, folder)
+            try:
+                duration = await render_scene(
+                    self._ffmpeg,
+                    visual=candidate.visual,
+                    visual_info=candidate.info,
+                    narration=narration,
+                    text=spec.narration,
+                    render=self._config.render,
+                    seed=self._script.seed + spec.index,
+                    out=folder / "scene.mp4",
+                )
+            except EngineError as exc:
+                last_error = exc
+                notes.append(f"{candidate.visual.kind.value} unusable")
+                self._note(spec, Stage.SCENES, exc)
+                continue
+            self._tracker.advance(Stage.SCENES, fallback=candidate is not candidates[0])
+            return SceneResult(
+                index=spec.index,
+                path=folder / "scene.mp4",
+                duration_s=duration,
+                visual=candidate.visual.kind,
+                spoken=narration.spoken,
+                notes=tuple(notes),
+            )
+        self._tracker.advance(Stage.SCENES, fallback=True)
+        reason = describe_failure(last_error) if last_error else "nothing to assemble"
+        return SceneFailure(spec.index, Stage.SCENES, reason)
+
+    async def _title_card(self, spec: SceneSpec, folder: Path) -> _Candidate:
+        render = self._config.render
+        path = await draw_title_card(
+            spec.narration,
+            seed=self._script.seed + spec.index,
+            width=render.width,
+            height=render.height,
+            out=folder / "title_card.png",
+        )
+        return _Candidate(Visual(VisualKind.TITLE_CARD, path))
+
+    def _note(self, spec: SceneSpec, stage: Stage, exc: BaseException) -> None:
+        log.warning(
+            "job %s scene %d: %s fell back: %s", self._job_id, spec.index, stage.value, exc
+        )
+
+
+def _check_image(path: Path) -> None:
+    """Raise MediaError unless the file is a picture Pillow can decode."""
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise MediaError(f"{path.name} is not a readable image") from exc

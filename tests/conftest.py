@@ -1,0 +1,52 @@
+"""Shared fixtures: real ffmpeg, prepared tiny media, a small render size, clean environment."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine import EngineConfig, Limits, RenderConfig, Timeouts
+from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
+from engine.providers.fake import FakeMedia
+
+TINY = RenderConfig(width=160, height=90, fps=12, preset="ultrafast")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Settings must come from the test, never from the developer's shell or .env."""
+    for name in list(os.environ):
+        if name.startswith(("DREAMBOT_", "TELEGRAM_", "DISCORD_", "OPENAI_", "FAL_")):
+            monkeypatch.delenv(name)
+    yield
+
+
+@pytest.fixture(scope="session")
+def ffmpeg_exe() -> str:
+    return locate_ffmpeg()
+
+
+@pytest.fixture
+def ffmpeg(ffmpeg_exe: str) -> FFmpeg:
+    return FFmpeg(ffmpeg_exe, max_procs=2, timeout_s=60)
+
+
+@pytest.fixture(scope="session")
+def media(ffmpeg_exe: str, tmp_path_factory: pytest.TempPathFactory) -> FakeMedia:
+    folder = tmp_path_factory.mktemp("media")
+    runner = FFmpeg(ffmpeg_exe, max_procs=2, timeout_s=60)
+    return asyncio.run(FakeMedia.make(runner, folder, width=160, height=90))
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> EngineConfig:
+    return EngineConfig(
+        work_dir=tmp_path / "work",
+        render=TINY,
+        limits=Limits(ffmpeg=2),
+        timeouts=Timeouts(script=5, preview=5, image=5, clip=5, voice=5, ffmpeg=60),
+    )

@@ -1,0 +1,130 @@
+"""The ffmpeg runner, probing, fitting and captions, against the real binary."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from engine.errors import FFmpegError, MediaError
+from engine.media.captions import Cue, plan_cues, render_cue
+from engine.media.compose import clip_fit, frame_count
+from engine.media.ffmpeg import FFmpeg
+from engine.media.probe import parse_description, probe
+from tests.engine.test_pipeline import ffmpeg_children
+
+DESCRIPTION = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'x.mp4':
+  Duration: 00:01:02.50, start: 0.000000, bitrate: 531 kb/s
+  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, progressive), \
+1280x720 [SAR 1:1 DAR 16:9], 400 kb/s, 24 fps, 24 tbr, 12288 tbn (default)
+  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, stereo, fltp, 128 kb/s
+"""
+
+
+def test_description_is_parsed() -> None:
+    info = parse_description(DESCRIPTION)
+    assert info.duration_s == pytest.approx(62.5)
+    assert info.video is not None
+    assert (info.video.codec, info.video.width, info.video.height) == ("h264", 1280, 720)
+    assert info.video.fps == 24
+    assert info.audio is not None
+    assert (info.audio.codec, info.audio.sample_rate, info.audio.channels) == (
+        "aac",
+        48000,
+        "stereo",
+    )
+
+
+async def test_probe_reads_real_files_and_refuses_garbage(ffmpeg, media, tmp_path) -> None:
+    clip = await probe(ffmpeg, media.clip)
+    assert clip.video is not None and clip.audio is None
+    assert clip.duration_s == pytest.approx(2.0, abs=0.05)
+    wav = await probe(ffmpeg, media.narration)
+    assert wav.audio is not None and wav.video is None
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"<html>not a video</html>" * 10)
+    with pytest.raises(MediaError):
+        await probe(ffmpeg, junk)
+    with pytest.raises(MediaError):
+        await probe(ffmpeg, tmp_path / "missing.mp4")
+
+
+async def test_a_failing_command_raises_with_the_tail_of_stderr(ffmpeg, tmp_path) -> None:
+    with pytest.raises(FFmpegError) as failed:
+        await ffmpeg.run(["-i", str(tmp_path / "nope.mp4"), str(tmp_path / "out.mp4")])
+    assert failed.value.returncode not in (0, None)
+    assert "nope.mp4" in failed.value.stderr_tail
+
+
+async def test_a_command_over_its_deadline_is_killed(ffmpeg_exe, tmp_path) -> None:
+    runner = FFmpeg(ffmpeg_exe, max_procs=1, timeout_s=0.5)
+    endless = ["-re", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=5", "-f", "null", "-"]
+    with pytest.raises(FFmpegError, match="longer than"):
+        await runner.run(endless)
+    assert ffmpeg_children() == []
+
+
+async def test_cancelling_a_run_kills_the_process(ffmpeg) -> None:
+    endless = ["-re", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=5", "-f", "null", "-"]
+    task = asyncio.create_task(ffmpeg.run(endless))
+
+    async def started() -> None:
+        while not ffmpeg_children():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(started(), timeout=10)
+    pids = ffmpeg_children()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert ffmpeg_children() == []
+    assert all(not Path(f"/proc/{pid}").exists() for pid in pids)
+
+
+async def test_encodes_never_exceed_the_process_bound(ffmpeg_exe) -> None:
+    runner = FFmpeg(ffmpeg_exe, max_procs=1, timeout_s=30)
+    seen: list[int] = []
+    busy = ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=3", "-f", "null", "-"]
+
+    async def sample() -> None:
+        while len(seen) < 2000 and not all(t.done() for t in tasks):
+            seen.append(len(ffmpeg_children()))
+            await asyncio.sleep(0.005)
+
+    tasks = [asyncio.create_task(runner.run(busy)) for _ in range(3)]
+    await asyncio.gather(sample(), *tasks)
+    assert max(seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("clip_s", "target_s", "expected"),
+    [(5.0, 4.0, (0, 1.0)), (4.0, 5.0, (0, 1.25)), (2.0, 7.0, (3, 1.0)), (0.0, 3.0, (0, 1.0))],
+)
+def test_clip_fit(clip_s: float, target_s: float, expected: tuple[int, float]) -> None:
+    assert clip_fit(clip_s, target_s) == expected
+
+
+def test_frame_count_covers_the_duration() -> None:
+    assert frame_count(1.0, 24) == 24
+    assert frame_count(1.01, 24) == 25
+    assert frame_count(0.0, 24) == 1
+
+
+def test_cues_cover_the_narration_in_order() -> None:
+    text = " ".join(f"word{n}" for n in range(40))
+    cues = plan_cues(text, 10.0)
+    assert len(cues) > 1
+    assert cues[0].start_s == 0 and cues[-1].end_s == pytest.approx(10.0, abs=0.01)
+    assert all(a.end_s == pytest.approx(b.start_s, abs=0.01) for a, b in zip(cues, cues[1:]))
+    assert " ".join(" ".join(c.lines) for c in cues) == text
+    assert all(len(c.lines) <= 2 and all(len(line) <= 42 for line in c.lines) for c in cues)
+
+
+def test_a_cue_renders_visible_text_within_the_frame() -> None:
+    image = render_cue(
+        Cue(("Hello there", "Привет, мир"), 0, 1), frame_width=320, frame_height=180, font=None
+    )
+    assert image.mode == "RGBA" and image.width <= 320
+    white = sum(1 for px in image.get_flattened_data() if px[0] > 200 and px[3] == 255)
+    assert white > 20
