@@ -116,7 +116,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         "scene_seconds": args.scene_seconds,
         "scale": args.scale,
         "render": f"{render.width}x{render.height}@{render.fps} x264 {render.preset}",
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
     }
 
 

@@ -76,6 +76,6 @@ async def dream(story: str, *, out: Path, seed: int | None, settings: Settings) 
         finally:
             surface.close()
     timings = "  ".join(f"{stage.value} {secs:.1f}s" for stage, secs in result.timings.items())
-    console.print(f"stage timings: {timings}")
+    console.print(f"stage timings: {timings}", soft_wrap=True)
     print(out / "final.mp4")
     return 0

@@ -32,12 +32,11 @@ class Settings(BaseSettings):
 
     def engine_config(self, *, work_dir: Path | None = None) -> EngineConfig:
         """The engine's plain configuration drawn from these settings."""
-        even = lambda n: n - n % 2  # noqa: E731 - x264 with yuv420p needs even sizes
         return EngineConfig(
             work_dir=work_dir or self.work_dir,
             render=RenderConfig(
-                width=even(self.video_width),
-                height=even(self.video_height),
+                width=_even(self.video_width),
+                height=_even(self.video_height),
                 fps=self.video_fps,
                 preset=self.x264_preset,
                 crf=self.x264_crf,
@@ -46,3 +45,8 @@ class Settings(BaseSettings):
             limits=Limits(ffmpeg=self.ffmpeg_procs, parallel_scenes=self.parallel_scenes),
             story=StoryLimits(max_chars=self.max_story_chars),
         )
+
+
+def _even(pixels: int) -> int:
+    """x264 with 4:2:0 chroma needs even frame sizes."""
+    return pixels - pixels % 2

@@ -27,7 +27,7 @@ class TerminalSurface:
     async def acknowledge(self, ticket: JobTicket) -> None:
         """Start the live view."""
         self._title = ticket.title
-        self.console.print(f'🌙 Dreaming "{ticket.title}" (job {ticket.job_id})')
+        self.console.print(f'🌙 Dreaming "{ticket.title}" (job {ticket.job_id})', soft_wrap=True)
         self._live.start()
 
     async def show_preview(self, preview: Path) -> None:
@@ -42,14 +42,18 @@ class TerminalSurface:
 
     async def deliver_final(self, result: DreamResult) -> None:
         """Move the final video into the output folder."""
-        self._live.stop()
+        if result.progress is not None:
+            await self.show_progress(result.progress)
+        self._stop_live()
         target = self.out / "final.mp4"
         shutil.move(result.final, target)
         self.console.print(f"final ready: {target} ({result.duration_s:.1f} s)")
 
     async def fail(self, failure: JobFailure) -> None:
         """Remember why the job failed; the command prints it and exits non-zero."""
-        self._live.stop()
+        if failure.progress is not None:
+            await self.show_progress(failure.progress)
+        self._stop_live()
         self.failure = failure
 
     async def offer_actions(self, actions: Sequence[Action]) -> None:
@@ -57,4 +61,11 @@ class TerminalSurface:
 
     def close(self) -> None:
         """Stop the live view if a job ended without reaching final or fail."""
-        self._live.stop()
+        self._stop_live()
+
+    def _stop_live(self) -> None:
+        if self._live.is_started:
+            self._live.stop()
+            if not self.console.is_terminal:
+                # Off a terminal, rich leaves the cursor after the last frame's final line.
+                self.console.line()

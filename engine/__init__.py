@@ -25,6 +25,7 @@ __all__ = [
     "StageProgress",
     "StageStatus",
     "StoryLimits",
+    "StoryRejectedError",
     "Surface",
     "Timeouts",
 ]

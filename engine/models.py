@@ -6,6 +6,10 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.progress import ProgressSnapshot
 
 
 class Stage(enum.StrEnum):
@@ -118,6 +122,7 @@ class JobFailure:
     job_id: str
     stage: Stage
     reason: str
+    progress: ProgressSnapshot | None = None
 
 
 @dataclass(frozen=True)
@@ -131,3 +136,4 @@ class DreamResult:
     scenes: tuple[SceneResult, ...]
     preview: Path | None = None
     timings: Mapping[Stage, float] = field(default_factory=dict)
+    progress: ProgressSnapshot | None = None

@@ -49,9 +49,9 @@ class Engine:
 
     def __init__(self, config: EngineConfig, providers: Providers, ffmpeg: FFmpeg) -> None:
         self.config = config
-        self._providers = providers
-        self._ffmpeg = ffmpeg
-        self._gates = ProviderGates(config.limits)
+        self.providers = providers
+        self.ffmpeg = ffmpeg
+        self.gates = ProviderGates(config.limits)
 
     def admit(self, story: str, *, requester: str, seed: int | None = None) -> DreamRequest:
         """Validate a story and make a request of it (raises StoryRejectedError)."""
@@ -90,9 +90,9 @@ class _Job:
         except Exception as exc:
             # A bug must still end the job visibly, named by the stage it broke.
             log.exception("job %s: internal error", self.job_id)
-            failure = StageFailedError(self._current_stage(), describe_failure(exc))
-            await self._report_failure(reporter, failure)
-            raise failure from exc
+            internal = StageFailedError(self._current_stage(), describe_failure(exc))
+            await self._report_failure(reporter, internal)
+            raise internal from exc
         finally:
             await _stop(reporter)
         log.info("job %s: delivered %.1f s of video", self.job_id, result.duration_s)
@@ -100,10 +100,15 @@ class _Job:
         await self.surface.offer_actions([Action.REGENERATE])
         return result
 
-    async def _report_failure(self, reporter: asyncio.Task[None], failure: StageFailedError) -> None:
+    async def _report_failure(
+        self, reporter: asyncio.Task[None], failure: StageFailedError
+    ) -> None:
         await _stop(reporter)
         log.warning("job %s: failed at %s: %s", self.job_id, failure.stage, failure.reason)
-        await self.surface.fail(JobFailure(self.job_id, failure.stage, failure.reason))
+        self.tracker.fail(failure.stage)
+        await self.surface.fail(
+            JobFailure(self.job_id, failure.stage, failure.reason, self.tracker.snapshot())
+        )
         await self.surface.offer_actions([Action.REGENERATE])
 
     def _current_stage(self) -> Stage:
@@ -128,6 +133,7 @@ class _Job:
             scenes=tuple(scenes),
             preview=self.preview,
             timings=self.tracker.timings(),
+            progress=self.tracker.snapshot(),
         )
 
     async def _make_preview(self) -> None:
@@ -135,14 +141,14 @@ class _Job:
         folder.mkdir(exist_ok=True)
         config = self.engine.config
         try:
-            path = await self.engine._gates.call(
+            path = await self.engine.gates.call(
                 "preview",
                 config.timeouts.preview,
-                lambda: self.engine._providers.preview.generate_preview(
+                lambda: self.engine.providers.preview.generate_preview(
                     self.request.story, seed=self.seed, out_dir=folder
                 ),
             )
-            info = await probe(self.engine._ffmpeg, path)
+            info = await probe(self.engine.ffmpeg, path)
             if info.video is None:
                 raise MediaError("the preview has no video stream")
         except EngineError as exc:
@@ -172,18 +178,16 @@ class _Job:
     async def _write_script(self) -> Script:
         config = self.engine.config
         try:
-            script = await self.engine._gates.call(
+            script = await self.engine.gates.call(
                 "script",
                 config.timeouts.script,
-                lambda: self.engine._providers.script.write_script(
+                lambda: self.engine.providers.script.write_script(
                     self.request.story, seed=self.seed
                 ),
             )
         except EngineError as exc:
-            self.tracker.fail(Stage.SCRIPT)
             raise StageFailedError(Stage.SCRIPT, describe_failure(exc)) from exc
         if not script.scenes:
-            self.tracker.fail(Stage.SCRIPT)
             raise StageFailedError(Stage.SCRIPT, "the script has no scenes")
         self.tracker.finish(Stage.SCRIPT)
         log.info("job %s: script of %d scenes", self.job_id, len(script.scenes))
@@ -198,9 +202,9 @@ class _Job:
             script=script,
             workdir=self.workdir,
             config=self.engine.config,
-            providers=self.engine._providers,
-            gates=self.engine._gates,
-            ffmpeg=self.engine._ffmpeg,
+            providers=self.engine.providers,
+            gates=self.engine.gates,
+            ffmpeg=self.engine.ffmpeg,
             tracker=self.tracker,
         )
         slots = asyncio.Semaphore(self.engine.config.limits.parallel_scenes or total)
@@ -218,14 +222,11 @@ class _Job:
         """Apply the delivery rule: at least one scene with a real picture and a voice."""
         good = [o for o in outcomes if isinstance(o, SceneResult)]
         if not good:
-            self.tracker.fail(Stage.SCENES)
             failure = next(o for o in outcomes if isinstance(o, SceneFailure))
             raise StageFailedError(Stage.SCENES, f"no scene could be assembled: {failure.reason}")
         if all(scene.visual is VisualKind.TITLE_CARD for scene in good):
-            self.tracker.fail(Stage.IMAGES)
             raise StageFailedError(Stage.IMAGES, "no picture could be made for any scene")
         if not any(scene.spoken for scene in good):
-            self.tracker.fail(Stage.NARRATION)
             raise StageFailedError(Stage.NARRATION, "no narration could be recorded")
         return good
 
@@ -233,10 +234,9 @@ class _Job:
         self.tracker.start(Stage.MERGE)
         final = self.workdir / "final.mp4"
         try:
-            await concat(self.engine._ffmpeg, [scene.path for scene in scenes], final)
-            info = await probe(self.engine._ffmpeg, final)
+            await concat(self.engine.ffmpeg, [scene.path for scene in scenes], final)
+            info = await probe(self.engine.ffmpeg, final)
         except EngineError as exc:
-            self.tracker.fail(Stage.MERGE)
             raise StageFailedError(Stage.MERGE, describe_failure(exc)) from exc
         self.tracker.finish(Stage.MERGE)
         return final, info.duration_s or sum(scene.duration_s for scene in scenes)

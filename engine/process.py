@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 
@@ -29,14 +30,11 @@ async def run_process(
         # Cancelled, or the loop is closing: the child must not outlive the work it was for.
         await _kill(proc)
         raise
-    assert proc.returncode is not None
-    return proc.returncode, err.decode("utf-8", errors="replace")
+    return proc.returncode or 0, err.decode("utf-8", errors="replace")
 
 
 async def _kill(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             proc.kill()
-        except ProcessLookupError:
-            pass
         await asyncio.shield(proc.wait())

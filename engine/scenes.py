@@ -18,7 +18,7 @@ from PIL import Image
 from engine.calls import ProviderGates, describe_failure
 from engine.config import EngineConfig
 from engine.errors import EngineError, MediaError, ProviderError
-from engine.media.compose import render_scene
+from engine.media.compose import Soundtrack, prepare_soundtrack, render_scene
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import MediaInfo, probe
 from engine.models import Narration, SceneResult, SceneSpec, Script, Stage, Visual, VisualKind
@@ -76,9 +76,13 @@ class SceneWorker:
         folder = self._workdir / f"scene_{spec.index:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         async with asyncio.TaskGroup() as group:
-            narration_task = group.create_task(self._narrate(spec, folder))
+            sound_task = group.create_task(self._soundtrack(spec, folder))
             visuals_task = group.create_task(self._visuals(spec, folder))
-        return await self._assemble(spec, folder, visuals_task.result(), narration_task.result())
+        narration, soundtrack = sound_task.result()
+        if soundtrack is None:
+            self._tracker.advance(Stage.SCENES, fallback=True)
+            return SceneFailure(spec.index, Stage.NARRATION, "the narration could not be encoded")
+        return await self._assemble(spec, folder, visuals_task.result(), narration, soundtrack)
 
     async def _visuals(self, spec: SceneSpec, folder: Path) -> list[_Candidate]:
         render = self._config.render
@@ -123,6 +127,35 @@ class SceneWorker:
         card = _Candidate(Visual(VisualKind.TITLE_CARD, folder / "title_card.png"))
         return [_Candidate(Visual(VisualKind.CLIP, clip), info), still, card]
 
+    async def _soundtrack(
+        self, spec: SceneSpec, folder: Path
+    ) -> tuple[Narration, Soundtrack | None]:
+        """Narrate, then encode the audio and draw the captions while the picture is made."""
+        narration = await self._narrate(spec, folder)
+        render = self._config.render
+        try:
+            return narration, await prepare_soundtrack(
+                self._ffmpeg, narration=narration, text=spec.narration, render=render, folder=folder
+            )
+        except EngineError as exc:
+            if not narration.spoken:
+                self._note(spec, Stage.NARRATION, exc)
+                return narration, None
+            self._note(spec, Stage.NARRATION, exc)
+        silence = await self._silence(spec, folder)
+        try:
+            return silence, await prepare_soundtrack(
+                self._ffmpeg, narration=silence, text=spec.narration, render=render, folder=folder
+            )
+        except EngineError as exc:
+            self._note(spec, Stage.NARRATION, exc)
+            return silence, None
+
+    async def _silence(self, spec: SceneSpec, folder: Path) -> Narration:
+        duration = speaking_time(spec.narration)
+        path = await asyncio.to_thread(write_silence, folder / "silence.wav", duration)
+        return Narration(path, duration, spoken=False)
+
     async def _narrate(self, spec: SceneSpec, folder: Path) -> Narration:
         try:
             path = await self._gates.call(
@@ -138,27 +171,32 @@ class SceneWorker:
         except EngineError as exc:
             self._note(spec, Stage.NARRATION, exc)
             self._tracker.advance(Stage.NARRATION, fallback=True)
-            duration = speaking_time(spec.narration)
-            silence = await asyncio.to_thread(write_silence, folder / "silence.wav", duration)
-            return Narration(silence, duration, spoken=False)
+            return await self._silence(spec, folder)
         self._tracker.advance(Stage.NARRATION)
         return Narration(path, info.duration_s)
 
     async def _assemble(
-        self, spec: SceneSpec, folder: Path, candidates: list[_Candidate], narration: Narration
+        self,
+        spec: SceneSpec,
+        folder: Path,
+        candidates: list[_Candidate],
+        narration: Narration,
+        soundtrack: Soundtrack,
     ) -> SceneResult | SceneFailure:
         notes: list[str] = []
         last_error: EngineError | None = None
         for candidate in candidates:
-            if candidate.visual.kind is VisualKind.TITLE_CARD and not candidate.visual.path.exists():
+            if (
+                candidate.visual.kind is VisualKind.TITLE_CARD
+                and not candidate.visual.path.exists()
+            ):
                 candidate = await self._title_card(spec, folder)
             try:
                 duration = await render_scene(
                     self._ffmpeg,
                     visual=candidate.visual,
                     visual_info=candidate.info,
-                    narration=narration,
-                    text=spec.narration,
+                    soundtrack=soundtrack,
                     render=self._config.render,
                     seed=self._script.seed + spec.index,
                     out=folder / "scene.mp4",
@@ -193,9 +231,7 @@ class SceneWorker:
         return _Candidate(Visual(VisualKind.TITLE_CARD, path))
 
     def _note(self, spec: SceneSpec, stage: Stage, exc: BaseException) -> None:
-        log.warning(
-            "job %s scene %d: %s fell back: %s", self._job_id, spec.index, stage.value, exc
-        )
+        log.warning("job %s scene %d: %s fell back: %s", self._job_id, spec.index, stage.value, exc)
 
 
 def _check_image(path: Path) -> None:

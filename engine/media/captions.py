@@ -47,14 +47,14 @@ def render_cue(cue: Cue, *, frame_width: int, frame_height: int, font: Path | No
     boxes = [probe.textbbox((0, 0), line, font=face, stroke_width=2) for line in cue.lines]
     line_height = int(size * 1.25)
     pad = size // 2
-    text_width = max(right - left for left, _, right, _ in boxes)
+    text_width = int(max(right - left for left, _, right, _ in boxes))
     width = min(frame_width, text_width + 2 * pad)
     height = line_height * len(cue.lines) + 2 * pad
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=pad, fill=(0, 0, 0, 150))
     for row, (line, (left, _, right, _)) in enumerate(zip(cue.lines, boxes, strict=True)):
-        x = (width - (right - left)) // 2 - left
+        x = int((width - (right - left)) // 2 - left)
         y = pad + row * line_height
         draw.text(
             (x, y), line, font=face, fill=(255, 255, 255, 255), stroke_width=2, stroke_fill="black"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import RenderConfig
@@ -103,26 +105,54 @@ async def render_motion(
     return out
 
 
+@dataclass(frozen=True)
+class Soundtrack:
+    """What a scene needs besides its picture, made as soon as the narration exists."""
+
+    audio: Path
+    duration_s: float
+    captions: tuple[tuple[Path, float, float], ...]
+
+
+async def prepare_soundtrack(
+    ffmpeg: FFmpeg, *, narration: Narration, text: str, render: RenderConfig, folder: Path
+) -> Soundtrack:
+    """Encode the scene's audio to its exact length and draw its caption pictures.
+
+    This runs while the scene's clip is still being generated, so that when the clip
+    arrives only the picture is left to encode.
+    """
+    frames = frame_count(narration.duration_s, render.fps)
+    duration = frames / render.fps
+    audio = folder / "audio.m4a"
+    await ffmpeg.run(
+        ["-i", str(narration.path), "-af", f"aresample={render.audio_rate},apad"]
+        + ["-t", f"{duration:.6f}", "-c:a", "aac", "-b:a", render.audio_bitrate]
+        + ["-ac", "2", "-ar", str(render.audio_rate), "-vn", str(audio)]
+    )
+    captions = await asyncio.to_thread(_write_cues, text, duration, render, folder)
+    return Soundtrack(audio, duration, tuple(captions))
+
+
 async def render_scene(
     ffmpeg: FFmpeg,
     *,
     visual: Visual,
     visual_info: MediaInfo | None,
-    narration: Narration,
-    text: str,
+    soundtrack: Soundtrack,
     render: RenderConfig,
     seed: int,
     out: Path,
 ) -> float:
-    """Encode one finished scene (picture, narration, captions) and return its duration.
+    """Encode one finished scene (picture, soundtrack, captions) and return its duration.
 
     Every scene gets the same size, frame rate, pixel format and audio layout, so the merge
     can join them without re-encoding. The scene lasts exactly as long as its narration,
     rounded up to a whole frame.
     """
     w, h, fps = render.width, render.height, render.fps
-    frames = frame_count(narration.duration_s, fps)
-    duration = frames / fps
+    duration = soundtrack.duration_s
+    frames = frame_count(duration, fps)
     inputs: list[str] = []
     if visual.is_still or visual_info is None:
         inputs += ["-i", str(visual.path)]
@@ -140,28 +170,23 @@ async def render_scene(
             duration_s=duration,
             render=render,
         )
-    inputs += ["-i", str(narration.path)]
-    cue_paths = _write_cues(text, duration, render, out.parent)
-    for cue_path, _ in cue_paths:
+    inputs += ["-i", str(soundtrack.audio)]
+    for cue_path, _, _ in soundtrack.captions:
         inputs += ["-i", str(cue_path)]
 
     chains = [f"[0:v]{picture}[v0]"]
     margin = h // 14
-    for n, (_, (start, end)) in enumerate(cue_paths):
+    for n, (_, start, end) in enumerate(soundtrack.captions):
         chains.append(
             f"[v{n}][{n + 2}:v]overlay=x=(W-w)/2:y=H-h-{margin}:"
             f"enable='between(t,{start:.3f},{end:.3f})'[v{n + 1}]"
         )
-    chains.append(f"[v{len(cue_paths)}]format=yuv420p[vout]")
-    chains.append(
-        f"[1:a]aresample={render.audio_rate},apad,atrim=0:{duration:.6f},asetpts=N/SR/TB[aout]"
-    )
+    chains.append(f"[v{len(soundtrack.captions)}]format=yuv420p[vout]")
     await ffmpeg.run(
-        [*inputs, "-filter_complex", ";".join(chains), "-map", "[vout]", "-map", "[aout]"]
+        [*inputs, "-filter_complex", ";".join(chains), "-map", "[vout]", "-map", "1:a"]
         + ["-frames:v", str(frames)]
         + _h264(render.preset, render.crf, fps)
-        + ["-c:a", "aac", "-b:a", render.audio_bitrate, "-ac", "2", "-ar", str(render.audio_rate)]
-        + ["-t", f"{duration:.6f}", "-movflags", "+faststart", str(out)]
+        + ["-c:a", "copy", "-t", f"{duration:.6f}", "-movflags", "+faststart", str(out)]
     )
     return duration
 
@@ -179,7 +204,7 @@ async def concat(ffmpeg: FFmpeg, parts: Sequence[Path], out: Path) -> Path:
 
 def _write_cues(
     text: str, duration_s: float, render: RenderConfig, folder: Path
-) -> list[tuple[Path, tuple[float, float]]]:
+) -> list[tuple[Path, float, float]]:
     written = []
     for n, cue in enumerate(plan_cues(text, duration_s)):
         path = folder / f"cue_{n:02d}.png"
@@ -187,7 +212,7 @@ def _write_cues(
             cue, frame_width=render.width, frame_height=render.height, font=render.caption_font
         )
         image.save(path)
-        written.append((path, (cue.start_s, cue.end_s)))
+        written.append((path, cue.start_s, cue.end_s))
     return written
 
 

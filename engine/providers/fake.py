@@ -69,7 +69,7 @@ class FakeMedia:
             + [str(media.narration)]
         )
         await ffmpeg.run(
-            ["-f", "lavfi", "-i", f"testsrc2=size=160x90:rate=12:duration=1"]
+            ["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=12:duration=1"]
             + ["-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(media.preview)]
         )
         return media

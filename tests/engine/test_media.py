@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,7 @@ def test_cues_cover_the_narration_in_order() -> None:
     cues = plan_cues(text, 10.0)
     assert len(cues) > 1
     assert cues[0].start_s == 0 and cues[-1].end_s == pytest.approx(10.0, abs=0.01)
-    assert all(a.end_s == pytest.approx(b.start_s, abs=0.01) for a, b in zip(cues, cues[1:]))
+    assert all(a.end_s == pytest.approx(b.start_s, abs=0.01) for a, b in itertools.pairwise(cues))
     assert " ".join(" ".join(c.lines) for c in cues) == text
     assert all(len(c.lines) <= 2 and all(len(line) <= 42 for line in c.lines) for c in cues)
 

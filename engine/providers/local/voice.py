@@ -36,9 +36,16 @@ class LocalVoice:
     """Speaks with espeak-ng if the machine has it; falls back to silence sized to the words."""
 
     def __init__(
-        self, *, voice: str = "en-us", words_per_minute: int = 150, timeout_s: float = 60.0
+        self,
+        *,
+        voice: str = "en-us",
+        words_per_minute: int = 150,
+        timeout_s: float = 60.0,
+        espeak: str | None = "auto",
     ) -> None:
-        self._exe = shutil.which("espeak-ng") or shutil.which("espeak")
+        if espeak == "auto":
+            espeak = shutil.which("espeak-ng") or shutil.which("espeak")
+        self._exe = espeak
         self._voice = voice
         self._wpm = words_per_minute
         self._timeout_s = timeout_s
