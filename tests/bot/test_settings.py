@@ -1,0 +1,31 @@
+"""Settings come from the environment and become a plain engine configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.settings import Settings
+
+
+def test_defaults_make_a_720p_engine() -> None:
+    config = Settings().engine_config(work_dir=Path("w"))
+    assert (config.render.width, config.render.height, config.render.fps) == (1280, 720, 24)
+    assert config.work_dir == Path("w")
+    assert config.story.max_chars == 1500
+
+
+def test_environment_overrides_and_sizes_are_made_even(monkeypatch) -> None:
+    monkeypatch.setenv("DREAMBOT_VIDEO_WIDTH", "961")
+    monkeypatch.setenv("DREAMBOT_PARALLEL_SCENES", "1")
+    config = Settings().engine_config()
+    assert config.render.width == 960
+    assert config.limits.parallel_scenes == 1
+
+
+def test_nonsense_is_refused(monkeypatch) -> None:
+    monkeypatch.setenv("DREAMBOT_VIDEO_FPS", "0")
+    with pytest.raises(ValidationError):
+        Settings()
