@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -11,11 +12,14 @@ from engine.errors import (
     ContentRejectedError,
     EngineError,
     MediaError,
+    ProviderError,
     StoryRejectedError,
     TransientError,
 )
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 class ProviderGates:
@@ -37,6 +41,13 @@ class ProviderGates:
                 return await asyncio.wait_for(work(), timeout_s)
             except TimeoutError:
                 raise TransientError(f"{role} took longer than {timeout_s:g} s") from None
+            except EngineError:
+                raise
+            except Exception as exc:
+                # A provider that leaks a library error or has a bug is treated as a failed
+                # call, so the degrade ladder handles it like any other provider failure.
+                log.exception("%s provider raised an unexpected error", role)
+                raise ProviderError(f"{role} provider crashed: {type(exc).__name__}") from exc
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -27,7 +27,7 @@ from engine.models import (
     VisualKind,
 )
 from engine.ports import Providers, Surface
-from engine.progress import ProgressTracker
+from engine.progress import ProgressTracker, StageStatus
 from engine.scenes import SceneFailure, SceneWorker
 from engine.story import validate_story
 
@@ -73,7 +73,6 @@ class _Job:
         self.workdir = engine.config.work_dir / self.job_id
         self.tracker = ProgressTracker(self.title)
         self.preview: Path | None = None
-        self.preview_shown = asyncio.Event()
         self.preview_showing = False
 
     async def run(self) -> DreamResult:
@@ -112,7 +111,8 @@ class _Job:
         await self.surface.offer_actions([Action.REGENERATE])
 
     def _current_stage(self) -> Stage:
-        running = [s.stage for s in self.tracker.snapshot().stages if s.status == "running"]
+        stages = self.tracker.snapshot().stages
+        running = [s.stage for s in stages if s.status is StageStatus.RUNNING]
         return running[-1] if running else Stage.SCRIPT
 
     async def _produce(self) -> DreamResult:
@@ -156,6 +156,11 @@ class _Job:
             log.warning("job %s: no preview: %s", self.job_id, exc)
             self.tracker.fail(Stage.PREVIEW)
             return
+        except Exception:
+            # Even a provider bug here must not cost the job; it is logged with its traceback.
+            log.exception("job %s: the preview provider broke", self.job_id)
+            self.tracker.fail(Stage.PREVIEW)
+            return
         self.tracker.finish(Stage.PREVIEW)
         self.preview = path
         self.preview_showing = True
@@ -167,8 +172,13 @@ class _Job:
             log.exception("job %s: showing the preview failed", self.job_id)
 
     async def _settle_preview(self, task: asyncio.Task[None]) -> None:
-        """Let a preview that is being shown land; drop one that would arrive after the final."""
-        if not task.done() and not self.preview_showing:
+        """Let a preview that is being shown land; drop one that would arrive after the final.
+
+        A job that is itself being cancelled drops the preview either way.
+        """
+        current = asyncio.current_task()
+        cancelling = current is not None and current.cancelling() > 0
+        if not task.done() and (cancelling or not self.preview_showing):
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -132,24 +132,28 @@ class SceneWorker:
     ) -> tuple[Narration, Soundtrack | None]:
         """Narrate, then encode the audio and draw the captions while the picture is made."""
         narration = await self._narrate(spec, folder)
-        render = self._config.render
         try:
-            return narration, await prepare_soundtrack(
-                self._ffmpeg, narration=narration, text=spec.narration, render=render, folder=folder
-            )
+            return narration, await self._prepare(spec, folder, narration)
         except EngineError as exc:
-            if not narration.spoken:
-                self._note(spec, Stage.NARRATION, exc)
-                return narration, None
             self._note(spec, Stage.NARRATION, exc)
+        if not narration.spoken:
+            return narration, None
+        # The voice file passed its probe but ffmpeg could not encode it: try silence.
         silence = await self._silence(spec, folder)
         try:
-            return silence, await prepare_soundtrack(
-                self._ffmpeg, narration=silence, text=spec.narration, render=render, folder=folder
-            )
+            return silence, await self._prepare(spec, folder, silence)
         except EngineError as exc:
             self._note(spec, Stage.NARRATION, exc)
             return silence, None
+
+    async def _prepare(self, spec: SceneSpec, folder: Path, narration: Narration) -> Soundtrack:
+        return await prepare_soundtrack(
+            self._ffmpeg,
+            narration=narration,
+            text=spec.narration,
+            render=self._config.render,
+            folder=folder,
+        )
 
     async def _silence(self, spec: SceneSpec, folder: Path) -> Narration:
         duration = speaking_time(spec.narration)
@@ -239,5 +243,5 @@ def _check_image(path: Path) -> None:
     try:
         with Image.open(path) as image:
             image.verify()
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise MediaError(f"{path.name} is not a readable image") from exc

@@ -31,6 +31,7 @@ class Fault(enum.Enum):
     BUSY = "busy"  # raises TransientError
     CORRUPT = "corrupt"  # returns a file of garbage bytes
     HANG = "hang"  # never returns (the engine's deadline must end it)
+    CRASH = "crash"  # raises an exception that is not an engine error (a provider bug)
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,8 @@ class _CallScope:
             raise ProviderError(f"fake {self.role} failed")
         if fault is Fault.REFUSED:
             raise ContentRejectedError(f"fake {self.role} refused")
+        if fault is Fault.CRASH:
+            raise RuntimeError(f"fake {self.role} crashed")
         if fault is Fault.BUSY:
             raise TransientError(f"fake {self.role} busy", retry_after=1.0)
         return fault

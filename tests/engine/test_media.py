@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from engine.media.captions import Cue, plan_cues, render_cue
 from engine.media.compose import clip_fit, frame_count
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import parse_description, probe
-from tests.engine.test_pipeline import ffmpeg_children
+from tests.processes import ffmpeg_children, first_ffmpeg_children, is_gone
 
 DESCRIPTION = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'x.mp4':
   Duration: 00:01:02.50, start: 0.000000, bitrate: 531 kb/s
@@ -70,17 +69,12 @@ async def test_cancelling_a_run_kills_the_process(ffmpeg) -> None:
     endless = ["-re", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=5", "-f", "null", "-"]
     task = asyncio.create_task(ffmpeg.run(endless))
 
-    async def started() -> None:
-        while not ffmpeg_children():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(started(), timeout=10)
-    pids = ffmpeg_children()
+    pids = await first_ffmpeg_children()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert ffmpeg_children() == []
-    assert all(not Path(f"/proc/{pid}").exists() for pid in pids)
+    assert all(is_gone(pid) for pid in pids)
 
 
 async def test_encodes_never_exceed_the_process_bound(ffmpeg_exe) -> None:

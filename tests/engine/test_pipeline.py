@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +13,7 @@ from engine.media.probe import probe
 from engine.models import DreamResult, JobFailure, VisualKind
 from engine.progress import ProgressSnapshot
 from engine.providers.fake import FakeMedia, FakeProviders, Fault
+from tests.processes import ffmpeg_children, first_ffmpeg_children, is_gone
 from tests.surfaces import RecordingSurface
 
 STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
@@ -54,8 +54,9 @@ async def test_a_preview_later_than_the_final_is_dropped(config, ffmpeg, media) 
     assert result.preview is None
 
 
-async def test_a_failed_preview_never_fails_the_job(config, ffmpeg, media) -> None:
-    fake = FakeProviders(media, faults={"preview": {None: Fault.CORRUPT}})
+@pytest.mark.parametrize("fault", [Fault.CORRUPT, Fault.CRASH])
+async def test_a_failed_preview_never_fails_the_job(config, ffmpeg, media, fault) -> None:
+    fake = FakeProviders(media, faults={"preview": {None: fault}})
     surface = RecordingSurface()
     await run_job(build(config, ffmpeg, fake), surface)
 
@@ -120,7 +121,7 @@ async def test_final_matches_the_narration_scene_by_scene(config, ffmpeg, media)
     assert abs(final.duration_s - 3 * narration) <= 0.1 * 3
 
 
-@pytest.mark.parametrize("fault", [Fault.ERROR, Fault.CORRUPT, Fault.HANG])
+@pytest.mark.parametrize("fault", [Fault.ERROR, Fault.CORRUPT, Fault.HANG, Fault.CRASH])
 async def test_a_failed_clip_falls_back_to_the_image(config, ffmpeg, media, fault) -> None:
     config = replace(config, timeouts=replace(config.timeouts, clip=0.5))
     fake = FakeProviders(media, faults={"clips": {1: fault}})
@@ -205,34 +206,15 @@ async def test_a_failed_script_fails_at_script(config, ffmpeg, media) -> None:
     assert "fake" not in failure.reason  # provider text never reaches the user
 
 
-def ffmpeg_children() -> list[int]:
-    """PIDs of this process's ffmpeg children, read from /proc."""
-    children = []
-    for task in Path("/proc/self/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            try:
-                if "ffmpeg" in Path(f"/proc/{pid}/comm").read_text():
-                    children.append(int(pid))
-            except FileNotFoundError:
-                continue
-    return children
-
-
 async def test_cancelling_a_job_kills_its_ffmpeg(config, ffmpeg, tmp_path) -> None:
     slow = await FakeMedia.make(ffmpeg, tmp_path / "slow", narration_s=120)
     big = replace(config, render=replace(config.render, width=1280, height=720, preset="slow"))
     job = asyncio.create_task(run_job(build(big, ffmpeg, FakeProviders(slow)), RecordingSurface()))
 
-    async def encoding_started() -> None:
-        while not ffmpeg_children():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(encoding_started(), timeout=30)
-    running = ffmpeg_children()
+    running = await first_ffmpeg_children()
     job.cancel()
     with pytest.raises(asyncio.CancelledError):
         await job
 
     assert ffmpeg_children() == []
-    for pid in running:
-        assert not Path(f"/proc/{pid}").exists()
+    assert all(is_gone(pid) for pid in running)
