@@ -1,0 +1,328 @@
+"""Quotas and spend: atomic admission, commit on delivery, refund on failure, never twice.
+
+A job row is the reservation. Admission is one conditional INSERT that checks the ban,
+the running-job limit, the user's daily quota, the chat's daily cap and the global
+budget in the same statement that reserves, so no interleaving can over-admit. Pending
+admissions are batched: one transaction and one ``executemany`` serve them all, in
+arrival order, which keeps a burst of admissions to a few round trips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from engine.errors import EngineError
+from engine.storage.db import Database, Transaction
+
+LIVE = ("reserved", "committed")  # charges that count against quota, caps and budget
+
+_ADMIT = """
+INSERT INTO jobs (id, user_key, chat_key, day, story, seed, cost, state, charge, created_at)
+SELECT :id, :user, :chat, :day, :story, :seed, :cost, 'admitted', 'reserved', :now
+WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_key = :user AND banned = 1)
+  AND (SELECT count(*) FROM jobs
+       WHERE user_key = :user AND state IN ('admitted', 'running')) < :max_running
+  AND (SELECT count(*) FROM jobs
+       WHERE user_key = :user AND day = :day AND charge IN ('reserved', 'committed'))
+      < :quota + coalesce((SELECT extra FROM quota_adjustments
+                           WHERE user_key = :user AND day = :day), 0)
+  AND (:chat_cap IS NULL OR :chat IS NULL OR
+       (SELECT count(*) FROM jobs
+        WHERE chat_key = :chat AND chat_key IS NOT NULL AND day = :day
+        AND charge IN ('reserved', 'committed')) < :chat_cap)
+  AND (:budget IS NULL OR
+       coalesce((SELECT spent FROM daily_spend WHERE day = :day), 0) + :cost <= :budget)
+"""
+
+
+class Refusal(enum.StrEnum):
+    """Why an admission was refused."""
+
+    BANNED = "banned"
+    RUNNING = "running"
+    QUOTA = "quota"
+    CHAT_CAP = "chat_cap"
+    BUDGET = "budget"
+
+
+class AdmissionRefusedError(EngineError):
+    """A request was not admitted; ``reason`` is short and safe to show the user."""
+
+    def __init__(self, refusal: Refusal, reason: str, resets_at: datetime | None) -> None:
+        super().__init__(reason)
+        self.refusal = refusal
+        self.reason = reason
+        self.resets_at = resets_at
+
+
+@dataclass(frozen=True)
+class QuotaPolicy:
+    """The limits admission enforces."""
+
+    daily_quota: int = 3
+    max_running: int = 1
+    chat_daily_cap: int | None = None
+    daily_budget: float | None = None
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One request for admission."""
+
+    job_id: str
+    user: str
+    story: str
+    chat: str | None = None
+    seed: int | None = None
+    cost: float = 0.0
+
+
+@dataclass(frozen=True)
+class QuotaView:
+    """A user's standing today."""
+
+    user: str
+    used: int
+    limit: int
+    running: int
+    banned: bool
+    resets_at: datetime
+
+    @property
+    def remaining(self) -> int:
+        """Dreams left today."""
+        return max(0, self.limit - self.used)
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (the quota day is a UTC day)."""
+    return datetime.now(UTC)
+
+
+def next_reset(now: datetime) -> datetime:
+    """The next UTC midnight after ``now``."""
+    return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+
+
+class Ledger:
+    """Admission, commit and refund of jobs against quotas, caps and the budget."""
+
+    def __init__(
+        self, db: Database, policy: QuotaPolicy, *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self.db = db
+        self.policy = policy
+        self._clock = clock
+        self._pending: list[tuple[Ask, asyncio.Future[None]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def admit(self, ask: Ask) -> None:
+        """Reserve one dream for ``ask`` or raise AdmissionRefusedError."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((ask, future))
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.create_task(self._drain())
+        await future
+
+    async def commit(self, job_id: str) -> bool:
+        """Charge a reserved job for good (on delivery); False if it was not reserved."""
+        return await self._settle(job_id, "committed")
+
+    async def refund(self, job_id: str) -> bool:
+        """Give a reserved job back (on failure or cancel); False if it was not reserved."""
+        return await self._settle(job_id, "refunded")
+
+    async def show(self, user: str) -> QuotaView:
+        """A user's usage, limit and running jobs today."""
+        now = self._clock()
+        day = now.date().isoformat()
+        rows = await self.db.fetch(
+            """SELECT
+                (SELECT count(*) FROM jobs WHERE user_key = :u AND day = :d
+                 AND charge IN ('reserved', 'committed')),
+                coalesce((SELECT extra FROM quota_adjustments
+                          WHERE user_key = :u AND day = :d), 0),
+                (SELECT count(*) FROM jobs
+                 WHERE user_key = :u AND state IN ('admitted', 'running')),
+                coalesce((SELECT banned FROM users WHERE user_key = :u), 0)""",
+            {"u": user, "d": day},
+        )
+        used, extra, running, banned = rows[0]
+        limit = self.policy.daily_quota + extra
+        return QuotaView(user, used, limit, running, bool(banned), next_reset(now))
+
+    async def grant(self, user: str, dreams: int) -> QuotaView:
+        """Give a user ``dreams`` more today (negative takes away)."""
+        day = self._clock().date().isoformat()
+        await self.db.fetch(
+            """INSERT INTO quota_adjustments (user_key, day, extra) VALUES (?, ?, ?)
+            ON CONFLICT (user_key, day) DO UPDATE SET extra = extra + excluded.extra""",
+            (user, day, dreams),
+        )
+        return await self.show(user)
+
+    async def reset(self, user: str) -> QuotaView:
+        """Give a user their full daily quota again, whatever they used today."""
+        day = self._clock().date().isoformat()
+        async with self.db.transaction() as tx:
+            (used,) = (
+                await tx.fetch(
+                    "SELECT count(*) FROM jobs WHERE user_key = ? AND day = ? "
+                    "AND charge IN ('reserved', 'committed')",
+                    (user, day),
+                )
+            )[0]
+            await tx.fetch(
+                """INSERT INTO quota_adjustments (user_key, day, extra) VALUES (?, ?, ?)
+                ON CONFLICT (user_key, day) DO UPDATE SET extra = excluded.extra""",
+                (user, day, used),
+            )
+        return await self.show(user)
+
+    async def set_banned(self, user: str, banned: bool) -> None:
+        """Ban or unban a user."""
+        await self.db.fetch(
+            """INSERT INTO users (user_key, banned, updated_at) VALUES (?, ?, ?)
+            ON CONFLICT (user_key) DO UPDATE SET banned = excluded.banned,
+            updated_at = excluded.updated_at""",
+            (user, int(banned), self._clock().isoformat()),
+        )
+
+    async def spent_today(self) -> float:
+        """Cost units reserved or committed today."""
+        day = self._clock().date().isoformat()
+        rows = await self.db.fetch("SELECT spent FROM daily_spend WHERE day = ?", (day,))
+        return float(rows[0][0]) if rows else 0.0
+
+    async def _settle(self, job_id: str, charge: str) -> bool:
+        rows = await self.db.fetch(
+            "UPDATE jobs SET charge = ? WHERE id = ? AND charge = 'reserved' RETURNING id",
+            (charge, job_id),
+        )
+        return bool(rows)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                refused = await self._admit_batch([ask for ask, _ in batch])
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for ask, future in batch:
+                if future.done():
+                    continue
+                if ask.job_id in refused:
+                    future.set_exception(refused[ask.job_id])
+                else:
+                    future.set_result(None)
+
+    async def _admit_batch(self, asks: list[Ask]) -> dict[str, AdmissionRefusedError]:
+        now = self._clock()
+        day = now.date().isoformat()
+        policy = self.policy
+        params = [
+            {
+                "id": ask.job_id,
+                "user": ask.user,
+                "chat": ask.chat,
+                "day": day,
+                "story": ask.story,
+                "seed": ask.seed,
+                "cost": ask.cost,
+                "now": now.isoformat(),
+                "max_running": policy.max_running,
+                "quota": policy.daily_quota,
+                "chat_cap": policy.chat_daily_cap,
+                "budget": policy.daily_budget,
+            }
+            for ask in asks
+        ]
+        async with self.db.transaction() as tx:
+            await tx.run_many(_ADMIT, params)
+            ids = json.dumps([ask.job_id for ask in asks])
+            rows = await tx.fetch(
+                "SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?))", (ids,)
+            )
+            admitted = {row[0] for row in rows}
+            refused_asks = [ask for ask in asks if ask.job_id not in admitted]
+            if not refused_asks:
+                return {}
+            return await self._diagnose(tx, refused_asks, day, next_reset(now))
+
+    async def _diagnose(
+        self, tx: Transaction, asks: list[Ask], day: str, resets_at: datetime
+    ) -> dict[str, AdmissionRefusedError]:
+        """Say why each refused ask was refused, from the state the batch left."""
+        users = json.dumps(sorted({ask.user for ask in asks}))
+        standing = {
+            row[0]: row[1:]
+            for row in await tx.fetch(
+                """SELECT u.user_key,
+                    coalesce((SELECT banned FROM users WHERE user_key = u.user_key), 0),
+                    (SELECT count(*) FROM jobs WHERE user_key = u.user_key
+                     AND state IN ('admitted', 'running')),
+                    (SELECT count(*) FROM jobs WHERE user_key = u.user_key AND day = ?
+                     AND charge IN ('reserved', 'committed')),
+                    coalesce((SELECT extra FROM quota_adjustments
+                              WHERE user_key = u.user_key AND day = ?), 0)
+                FROM (SELECT value AS user_key FROM json_each(?)) AS u""",
+                (day, day, users),
+            )
+        }
+        spent_rows = await tx.fetch("SELECT spent FROM daily_spend WHERE day = ?", (day,))
+        spent = float(spent_rows[0][0]) if spent_rows else 0.0
+        refusals = {}
+        for ask in asks:
+            banned, running, used, extra = standing[ask.user]
+            refusals[ask.job_id] = self._explain(
+                ask, bool(banned), running, used, self.policy.daily_quota + extra, spent, resets_at
+            )
+        return refusals
+
+    def _explain(
+        self,
+        ask: Ask,
+        banned: bool,
+        running: int,
+        used: int,
+        limit: int,
+        spent: float,
+        resets_at: datetime,
+    ) -> AdmissionRefusedError:
+        reset_text = resets_at.strftime("%H:%M UTC")
+        if banned:
+            return AdmissionRefusedError(Refusal.BANNED, "You cannot make dreams here.", None)
+        if running >= self.policy.max_running:
+            return AdmissionRefusedError(
+                Refusal.RUNNING,
+                "You already have a dream running. Wait for it to finish or cancel it.",
+                None,
+            )
+        if used >= limit:
+            return AdmissionRefusedError(
+                Refusal.QUOTA,
+                f"You have used all {limit} dreams for today. More at {reset_text}.",
+                resets_at,
+            )
+        budget = self.policy.daily_budget
+        if budget is not None and spent + ask.cost > budget:
+            return AdmissionRefusedError(
+                Refusal.BUDGET,
+                f"The bot has reached its spending limit for today. Try again after {reset_text}.",
+                resets_at,
+            )
+        return AdmissionRefusedError(
+            Refusal.CHAT_CAP,
+            f"This chat has used all its dreams for today. More at {reset_text}.",
+            resets_at,
+        )

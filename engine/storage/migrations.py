@@ -1,0 +1,126 @@
+"""The schema as ordered, named steps; each applied step is recorded in ``_migrations``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.storage.db import Transaction
+
+# Never edit or reorder a released step: add a new one. Tests migrate from an empty file
+# and from every earlier step.
+MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "001_quotas",
+        (
+            """CREATE TABLE users (
+                user_key TEXT PRIMARY KEY,
+                banned INTEGER NOT NULL DEFAULT 0,
+                updated_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE quota_adjustments (
+                user_key TEXT NOT NULL,
+                day TEXT NOT NULL,
+                extra INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (user_key, day)
+            )""",
+            """CREATE TABLE jobs (
+                id TEXT PRIMARY KEY,
+                user_key TEXT NOT NULL,
+                chat_key TEXT,
+                day TEXT NOT NULL,
+                story TEXT NOT NULL,
+                seed INTEGER,
+                cost REAL NOT NULL DEFAULT 0,
+                state TEXT NOT NULL,
+                charge TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                finished_at TEXT
+            )""",
+            "CREATE INDEX jobs_by_user_day ON jobs (user_key, day, charge)",
+            # Partial indexes: admission counts only unfinished jobs and chats with a key,
+            # and every index is paid for on every admission.
+            """CREATE INDEX jobs_unfinished ON jobs (user_key)
+            WHERE state IN ('admitted', 'running')""",
+            """CREATE INDEX jobs_by_chat_day ON jobs (chat_key, day, charge)
+            WHERE chat_key IS NOT NULL""",
+            """CREATE TABLE daily_spend (
+                day TEXT PRIMARY KEY,
+                spent REAL NOT NULL DEFAULT 0
+            )""",
+            """CREATE TRIGGER spend_on_reserve AFTER INSERT ON jobs
+            WHEN NEW.charge = 'reserved' BEGIN
+                INSERT INTO daily_spend (day, spent) VALUES (NEW.day, NEW.cost)
+                ON CONFLICT (day) DO UPDATE SET spent = spent + excluded.spent;
+            END""",
+            """CREATE TRIGGER spend_on_refund AFTER UPDATE OF charge ON jobs
+            WHEN OLD.charge = 'reserved' AND NEW.charge = 'refunded' BEGIN
+                UPDATE daily_spend SET spent = spent - OLD.cost WHERE day = OLD.day;
+            END""",
+        ),
+    ),
+    (
+        "002_job_progress",
+        (
+            "ALTER TABLE jobs ADD COLUMN surface TEXT",
+            "ALTER TABLE jobs ADD COLUMN failed_stage TEXT",
+            "ALTER TABLE jobs ADD COLUMN failure TEXT",
+            """CREATE TABLE job_stages (
+                job_id TEXT NOT NULL REFERENCES jobs (id),
+                stage TEXT NOT NULL,
+                status TEXT NOT NULL,
+                elapsed_s REAL,
+                PRIMARY KEY (job_id, stage)
+            )""",
+            """CREATE TABLE job_files (
+                job_id TEXT NOT NULL REFERENCES jobs (id),
+                name TEXT NOT NULL,
+                path TEXT NOT NULL,
+                PRIMARY KEY (job_id, name)
+            )""",
+            """CREATE TABLE provider_requests (
+                job_id TEXT NOT NULL REFERENCES jobs (id),
+                name TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                request_id TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (job_id, name)
+            )""",
+        ),
+    ),
+    (
+        "003_media_cache",
+        (
+            """CREATE TABLE media_cache (
+                key TEXT PRIMARY KEY,
+                path TEXT NOT NULL,
+                bytes INTEGER NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+        ),
+    ),
+)
+
+
+async def applied_steps(tx: Transaction) -> list[str]:
+    """Names of the steps this database has, in the order they were applied."""
+    await tx.fetch(
+        "CREATE TABLE IF NOT EXISTS _migrations "
+        "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
+    )
+    return [row[0] for row in await tx.fetch("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+async def migrate(tx: Transaction, *, until: str | None = None) -> list[str]:
+    """Apply every step not yet applied (up to and including ``until``); return their names."""
+    done = set(await applied_steps(tx))
+    applied = []
+    for name, statements in MIGRATIONS:
+        if name not in done:
+            for statement in statements:
+                await tx.fetch(statement)
+            await tx.fetch("INSERT INTO _migrations (name) VALUES (?)", (name,))
+            applied.append(name)
+        if name == until:
+            break
+    return applied
