@@ -79,17 +79,22 @@ async def test_cancelling_a_run_kills_the_process(ffmpeg) -> None:
 
 async def test_encodes_never_exceed_the_process_bound(ffmpeg_exe) -> None:
     runner = FFmpeg(ffmpeg_exe, max_procs=1, timeout_s=30)
+    earlier = set(ffmpeg_children())  # anything still exiting from an earlier test
     seen: list[int] = []
+    pids: set[int] = set()
     busy = ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=3", "-f", "null", "-"]
 
     async def sample() -> None:
         while len(seen) < 2000 and not all(t.done() for t in tasks):
-            seen.append(len(ffmpeg_children()))
+            mine = set(ffmpeg_children()) - earlier
+            pids.update(mine)
+            seen.append(len(mine))
             await asyncio.sleep(0.005)
 
     tasks = [asyncio.create_task(runner.run(busy)) for _ in range(3)]
     await asyncio.gather(sample(), *tasks)
     assert max(seen) == 1
+    assert len(pids) == 3  # each run was seen, one at a time
 
 
 @pytest.mark.parametrize(
