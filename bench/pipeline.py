@@ -71,7 +71,7 @@ async def run_once(config: EngineConfig, ffmpeg: FFmpeg, fake: FakeProviders) ->
     providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
     engine = Engine(config, providers, ffmpeg)
     surface = TimingSurface()
-    await engine.dream(engine.admit(STORY, requester="bench:1"), surface)
+    await engine.dream(await engine.admit(STORY, requester="bench:1"), surface)
     return surface
 
 

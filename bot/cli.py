@@ -61,7 +61,7 @@ async def dream(story: str, *, out: Path, seed: int | None, settings: Settings) 
         )
         engine = Engine(config, local_providers(ffmpeg, config.render), ffmpeg)
         try:
-            request = engine.admit(story, requester="terminal:local", seed=seed)
+            request = await engine.admit(story, requester="terminal:local", seed=seed)
         except StoryRejectedError as refusal:
             print(f"dreambot: {refusal.reason}", file=sys.stderr)
             return EXIT_REFUSED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,13 +40,20 @@ class VisualKind(enum.StrEnum):
     TITLE_CARD = "title_card"
 
 
+def new_job_id() -> str:
+    """A short random job id, safe in file names and chat callback data."""
+    return uuid.uuid4().hex[:12]
+
+
 @dataclass(frozen=True)
 class DreamRequest:
-    """A story someone asked to see, already validated (see ``engine.story``)."""
+    """A story someone asked to see, validated and admitted (see ``Engine.admit``)."""
 
     story: str
     requester: str
     seed: int | None = None
+    job_id: str = field(default_factory=new_job_id)
+    chat: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,7 @@ class JobFailure:
     stage: Stage
     reason: str
     progress: ProgressSnapshot | None = None
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,267 +1,181 @@
-"""Runs one dream job: preview and script together, scenes in parallel, merge, deliver."""
+"""The engine: admits stories, runs jobs, keeps the books, resumes and cancels them."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import uuid
-import zlib
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from engine.calls import ProviderGates, describe_failure
+from engine.cache import MediaCache
+from engine.calls import ProviderGates
 from engine.config import EngineConfig
-from engine.errors import EngineError, MediaError, StageFailedError
-from engine.media.compose import concat
+from engine.errors import StageFailedError
+from engine.job import JobRun
+from engine.journal import Journal
 from engine.media.ffmpeg import FFmpeg
-from engine.media.probe import probe
-from engine.models import (
-    Action,
-    DreamRequest,
-    DreamResult,
-    JobFailure,
-    JobTicket,
-    SceneResult,
-    Script,
-    Stage,
-    VisualKind,
-)
+from engine.models import DreamRequest, DreamResult, JobFailure, Stage
 from engine.ports import Providers, Surface
-from engine.progress import ProgressTracker, StageStatus
-from engine.scenes import SceneFailure, SceneWorker
+from engine.storage import JobStore, Storage, StoredJob
+from engine.storage.ledger import Ask
 from engine.story import validate_story
 
 log = logging.getLogger(__name__)
 
-_HEADLINE_CHARS = 60
-
-
-def headline(story: str) -> str:
-    """The first words of a story, short enough to title a progress message."""
-    first_line = story.strip().splitlines()[0] if story.strip() else ""
-    if len(first_line) <= _HEADLINE_CHARS:
-        return first_line
-    return first_line[:_HEADLINE_CHARS].rsplit(" ", 1)[0].rstrip(",;: ") + "…"
+Rebuild = Callable[[StoredJob], Awaitable[Surface | None]]
 
 
 class Engine:
-    """The platform-free core: turns a request into a video, reporting to a Surface."""
+    """The platform-free core: turns a request into a video, reporting to a Surface.
 
-    def __init__(self, config: EngineConfig, providers: Providers, ffmpeg: FFmpeg) -> None:
+    With ``storage``, every job is admitted against quotas, recorded as it goes, charged
+    on delivery, refunded on failure or cancel, and resumable after a restart.
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        providers: Providers,
+        ffmpeg: FFmpeg,
+        *,
+        storage: Storage | None = None,
+        cache: MediaCache | None = None,
+        job_cost: float = 0.0,
+        resume_window: timedelta = timedelta(hours=6),
+    ) -> None:
         self.config = config
         self.providers = providers
         self.ffmpeg = ffmpeg
+        self.storage = storage
+        self.cache = cache
+        self.job_cost = job_cost
+        self.resume_window = resume_window
         self.gates = ProviderGates(config.limits)
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._cancel_requested: set[str] = set()
 
-    def admit(self, story: str, *, requester: str, seed: int | None = None) -> DreamRequest:
-        """Validate a story and make a request of it (raises StoryRejectedError)."""
-        return DreamRequest(validate_story(story, self.config.story), requester, seed)
+    async def admit(
+        self, story: str, *, requester: str, chat: str | None = None, seed: int | None = None
+    ) -> DreamRequest:
+        """Validate a story and reserve its quota (StoryRejectedError, AdmissionRefusedError)."""
+        request = DreamRequest(validate_story(story, self.config.story), requester, seed, chat=chat)
+        if self.storage is not None:
+            await self.storage.ledger.admit(
+                Ask(request.job_id, requester, request.story, chat, seed, self.job_cost)
+            )
+        return request
 
-    async def dream(self, request: DreamRequest, surface: Surface) -> DreamResult:
-        """Run a job to its end: the final video, or StageFailedError after telling the surface."""
-        return await _Job(self, request, surface).run()
+    async def dream(
+        self, request: DreamRequest, surface: Surface, *, surface_ref: str | None = None
+    ) -> DreamResult:
+        """Run an admitted job to its end: the final video, or StageFailedError.
 
+        ``surface_ref`` is the adapter's opaque reference to its message, stored so that a
+        restart can rebuild the surface and keep editing the same message.
+        """
+        journal = Journal(request.job_id, self._job_store())
+        return await self._run(request, surface, surface_ref, journal)
 
-class _Job:
-    def __init__(self, engine: Engine, request: DreamRequest, surface: Surface) -> None:
-        self.engine = engine
-        self.request = request
-        self.surface = surface
-        self.job_id = uuid.uuid4().hex[:12]
-        self.seed = request.seed if request.seed is not None else zlib.crc32(request.story.encode())
-        self.title = headline(request.story)
-        self.workdir = engine.config.work_dir / self.job_id
-        self.tracker = ProgressTracker(self.title)
-        self.preview: Path | None = None
-        self.preview_showing = False
+    def cancel(self, job_id: str) -> bool:
+        """Stop a running job at its owner's request: it is refunded and told. False if idle."""
+        task = self._tasks.get(job_id)
+        if task is None or task.done():
+            return False
+        self._cancel_requested.add(job_id)
+        task.cancel()
+        return True
 
-    async def run(self) -> DreamResult:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        log.info("job %s: accepted for %s", self.job_id, self.request.requester)
-        await self.surface.acknowledge(JobTicket(self.job_id, self.title))
-        await self.surface.offer_actions([Action.CANCEL])
-        reporter = asyncio.create_task(self._report_progress())
+    def is_running(self, job_id: str) -> bool:
+        """Whether a job is running in this process."""
+        task = self._tasks.get(job_id)
+        return task is not None and not task.done()
+
+    async def resume(self, rebuild: Rebuild) -> list[asyncio.Task[DreamResult]]:
+        """Continue every job left unfinished by the last process; returns their tasks.
+
+        ``rebuild`` turns a stored surface reference back into a Surface, or None when the
+        adapter cannot (then the job fails with a refund).
+        """
+        if self.storage is None:
+            return []
+        tasks = []
+        for stored in await self.storage.jobs.unfinished():
+            surface = await rebuild(stored)
+            if surface is None or datetime.now(UTC) - stored.created_at > self.resume_window:
+                await self._give_up(stored, surface, "the job could not be resumed after a restart")
+                continue
+            request = DreamRequest(
+                stored.story, stored.user, stored.seed, job_id=stored.job_id, chat=stored.chat
+            )
+            journal = Journal(
+                stored.job_id, self._job_store(), files=stored.files, requests=stored.requests
+            )
+            coroutine = self._run(request, surface, None, journal, resumed=True)
+            tasks.append(asyncio.create_task(coroutine, name=f"resume-{stored.job_id}"))
+        return tasks
+
+    def _job_store(self) -> JobStore | None:
+        return self.storage.jobs if self.storage is not None else None
+
+    async def _run(
+        self,
+        request: DreamRequest,
+        surface: Surface,
+        surface_ref: str | None,
+        journal: Journal,
+        *,
+        resumed: bool = False,
+    ) -> DreamResult:
+        job_id = request.job_id
+        current = asyncio.current_task()
+        if current is not None:
+            self._tasks[job_id] = current
+        run = JobRun(self, request, surface, journal, resumed=resumed)
         try:
-            result = await self._produce()
+            if self.storage is not None:
+                await self.storage.jobs.start(job_id, run.workdir, surface_ref)
+            result = await run.run()
         except StageFailedError as failure:
-            await self._report_failure(reporter, failure)
+            await self._settle(job_id, "failed", stage=failure.stage, reason=failure.reason)
             raise
-        except Exception as exc:
-            # A bug must still end the job visibly, named by the stage it broke.
-            log.exception("job %s: internal error", self.job_id)
-            internal = StageFailedError(self._current_stage(), describe_failure(exc))
-            await self._report_failure(reporter, internal)
-            raise internal from exc
+        except asyncio.CancelledError:
+            if job_id in self._cancel_requested:
+                await self._settle(job_id, "cancelled")
+                await run.tell_cancelled()
+            # Otherwise the process is shutting down: the job stays unfinished and resumes.
+            raise
         finally:
-            await _stop(reporter)
-        log.info("job %s: delivered %.1f s of video", self.job_id, result.duration_s)
-        await self.surface.deliver_final(result)
-        await self.surface.offer_actions([Action.REGENERATE])
+            self._tasks.pop(job_id, None)
+            self._cancel_requested.discard(job_id)
+        await self._settle(job_id, "delivered", timings=result.timings)
         return result
 
-    async def _report_failure(
-        self, reporter: asyncio.Task[None], failure: StageFailedError
+    async def _settle(
+        self,
+        job_id: str,
+        state: str,
+        *,
+        stage: Stage | None = None,
+        reason: str | None = None,
+        timings: Mapping[Stage, float] | None = None,
     ) -> None:
-        await _stop(reporter)
-        log.warning("job %s: failed at %s: %s", self.job_id, failure.stage, failure.reason)
-        self.tracker.fail(failure.stage)
-        await self.surface.fail(
-            JobFailure(self.job_id, failure.stage, failure.reason, self.tracker.snapshot())
-        )
-        await self.surface.offer_actions([Action.REGENERATE])
-
-    def _current_stage(self) -> Stage:
-        stages = self.tracker.snapshot().stages
-        running = [s.stage for s in stages if s.status is StageStatus.RUNNING]
-        return running[-1] if running else Stage.SCRIPT
-
-    async def _produce(self) -> DreamResult:
-        self.tracker.start(Stage.PREVIEW)
-        self.tracker.start(Stage.SCRIPT)
-        preview_task = asyncio.create_task(self._make_preview())
-        try:
-            script = await self._write_script()
-            scenes = await self._build_scenes(script)
-            final, duration = await self._merge(scenes)
-        finally:
-            await self._settle_preview(preview_task)
-        return DreamResult(
-            job_id=self.job_id,
-            title=script.title,
-            final=final,
-            duration_s=duration,
-            scenes=tuple(scenes),
-            preview=self.preview,
-            timings=self.tracker.timings(),
-            progress=self.tracker.snapshot(),
-        )
-
-    async def _make_preview(self) -> None:
-        folder = self.workdir / "preview"
-        folder.mkdir(exist_ok=True)
-        config = self.engine.config
-        try:
-            path = await self.engine.gates.call(
-                "preview",
-                config.timeouts.preview,
-                lambda: self.engine.providers.preview.generate_preview(
-                    self.request.story, seed=self.seed, out_dir=folder
-                ),
-            )
-            info = await probe(self.engine.ffmpeg, path)
-            if info.video is None:
-                raise MediaError("the preview has no video stream")
-        except EngineError as exc:
-            # A preview is a courtesy: losing it never costs the job.
-            log.warning("job %s: no preview: %s", self.job_id, exc)
-            self.tracker.fail(Stage.PREVIEW)
+        """Charge or refund exactly once, and record how the job ended."""
+        if self.storage is None:
             return
-        except Exception:
-            # Even a provider bug here must not cost the job; it is logged with its traceback.
-            log.exception("job %s: the preview provider broke", self.job_id)
-            self.tracker.fail(Stage.PREVIEW)
-            return
-        self.tracker.finish(Stage.PREVIEW)
-        self.preview = path
-        self.preview_showing = True
-        try:
-            await self.surface.show_preview(path)
-        except Exception:
-            # The surface is an adapter's code talking to a chat service; its failure to show
-            # a courtesy preview is logged, and the job carries on to the final.
-            log.exception("job %s: showing the preview failed", self.job_id)
-
-    async def _settle_preview(self, task: asyncio.Task[None]) -> None:
-        """Let a preview that is being shown land; drop one that would arrive after the final.
-
-        A job that is itself being cancelled drops the preview either way.
-        """
-        current = asyncio.current_task()
-        cancelling = current is not None and current.cancelling() > 0
-        if not task.done() and (cancelling or not self.preview_showing):
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        if task.cancelled() and self.tracker.snapshot().of(Stage.PREVIEW).elapsed_s is None:
-            self.tracker.skip(Stage.PREVIEW)
-
-    async def _write_script(self) -> Script:
-        config = self.engine.config
-        try:
-            script = await self.engine.gates.call(
-                "script",
-                config.timeouts.script,
-                lambda: self.engine.providers.script.write_script(
-                    self.request.story, seed=self.seed
-                ),
-            )
-        except EngineError as exc:
-            raise StageFailedError(Stage.SCRIPT, describe_failure(exc)) from exc
-        if not script.scenes:
-            raise StageFailedError(Stage.SCRIPT, "the script has no scenes")
-        self.tracker.finish(Stage.SCRIPT)
-        log.info("job %s: script of %d scenes", self.job_id, len(script.scenes))
-        return script
-
-    async def _build_scenes(self, script: Script) -> list[SceneResult]:
-        total = len(script.scenes)
-        for stage in (Stage.IMAGES, Stage.NARRATION, Stage.CLIPS, Stage.SCENES):
-            self.tracker.start(stage, total=total)
-        worker = SceneWorker(
-            job_id=self.job_id,
-            script=script,
-            workdir=self.workdir,
-            config=self.engine.config,
-            providers=self.engine.providers,
-            gates=self.engine.gates,
-            ffmpeg=self.engine.ffmpeg,
-            tracker=self.tracker,
+        if state == "delivered":
+            await self.storage.ledger.commit(job_id)
+        else:
+            await self.storage.ledger.refund(job_id)
+        for done_stage, seconds in (timings or {}).items():
+            await self.storage.jobs.record_stage(job_id, done_stage.value, "done", seconds)
+        await self.storage.jobs.finish(
+            job_id, state, stage=stage.value if stage else None, failure=reason
         )
-        slots = asyncio.Semaphore(self.engine.config.limits.parallel_scenes or total)
 
-        async def build(index: int) -> SceneResult | SceneFailure:
-            async with slots:
-                return await worker.build(script.scenes[index])
-
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(build(n)) for n in range(total)]
-        outcomes = [task.result() for task in tasks]
-        return self._judge(outcomes)
-
-    def _judge(self, outcomes: list[SceneResult | SceneFailure]) -> list[SceneResult]:
-        """Apply the delivery rule: at least one scene with a real picture and a voice."""
-        good = [o for o in outcomes if isinstance(o, SceneResult)]
-        if not good:
-            failure = next(o for o in outcomes if isinstance(o, SceneFailure))
-            raise StageFailedError(Stage.SCENES, f"no scene could be assembled: {failure.reason}")
-        if all(scene.visual is VisualKind.TITLE_CARD for scene in good):
-            raise StageFailedError(Stage.IMAGES, "no picture could be made for any scene")
-        if not any(scene.spoken for scene in good):
-            raise StageFailedError(Stage.NARRATION, "no narration could be recorded")
-        return good
-
-    async def _merge(self, scenes: list[SceneResult]) -> tuple[Path, float]:
-        self.tracker.start(Stage.MERGE)
-        final = self.workdir / "final.mp4"
-        try:
-            await concat(self.engine.ffmpeg, [scene.path for scene in scenes], final)
-            info = await probe(self.engine.ffmpeg, final)
-        except EngineError as exc:
-            raise StageFailedError(Stage.MERGE, describe_failure(exc)) from exc
-        self.tracker.finish(Stage.MERGE)
-        return final, info.duration_s or sum(scene.duration_s for scene in scenes)
-
-    async def _report_progress(self) -> None:
-        while True:
-            snapshot = await self.tracker.wait_changed()
-            try:
-                await self.surface.show_progress(snapshot)
-            except Exception:
-                # Progress is best effort; a surface that cannot show it must not end the job.
-                log.exception("job %s: progress update failed", self.job_id)
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async def _give_up(self, stored: StoredJob, surface: Surface | None, reason: str) -> None:
+        stage = Stage.SCENES if "script" in stored.files else Stage.SCRIPT
+        log.warning("job %s: %s; refunding", stored.job_id, reason)
+        await self._settle(stored.job_id, "failed", stage=stage, reason=reason)
+        if surface is not None:
+            await surface.fail(JobFailure(stored.job_id, stage, reason))

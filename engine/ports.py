@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from engine.journal import RequestTicket
 from engine.models import Action, DreamResult, JobFailure, JobTicket, Script
 from engine.progress import ProgressSnapshot
 
@@ -14,35 +15,65 @@ from engine.progress import ProgressSnapshot
 class ScriptWriter(Protocol):
     """Cuts a story into scenes with one shared style sheet."""
 
-    async def write_script(self, story: str, *, seed: int) -> Script: ...
+    identity: str  # names the provider, model and settings: part of every cache key
+
+    async def write_script(
+        self, story: str, *, seed: int, ticket: RequestTicket | None = None
+    ) -> Script: ...
 
 
 class PreviewGenerator(Protocol):
     """Makes a rough, low-resolution motion preview of the whole story, fast."""
 
-    async def generate_preview(self, story: str, *, seed: int, out_dir: Path) -> Path: ...
+    identity: str
+
+    async def generate_preview(
+        self, story: str, *, seed: int, out_dir: Path, ticket: RequestTicket | None = None
+    ) -> Path: ...
 
 
 class ImageGenerator(Protocol):
     """Draws one still picture for a scene."""
 
+    identity: str
+
     async def generate_image(
-        self, prompt: str, *, seed: int, width: int, height: int, out_dir: Path
+        self,
+        prompt: str,
+        *,
+        seed: int,
+        width: int,
+        height: int,
+        out_dir: Path,
+        ticket: RequestTicket | None = None,
     ) -> Path: ...
 
 
 class ClipGenerator(Protocol):
     """Turns a scene's picture into a short motion clip."""
 
+    identity: str
+
     async def generate_clip(
-        self, image: Path, prompt: str, *, seed: int, duration_s: float, out_dir: Path
+        self,
+        image: Path,
+        prompt: str,
+        *,
+        seed: int,
+        duration_s: float,
+        out_dir: Path,
+        ticket: RequestTicket | None = None,
     ) -> Path: ...
 
 
 class Voice(Protocol):
     """Speaks a scene's narration into an audio file."""
 
-    async def narrate(self, text: str, *, out_dir: Path) -> Path: ...
+    identity: str
+
+    async def narrate(
+        self, text: str, *, out_dir: Path, ticket: RequestTicket | None = None
+    ) -> Path: ...
 
 
 @dataclass(frozen=True)
@@ -57,7 +88,12 @@ class Providers:
 
 
 class Surface(Protocol):
-    """Where a job shows itself: a chat message, a terminal. Adapters implement it."""
+    """Where a job shows itself: a chat message, a terminal. Adapters implement it.
+
+    Adapters that can find their message again after a restart pass an opaque reference
+    string to ``Engine.dream(surface_ref=...)`` and rebuild the surface from it in
+    ``Engine.resume``.
+    """
 
     async def acknowledge(self, ticket: JobTicket) -> None: ...
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
+from engine.cache import MediaCache
 from engine.calls import ProviderGates, describe_failure
 from engine.config import EngineConfig
 from engine.errors import EngineError, MediaError, ProviderError
+from engine.journal import Journal, RequestTicket
 from engine.media.compose import Soundtrack, prepare_soundtrack, render_scene
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import MediaInfo, probe
@@ -30,6 +33,7 @@ from engine.providers.local.voice import speaking_time, write_silence
 log = logging.getLogger(__name__)
 
 _MAX_NARRATION_S = 120.0  # provider output is untrusted; no scene reads for two minutes
+_ROLE_TIMEOUT = {"images": "image", "clips": "clip", "voice": "voice"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,11 @@ class SceneWorker:
         gates: ProviderGates,
         ffmpeg: FFmpeg,
         tracker: ProgressTracker,
+        journal: Journal,
+        cache: MediaCache | None,
     ) -> None:
+        self._journal = journal
+        self._cache = cache
         self._job_id = job_id
         self._script = script
         self._workdir = workdir
@@ -75,6 +83,8 @@ class SceneWorker:
         """Make one scene, from provider calls to its normalised file."""
         folder = self._workdir / f"scene_{spec.index:02d}"
         folder.mkdir(parents=True, exist_ok=True)
+        if (done := self._finished_scene(spec)) is not None:
+            return done
         async with asyncio.TaskGroup() as group:
             sound_task = group.create_task(self._soundtrack(spec, folder))
             visuals_task = group.create_task(self._visuals(spec, folder))
@@ -88,15 +98,24 @@ class SceneWorker:
         render = self._config.render
         seed = self._script.seed + spec.index
         prompt = self._script.prompt_for(spec)
+        images = self._providers.images
         try:
-            image = await self._gates.call(
+            image, key = await self._produce(
                 "images",
-                self._config.timeouts.image,
-                lambda: self._providers.images.generate_image(
-                    prompt, seed=seed, width=render.width, height=render.height, out_dir=folder
+                f"image_{spec.index:02d}",
+                {"prompt": prompt, "seed": seed, "w": render.width, "h": render.height},
+                folder,
+                lambda ticket: images.generate_image(
+                    prompt,
+                    seed=seed,
+                    width=render.width,
+                    height=render.height,
+                    out_dir=folder,
+                    ticket=ticket,
                 ),
             )
             await asyncio.to_thread(_check_image, image)
+            await self._keep(f"image_{spec.index:02d}", image, key)
         except EngineError as exc:
             self._note(spec, Stage.IMAGES, exc)
             self._tracker.advance(Stage.IMAGES, fallback=True)
@@ -104,21 +123,22 @@ class SceneWorker:
             return [await self._title_card(spec, folder)]
         self._tracker.advance(Stage.IMAGES)
         still = _Candidate(Visual(VisualKind.IMAGE, image))
+        clips = self._providers.clips
+        hint = speaking_time(spec.narration)
         try:
-            clip = await self._gates.call(
+            clip, key = await self._produce(
                 "clips",
-                self._config.timeouts.clip,
-                lambda: self._providers.clips.generate_clip(
-                    image,
-                    prompt,
-                    seed=seed,
-                    duration_s=speaking_time(spec.narration),
-                    out_dir=folder,
+                f"clip_{spec.index:02d}",
+                {"image": image, "prompt": prompt, "seed": seed, "duration": hint},
+                folder,
+                lambda ticket: clips.generate_clip(
+                    image, prompt, seed=seed, duration_s=hint, out_dir=folder, ticket=ticket
                 ),
             )
             info = await probe(self._ffmpeg, clip)
             if info.video is None or not info.duration_s:
                 raise MediaError("the clip has no video stream")
+            await self._keep(f"clip_{spec.index:02d}", clip, key)
         except EngineError as exc:
             self._note(spec, Stage.CLIPS, exc)
             self._tracker.advance(Stage.CLIPS, fallback=True)
@@ -161,17 +181,21 @@ class SceneWorker:
         return Narration(path, duration, spoken=False)
 
     async def _narrate(self, spec: SceneSpec, folder: Path) -> Narration:
+        voice = self._providers.voice
         try:
-            path = await self._gates.call(
+            path, key = await self._produce(
                 "voice",
-                self._config.timeouts.voice,
-                lambda: self._providers.voice.narrate(spec.narration, out_dir=folder),
+                f"narration_{spec.index:02d}",
+                {"text": spec.narration},
+                folder,
+                lambda ticket: voice.narrate(spec.narration, out_dir=folder, ticket=ticket),
             )
             info = await probe(self._ffmpeg, path)
             if info.audio is None or not info.duration_s or info.duration_s < 0.2:
                 raise MediaError("the narration has no audio")
             if info.duration_s > _MAX_NARRATION_S:
                 raise ProviderError(f"the narration lasts {info.duration_s:.0f} s")
+            await self._keep(f"narration_{spec.index:02d}", path, key)
         except EngineError as exc:
             self._note(spec, Stage.NARRATION, exc)
             self._tracker.advance(Stage.NARRATION, fallback=True)
@@ -211,7 +235,7 @@ class SceneWorker:
                 self._note(spec, Stage.SCENES, exc)
                 continue
             self._tracker.advance(Stage.SCENES, fallback=candidate is not candidates[0])
-            return SceneResult(
+            result = SceneResult(
                 index=spec.index,
                 path=folder / "scene.mp4",
                 duration_s=duration,
@@ -219,9 +243,62 @@ class SceneWorker:
                 spoken=narration.spoken,
                 notes=tuple(notes),
             )
+            await self._journal.keep(
+                f"scene_{spec.index:02d}",
+                result.path,
+                duration_s=duration,
+                visual=result.visual.value,
+                spoken=result.spoken,
+            )
+            return result
         self._tracker.advance(Stage.SCENES, fallback=True)
         reason = describe_failure(last_error) if last_error else "nothing to assemble"
         return SceneFailure(spec.index, Stage.SCENES, reason)
+
+    def _finished_scene(self, spec: SceneSpec) -> SceneResult | None:
+        """A scene assembled before a restart, counted as done in every stage."""
+        stored = self._journal.file(f"scene_{spec.index:02d}")
+        if stored is None:
+            return None
+        for stage in (Stage.IMAGES, Stage.NARRATION, Stage.CLIPS, Stage.SCENES):
+            self._tracker.advance(stage)
+        meta = stored.meta
+        return SceneResult(
+            index=spec.index,
+            path=stored.path,
+            duration_s=float(str(meta["duration_s"])),
+            visual=VisualKind(str(meta["visual"])),
+            spoken=bool(meta["spoken"]),
+        )
+
+    async def _produce(
+        self,
+        role: str,
+        name: str,
+        params: dict[str, object],
+        folder: Path,
+        make: Callable[[RequestTicket], Awaitable[Path]],
+    ) -> tuple[Path, str | None]:
+        """A provider's output: kept from before a restart, from the cache, or made now.
+
+        Returns the file and the cache key to store it under once it is validated.
+        """
+        if (stored := self._journal.file(name)) is not None:
+            return stored.path, None
+        identity = str(getattr(self._providers, role).identity)
+        key = None
+        if self._cache is not None:
+            key = await self._cache.key(role, identity, params)
+            if (hit := await self._cache.fetch(key, folder / f"cached_{name}")) is not None:
+                return hit, None
+        ticket = self._journal.ticket(name, identity)
+        timeout = getattr(self._config.timeouts, _ROLE_TIMEOUT[role])
+        return await self._gates.call(role, timeout, lambda: make(ticket)), key
+
+    async def _keep(self, name: str, path: Path, key: str | None, **meta: object) -> None:
+        await self._journal.keep(name, path, **meta)
+        if key is not None and self._cache is not None:
+            await self._cache.put(key, path)
 
     async def _title_card(self, spec: SceneSpec, folder: Path) -> _Candidate:
         render = self._config.render

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from engine.errors import ContentRejectedError, ProviderError, TransientError
+from engine.journal import RequestTicket
 from engine.media.ffmpeg import FFmpeg
 from engine.models import SceneSpec, Script
 
@@ -104,10 +105,15 @@ class FakeProviders:
     faults: Mapping[str, Mapping[int | None, Fault]] = field(default_factory=dict)
     hook: Hook | None = None
     calls: list[Call] = field(default_factory=list)
+    submitted: list[str] = field(default_factory=list)
+    attached: list[str] = field(default_factory=list)
+    identity: str = "fake/1"
 
-    async def write_script(self, story: str, *, seed: int) -> Script:
+    async def write_script(
+        self, story: str, *, seed: int, ticket: RequestTicket | None = None
+    ) -> Script:
         """A script of ``self.scenes`` scenes whose texts name their index."""
-        async with self._call("script", None):
+        async with self._call("script", None, ticket):
             words = story.split()
             scenes = tuple(
                 SceneSpec(n, f"Scene {n}: {' '.join(words[:8])}", f"scene-{n} {story[:40]}")
@@ -115,45 +121,74 @@ class FakeProviders:
             )
             return Script(title=" ".join(words[:5]), style="fake style", seed=seed, scenes=scenes)
 
-    async def generate_preview(self, story: str, *, seed: int, out_dir: Path) -> Path:
+    async def generate_preview(
+        self, story: str, *, seed: int, out_dir: Path, ticket: RequestTicket | None = None
+    ) -> Path:
         """The prepared preview clip."""
-        async with self._call("preview", None) as fault:
+        async with self._call("preview", None, ticket) as fault:
             return _hand_out(self.media.preview, out_dir / "preview.mp4", fault)
 
     async def generate_image(
-        self, prompt: str, *, seed: int, width: int, height: int, out_dir: Path
+        self,
+        prompt: str,
+        *,
+        seed: int,
+        width: int,
+        height: int,
+        out_dir: Path,
+        ticket: RequestTicket | None = None,
     ) -> Path:
         """The prepared image."""
-        async with self._call("images", _scene_of(prompt)) as fault:
+        async with self._call("images", _scene_of(prompt), ticket) as fault:
             return _hand_out(self.media.image, out_dir / "image.png", fault)
 
     async def generate_clip(
-        self, image: Path, prompt: str, *, seed: int, duration_s: float, out_dir: Path
+        self,
+        image: Path,
+        prompt: str,
+        *,
+        seed: int,
+        duration_s: float,
+        out_dir: Path,
+        ticket: RequestTicket | None = None,
     ) -> Path:
         """The prepared clip."""
-        async with self._call("clips", _scene_of(prompt)) as fault:
+        async with self._call("clips", _scene_of(prompt), ticket) as fault:
             return _hand_out(self.media.clip, out_dir / "clip.mp4", fault)
 
-    async def narrate(self, text: str, *, out_dir: Path) -> Path:
+    async def narrate(
+        self, text: str, *, out_dir: Path, ticket: RequestTicket | None = None
+    ) -> Path:
         """The prepared narration."""
-        async with self._call("voice", _scene_of(text)) as fault:
+        async with self._call("voice", _scene_of(text), ticket) as fault:
             return _hand_out(self.media.narration, out_dir / "narration.wav", fault)
 
     def calls_of(self, role: str) -> list[Call]:
         """The finished calls of one role, in the order they ended."""
         return [call for call in self.calls if call.role == role]
 
-    def _call(self, role: str, scene: int | None) -> _CallScope:
-        return _CallScope(self, role, scene)
+    def _call(self, role: str, scene: int | None, ticket: RequestTicket | None) -> _CallScope:
+        return _CallScope(self, role, scene, ticket)
 
 
 class _CallScope:
-    def __init__(self, fake: FakeProviders, role: str, scene: int | None) -> None:
-        self.fake, self.role, self.scene = fake, role, scene
+    """One call, acting like a remote queue when given a ticket: submit once, or re-attach."""
+
+    def __init__(
+        self, fake: FakeProviders, role: str, scene: int | None, ticket: RequestTicket | None
+    ) -> None:
+        self.fake, self.role, self.scene, self.ticket = fake, role, scene, ticket
         self.started = 0.0
 
     async def __aenter__(self) -> Fault | None:
         self.started = time.monotonic()
+        if self.ticket is not None:
+            if self.ticket.existing is not None:
+                self.fake.attached.append(self.ticket.existing)
+            else:
+                request_id = f"{self.role}-{self.scene}-{len(self.fake.submitted)}"
+                self.fake.submitted.append(request_id)
+                await self.ticket.record(request_id)
         if self.fake.hook is not None:
             await self.fake.hook(self.role, self.scene)
         await asyncio.sleep(self.fake.latency.get(self.role, 0.0))

@@ -65,6 +65,7 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "ALTER TABLE jobs ADD COLUMN surface TEXT",
             "ALTER TABLE jobs ADD COLUMN failed_stage TEXT",
             "ALTER TABLE jobs ADD COLUMN failure TEXT",
+            "ALTER TABLE jobs ADD COLUMN workdir TEXT",
             """CREATE TABLE job_stages (
                 job_id TEXT NOT NULL REFERENCES jobs (id),
                 stage TEXT NOT NULL,
@@ -76,6 +77,7 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 job_id TEXT NOT NULL REFERENCES jobs (id),
                 name TEXT NOT NULL,
                 path TEXT NOT NULL,
+                meta TEXT,
                 PRIMARY KEY (job_id, name)
             )""",
             """CREATE TABLE provider_requests (

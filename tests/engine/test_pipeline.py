@@ -25,7 +25,7 @@ def build(config: EngineConfig, ffmpeg: FFmpeg, fake: FakeProviders) -> Engine:
 
 
 async def run_job(engine: Engine, surface: RecordingSurface) -> DreamResult:
-    return await engine.dream(engine.admit(STORY, requester="test:1"), surface)
+    return await engine.dream(await engine.admit(STORY, requester="test:1"), surface)
 
 
 def progress_of(surface: RecordingSurface, stage: Stage) -> list[StageStatus]:

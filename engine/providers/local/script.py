@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.errors import ProviderError
+from engine.journal import RequestTicket
 from engine.models import SceneSpec, Script
 from engine.providers.local.splitter import split_story
 
@@ -10,7 +11,11 @@ from engine.providers.local.splitter import split_story
 class LocalScriptWriter:
     """Cuts the story at sentence boundaries into 3 to 8 scenes with one style sheet."""
 
-    async def write_script(self, story: str, *, seed: int) -> Script:
+    identity = "local-splitter/1"
+
+    async def write_script(
+        self, story: str, *, seed: int, ticket: RequestTicket | None = None
+    ) -> Script:
         """Split the story; no network, no model, same story → same script."""
         try:
             draft = split_story(story)

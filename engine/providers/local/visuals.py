@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from engine.journal import RequestTicket
 from engine.media.compose import render_motion
 from engine.media.ffmpeg import FFmpeg
 from engine.providers.local.art import render_scene, render_title_card
@@ -27,8 +28,17 @@ async def draw_title_card(text: str, *, seed: int, width: int, height: int, out:
 class LocalImageGenerator:
     """Procedural pictures whose palette and motifs follow the prompt's words."""
 
+    identity = "local-art/1"
+
     async def generate_image(
-        self, prompt: str, *, seed: int, width: int, height: int, out_dir: Path
+        self,
+        prompt: str,
+        *,
+        seed: int,
+        width: int,
+        height: int,
+        out_dir: Path,
+        ticket: RequestTicket | None = None,
     ) -> Path:
         """Draw the scene picture."""
         return await draw_scene(
@@ -43,9 +53,17 @@ class LocalClipGenerator:
         self._ffmpeg = ffmpeg
         self._size = (width, height)
         self._fps = fps
+        self.identity = f"local-ken-burns/1 {width}x{height}@{fps}"
 
     async def generate_clip(
-        self, image: Path, prompt: str, *, seed: int, duration_s: float, out_dir: Path
+        self,
+        image: Path,
+        prompt: str,
+        *,
+        seed: int,
+        duration_s: float,
+        out_dir: Path,
+        ticket: RequestTicket | None = None,
     ) -> Path:
         """Animate the picture for about ``duration_s`` seconds."""
         width, height = self._size
@@ -70,8 +88,11 @@ class LocalPreviewGenerator:
         self._ffmpeg = ffmpeg
         self._size = (width, height)
         self._seconds = seconds
+        self.identity = f"local-preview/1 {width}x{height} {seconds:g}s"
 
-    async def generate_preview(self, story: str, *, seed: int, out_dir: Path) -> Path:
+    async def generate_preview(
+        self, story: str, *, seed: int, out_dir: Path, ticket: RequestTicket | None = None
+    ) -> Path:
         """Sketch the story's look and set it in slow motion."""
         width, height = self._size
         still = await draw_scene(

@@ -8,6 +8,7 @@ import wave
 from pathlib import Path
 
 from engine.errors import ProviderError
+from engine.journal import RequestTicket
 from engine.process import ProcessTimeoutError, run_process
 
 log = logging.getLogger(__name__)
@@ -49,13 +50,17 @@ class LocalVoice:
         self._voice = voice
         self._wpm = words_per_minute
         self._timeout_s = timeout_s
+        engine_name = "espeak-ng" if espeak else "silence"
+        self.identity = f"local-voice/1 {engine_name} {voice} {words_per_minute}"
 
     @property
     def speaks(self) -> bool:
         """Whether narration will be audible (espeak-ng is installed)."""
         return self._exe is not None
 
-    async def narrate(self, text: str, *, out_dir: Path) -> Path:
+    async def narrate(
+        self, text: str, *, out_dir: Path, ticket: RequestTicket | None = None
+    ) -> Path:
         """Write the narration of ``text`` into ``out_dir`` and return the file."""
         path = out_dir / "narration.wav"
         if self._exe is None:

@@ -1,0 +1,173 @@
+"""Jobs as rows: state, stage timings, produced files, provider requests, surface reference.
+
+Everything a restart needs is written before it is awaited: a provider request id is
+stored the moment the provider hands it out, a file the moment it is validated.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from engine.storage.db import Database
+
+UNFINISHED = ("admitted", "running")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file a job produced, with what the engine noted about it."""
+
+    path: Path
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    """An unfinished job as the database remembers it."""
+
+    job_id: str
+    user: str
+    chat: str | None
+    story: str
+    seed: int | None
+    surface: str | None
+    workdir: Path | None
+    files: dict[str, StoredFile]
+    requests: dict[str, str]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class JobStats:
+    """What `dreambot stats` reports."""
+
+    by_state: dict[str, int]
+    median_stage_s: dict[str, float]
+    spent_today: float
+    admitted_today: int
+
+
+class JobStore:
+    """Reads and writes job rows; every method is one short statement or transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def start(self, job_id: str, workdir: Path, surface: str | None) -> None:
+        """Mark a job running, with its folder and the adapter's surface reference."""
+        await self.db.fetch(
+            "UPDATE jobs SET state = 'running', workdir = ?, surface = coalesce(?, surface) "
+            "WHERE id = ?",
+            (str(workdir), surface, job_id),
+        )
+
+    async def finish(
+        self, job_id: str, state: str, *, stage: str | None = None, failure: str | None = None
+    ) -> None:
+        """Record how a job ended: delivered, failed (with stage and reason) or cancelled."""
+        await self.db.fetch(
+            "UPDATE jobs SET state = ?, failed_stage = ?, failure = ?, finished_at = ? "
+            "WHERE id = ?",
+            (state, stage, failure, datetime.now(UTC).isoformat(), job_id),
+        )
+
+    async def record_stage(
+        self, job_id: str, stage: str, status: str, elapsed_s: float | None
+    ) -> None:
+        """Remember a stage's latest status and time."""
+        await self.db.fetch(
+            """INSERT INTO job_stages (job_id, stage, status, elapsed_s) VALUES (?, ?, ?, ?)
+            ON CONFLICT (job_id, stage) DO UPDATE
+            SET status = excluded.status, elapsed_s = excluded.elapsed_s""",
+            (job_id, stage, status, elapsed_s),
+        )
+
+    async def record_file(
+        self, job_id: str, name: str, path: Path, meta: dict[str, object] | None = None
+    ) -> None:
+        """Remember a produced file, so a restart does not make it again."""
+        await self.db.fetch(
+            """INSERT INTO job_files (job_id, name, path, meta) VALUES (?, ?, ?, ?)
+            ON CONFLICT (job_id, name) DO UPDATE SET path = excluded.path, meta = excluded.meta""",
+            (job_id, name, str(path), json.dumps(meta or {})),
+        )
+
+    async def record_request(self, job_id: str, name: str, provider: str, request_id: str) -> None:
+        """Remember a provider request id before its result is awaited."""
+        await self.db.fetch(
+            """INSERT INTO provider_requests (job_id, name, provider, request_id, created_at)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (job_id, name) DO UPDATE SET request_id = excluded.request_id""",
+            (job_id, name, provider, request_id, datetime.now(UTC).isoformat()),
+        )
+
+    async def unfinished(self) -> list[StoredJob]:
+        """Every job that was admitted or running when the process last stopped."""
+        rows = await self.db.fetch(
+            "SELECT id, user_key, chat_key, story, seed, surface, workdir, created_at FROM jobs "
+            "WHERE state IN ('admitted', 'running') ORDER BY created_at"
+        )
+        return [await self._load(*row) for row in rows]
+
+    async def stats(self, day: str) -> JobStats:
+        """Jobs by state, median stage times and today's spend."""
+        by_state: dict[str, int] = {
+            str(state): int(count)
+            for state, count in await self.db.fetch(
+                "SELECT state, count(*) FROM jobs GROUP BY state"
+            )
+        }
+        timings: dict[str, list[float]] = {}
+        for stage, elapsed in await self.db.fetch(
+            "SELECT stage, elapsed_s FROM job_stages "
+            "WHERE status = 'done' AND elapsed_s IS NOT NULL"
+        ):
+            timings.setdefault(stage, []).append(elapsed)
+        spent = await self.db.fetch("SELECT spent FROM daily_spend WHERE day = ?", (day,))
+        admitted = await self.db.fetch("SELECT count(*) FROM jobs WHERE day = ?", (day,))
+        return JobStats(
+            by_state=by_state,
+            median_stage_s={k: statistics.median(v) for k, v in sorted(timings.items())},
+            spent_today=float(spent[0][0]) if spent else 0.0,
+            admitted_today=int(admitted[0][0]),
+        )
+
+    async def _load(
+        self,
+        job_id: str,
+        user: str,
+        chat: str | None,
+        story: str,
+        seed: int | None,
+        surface: str | None,
+        workdir: str | None,
+        created_at: str,
+    ) -> StoredJob:
+        files = {
+            name: StoredFile(Path(path), json.loads(meta or "{}"))
+            for name, path, meta in await self.db.fetch(
+                "SELECT name, path, meta FROM job_files WHERE job_id = ?", (job_id,)
+            )
+        }
+        requests: dict[str, str] = {
+            str(name): str(request_id)
+            for name, request_id in await self.db.fetch(
+                "SELECT name, request_id FROM provider_requests WHERE job_id = ?", (job_id,)
+            )
+        }
+        return StoredJob(
+            job_id,
+            user,
+            chat,
+            story,
+            seed,
+            surface,
+            Path(workdir) if workdir else None,
+            files,
+            requests,
+            datetime.fromisoformat(created_at),
+        )
