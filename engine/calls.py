@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import TypeVar
 
+from engine.cache import MediaCache
 from engine.config import Limits
 from engine.errors import (
     ContentRejectedError,
@@ -48,6 +50,28 @@ class ProviderGates:
                 # call, so the degrade ladder handles it like any other provider failure.
                 log.exception("%s provider raised an unexpected error", role)
                 raise ProviderError(f"{role} provider crashed: {type(exc).__name__}") from exc
+
+
+async def fetch_or_make(
+    cache: MediaCache | None,
+    role: str,
+    identity: str,
+    params: Mapping[str, object],
+    target: Path,
+    make: Callable[[], Awaitable[Path]],
+) -> tuple[Path, str | None]:
+    """A provider output from the cache if it holds one, else from ``make()``.
+
+    Returns the file and, when it was made now, the key to store it under once the caller
+    has validated it (unvalidated output never enters the cache).
+    """
+    if cache is None:
+        return await make(), None
+    key = await cache.key(role, identity, params)
+    hit = await cache.fetch(key, target)
+    if hit is not None:
+        return hit, None
+    return await make(), key
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -9,7 +9,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.calls import describe_failure
+from engine.calls import describe_failure, fetch_or_make
 from engine.errors import EngineError, MediaError, StageFailedError
 from engine.journal import Journal
 from engine.media.compose import concat
@@ -161,20 +161,30 @@ class JobRun:
         folder.mkdir(exist_ok=True)
         config = self.engine.config
         preview = self.engine.providers.preview
+        cache = self.engine.cache
         try:
-            path = await self.engine.gates.call(
+            path, key = await fetch_or_make(
+                cache,
                 "preview",
-                config.timeouts.preview,
-                lambda: preview.generate_preview(
-                    self.request.story,
-                    seed=self.seed,
-                    out_dir=folder,
-                    ticket=self.journal.ticket("preview", preview.identity),
+                preview.identity,
+                {"story": self.request.story, "seed": self.seed},
+                folder / "cached_preview",
+                lambda: self.engine.gates.call(
+                    "preview",
+                    config.timeouts.preview,
+                    lambda: preview.generate_preview(
+                        self.request.story,
+                        seed=self.seed,
+                        out_dir=folder,
+                        ticket=self.journal.ticket("preview", preview.identity),
+                    ),
                 ),
             )
             info = await probe(self.engine.ffmpeg, path)
             if info.video is None:
                 raise MediaError("the preview has no video stream")
+            if cache is not None and key is not None:
+                await cache.put(key, path)
         except EngineError as exc:
             # A preview is a courtesy: losing it never costs the job.
             log.warning("job %s: no preview: %s", self.job_id, exc)
@@ -215,34 +225,38 @@ class JobRun:
             self.tracker.finish(Stage.SCRIPT)
             return script_from_json(kept.path.read_text(encoding="utf-8"))
         writer = self.engine.providers.script
-        cache = self.engine.cache
-        key = None
+        saved = self.workdir / "script.json"
+
+        async def write() -> Path:
+            script = await self.engine.gates.call(
+                "script",
+                self.engine.config.timeouts.script,
+                lambda: writer.write_script(
+                    self.request.story,
+                    seed=self.seed,
+                    ticket=self.journal.ticket("script", writer.identity),
+                ),
+            )
+            saved.write_text(script_to_json(script), encoding="utf-8")
+            return saved
+
         try:
-            if cache is not None:
-                params = {"story": self.request.story, "seed": self.seed}
-                key = await cache.key("script", writer.identity, params)
-            hit = await cache.fetch(key, self.workdir / "script") if cache and key else None
-            if hit is not None:
-                script = script_from_json(hit.read_text(encoding="utf-8"))
-            else:
-                script = await self.engine.gates.call(
-                    "script",
-                    self.engine.config.timeouts.script,
-                    lambda: writer.write_script(
-                        self.request.story,
-                        seed=self.seed,
-                        ticket=self.journal.ticket("script", writer.identity),
-                    ),
-                )
+            path, key = await fetch_or_make(
+                self.engine.cache,
+                "script",
+                writer.identity,
+                {"story": self.request.story, "seed": self.seed},
+                self.workdir / "cached_script",
+                write,
+            )
+            script = script_from_json(path.read_text(encoding="utf-8"))
         except EngineError as exc:
             raise StageFailedError(Stage.SCRIPT, describe_failure(exc)) from exc
         if not script.scenes:
             raise StageFailedError(Stage.SCRIPT, "the script has no scenes")
-        saved = self.workdir / "script.json"
-        saved.write_text(script_to_json(script), encoding="utf-8")
-        await self.journal.keep("script", saved)
-        if cache is not None and key is not None:
-            await cache.put(key, saved)
+        await self.journal.keep("script", path)
+        if self.engine.cache is not None and key is not None:
+            await self.engine.cache.put(key, path)
         self.tracker.finish(Stage.SCRIPT)
         log.info("job %s: script of %d scenes", self.job_id, len(script.scenes))
         return script

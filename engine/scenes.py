@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from engine.cache import MediaCache
-from engine.calls import ProviderGates, describe_failure
+from engine.calls import ProviderGates, describe_failure, fetch_or_make
 from engine.config import EngineConfig
 from engine.errors import EngineError, MediaError, ProviderError
 from engine.journal import Journal, RequestTicket
@@ -286,14 +286,16 @@ class SceneWorker:
         if (stored := self._journal.file(name)) is not None:
             return stored.path, None
         identity = str(getattr(self._providers, role).identity)
-        key = None
-        if self._cache is not None:
-            key = await self._cache.key(role, identity, params)
-            if (hit := await self._cache.fetch(key, folder / f"cached_{name}")) is not None:
-                return hit, None
         ticket = self._journal.ticket(name, identity)
         timeout = getattr(self._config.timeouts, _ROLE_TIMEOUT[role])
-        return await self._gates.call(role, timeout, lambda: make(ticket)), key
+        return await fetch_or_make(
+            self._cache,
+            role,
+            identity,
+            params,
+            folder / f"cached_{name}",
+            lambda: self._gates.call(role, timeout, lambda: make(ticket)),
+        )
 
     async def _keep(self, name: str, path: Path, key: str | None, **meta: object) -> None:
         await self._journal.keep(name, path, **meta)

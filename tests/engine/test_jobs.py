@@ -1,0 +1,170 @@
+"""Jobs with storage: charged on delivery, refunded on failure or cancel, resumed after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from engine import Engine, Providers, StageFailedError
+from engine.cache import MediaCache
+from engine.models import JobFailure, Stage
+from engine.progress import ProgressSnapshot
+from engine.providers.fake import FakeProviders, Fault
+from engine.storage import Storage, StoredJob
+from engine.storage.ledger import QuotaPolicy
+from tests.surfaces import RecordingSurface
+
+STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
+USER = "telegram:42"
+
+
+@pytest.fixture
+async def storage(tmp_path):
+    opened = await Storage.open(tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=5))
+    yield opened
+    await opened.close()
+
+
+def engine_for(config, ffmpeg, fake, storage, cache=None) -> Engine:
+    providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
+    return Engine(config, providers, ffmpeg, storage=storage, cache=cache)
+
+
+async def job_state(storage: Storage, job_id: str) -> tuple[str, str]:
+    rows = await storage.db.fetch("SELECT state, charge FROM jobs WHERE id = ?", (job_id,))
+    return rows[0]
+
+
+async def test_delivery_charges_and_failure_refunds(config, ffmpeg, media, storage) -> None:
+    engine = engine_for(config, ffmpeg, FakeProviders(media), storage)
+    delivered = await engine.admit(STORY, requester=USER)
+    await engine.dream(delivered, RecordingSurface(), surface_ref="chat:1/message:7")
+
+    assert await job_state(storage, delivered.job_id) == ("delivered", "committed")
+    stored = await storage.db.fetch("SELECT surface FROM jobs WHERE id = ?", (delivered.job_id,))
+    assert stored == [("chat:1/message:7",)]
+
+    broken = engine_for(
+        config, ffmpeg, FakeProviders(media, faults={"script": {None: Fault.ERROR}}), storage
+    )
+    failed = await broken.admit(STORY, requester=USER)
+    with pytest.raises(StageFailedError):
+        await broken.dream(failed, RecordingSurface())
+
+    assert await job_state(storage, failed.job_id) == ("failed", "refunded")
+    assert (await storage.ledger.show(USER)).used == 1
+
+
+async def test_cancel_stops_refunds_once_and_tells_the_surface(
+    config, ffmpeg, media, storage
+) -> None:
+    images_done = asyncio.Event()
+
+    def watch(progress: ProgressSnapshot) -> None:
+        if progress.of(Stage.IMAGES).done == 3:
+            images_done.set()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            await asyncio.Event().wait()  # clips never finish: only a cancel ends this job
+
+    engine = engine_for(config, ffmpeg, FakeProviders(media, hook=hold), storage)
+    request = await engine.admit(STORY, requester=USER)
+    surface = RecordingSurface(watch=watch)
+    job = asyncio.create_task(engine.dream(request, surface))
+    await asyncio.wait_for(images_done.wait(), timeout=30)
+
+    assert engine.cancel(request.job_id) is True
+    with pytest.raises(asyncio.CancelledError):
+        await job
+
+    assert engine.cancel(request.job_id) is False
+    assert await job_state(storage, request.job_id) == ("cancelled", "refunded")
+    failure = surface.first("fail")
+    assert isinstance(failure, JobFailure) and failure.cancelled
+    assert (await storage.ledger.show(USER)).used == 0
+
+
+async def test_a_restart_resumes_and_re_attaches_without_resubmitting(
+    config, ffmpeg, media, storage
+) -> None:
+    clips_submitted = asyncio.Event()
+    first = FakeProviders(media)
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            if len([r for r in first.submitted if r.startswith("clips")]) == 3:
+                clips_submitted.set()
+            await asyncio.Event().wait()  # the process "dies" while clips are queued
+
+    first.hook = hold
+    engine = engine_for(config, ffmpeg, first, storage)
+    request = await engine.admit(STORY, requester=USER)
+    job = asyncio.create_task(engine.dream(request, RecordingSurface(), surface_ref="msg:1"))
+    await asyncio.wait_for(clips_submitted.wait(), timeout=30)
+    job.cancel()  # not engine.cancel(): this is the process going away, not the user
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert await job_state(storage, request.job_id) == ("running", "reserved")
+
+    # A new process: the same remote provider (its queue remembers what was submitted).
+    second = FakeProviders(media, submitted=first.submitted)
+    restarted = engine_for(config, ffmpeg, second, storage)
+    surfaces: dict[str, RecordingSurface] = {}
+
+    async def rebuild(stored: StoredJob) -> RecordingSurface:
+        assert stored.surface == "msg:1"
+        surfaces[stored.job_id] = RecordingSurface()
+        return surfaces[stored.job_id]
+
+    tasks = await restarted.resume(rebuild)
+    results = await asyncio.gather(*tasks)
+
+    assert [r.job_id for r in results] == [request.job_id]
+    kinds = surfaces[request.job_id].kinds()
+    assert "final" in kinds and "ack" not in kinds and "preview" not in kinds
+    clip_ids = sorted(r for r in first.submitted if r.startswith("clips"))
+    assert sorted(r for r in second.attached if r.startswith("clips")) == clip_ids  # by id...
+    assert sorted(r for r in second.submitted if r.startswith("clips")) == clip_ids  # not again
+    assert len(second.submitted) == len(set(second.submitted))
+    assert second.calls_of("images") == []  # finished parts are not made twice
+    assert second.calls_of("script") == []
+    assert await job_state(storage, request.job_id) == ("delivered", "committed")
+
+
+async def test_a_job_that_cannot_resume_fails_with_a_refund(config, ffmpeg, media, storage) -> None:
+    engine = engine_for(config, ffmpeg, FakeProviders(media), storage)
+    request = await engine.admit(STORY, requester=USER)
+    await storage.jobs.start(request.job_id, Path("/nonexistent"), "gone")
+
+    async def rebuild(stored: StoredJob) -> None:
+        return None  # the adapter cannot find the message any more
+
+    assert await engine.resume(rebuild) == []
+    assert await job_state(storage, request.job_id) == ("failed", "refunded")
+
+
+async def test_a_repeated_story_costs_no_provider_call(config, ffmpeg, media, storage, tmp_path):
+    cache = MediaCache(tmp_path / "cache", storage.db)
+    first = FakeProviders(media)
+    engine = engine_for(config, ffmpeg, first, storage, cache)
+    await engine.dream(await engine.admit(STORY, requester=USER), RecordingSurface())
+    assert {call.role for call in first.calls} == {"script", "preview", "images", "clips", "voice"}
+
+    second = FakeProviders(media)
+    again = engine_for(config, ffmpeg, second, storage, cache)
+    surface = RecordingSurface()
+    result = await again.dream(await again.admit(STORY, requester=USER), surface)
+
+    assert second.calls == []
+    assert "final" in surface.kinds() and len(result.scenes) == 3
+
+    third = FakeProviders(media)
+    other_seed = engine_for(config, ffmpeg, third, storage, cache)
+    await other_seed.dream(
+        await other_seed.admit(STORY, requester=USER, seed=99), RecordingSurface()
+    )
+    assert third.calls_of("voice") == []  # narration does not depend on the seed
+    assert len(third.calls_of("images")) == 3  # pictures do
