@@ -12,11 +12,13 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bot import admin
 from bot.settings import Settings
 from bot.terminal import TerminalSurface
 from engine import Engine, StageFailedError, StoryRejectedError
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.providers.local import LocalVoice, local_providers
+from engine.storage import Storage
 
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
@@ -24,13 +26,24 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: ``dreambot dream STORY --out DIR``."""
+    """The command line: ``dreambot dream STORY --out DIR`` and the admin commands."""
     parser = argparse.ArgumentParser(prog="dreambot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     dream = commands.add_parser("dream", help="turn a story into a narrated video, offline")
     dream.add_argument("story", help='the story, in quotes (or "-" to read it from stdin)')
     dream.add_argument("--out", type=Path, default=Path("out"), help="folder for the videos")
     dream.add_argument("--seed", type=int, default=None, help="vary the look of the same story")
+
+    quota = commands.add_parser("quota", help="see or change a user's daily quota")
+    quota_commands = quota.add_subparsers(dest="quota_command", required=True)
+    quota_commands.add_parser("show", help="a user's quota today").add_argument("user")
+    grant = quota_commands.add_parser("grant", help="give a user N more dreams today")
+    grant.add_argument("user")
+    grant.add_argument("dreams", type=int)
+    quota_commands.add_parser("reset", help="give a user a full quota again").add_argument("user")
+    commands.add_parser("ban", help="refuse all dreams from a user").add_argument("user")
+    commands.add_parser("unban", help="lift a ban").add_argument("user")
+    commands.add_parser("stats", help="jobs by state, median stage times, spend today")
     return parser
 
 
@@ -42,12 +55,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    story = sys.stdin.read() if args.story == "-" else args.story
     try:
+        if args.command != "dream":
+            return asyncio.run(administer(args, settings))
+        story = sys.stdin.read() if args.story == "-" else args.story
         return asyncio.run(dream(story, out=args.out, seed=args.seed, settings=settings))
     except KeyboardInterrupt:
         print("dreambot: cancelled", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+async def administer(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one admin command against the database named by DREAMBOT_DB."""
+    try:
+        user = admin.parse_user(args.user) if hasattr(args, "user") else ""
+    except admin.UserFormatError as exc:
+        print(f"dreambot: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    storage = await Storage.open(settings.db, settings.quota_policy())
+    try:
+        if args.command == "stats":
+            text = await admin.stats(storage)
+        elif args.command in {"ban", "unban"}:
+            text = await admin.set_banned(storage, user, args.command == "ban")
+        elif args.quota_command == "grant":
+            text = await admin.grant(storage, user, args.dreams)
+        elif args.quota_command == "reset":
+            text = await admin.reset(storage, user)
+        else:
+            text = await admin.show(storage, user)
+    finally:
+        await storage.close()
+    print(text)
+    return 0
 
 
 async def dream(story: str, *, out: Path, seed: int | None, settings: Settings) -> int:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engine import EngineConfig, Limits, RenderConfig, StoryLimits
+from engine.storage import QuotaPolicy
 
 
 class Settings(BaseSettings):
@@ -29,6 +31,29 @@ class Settings(BaseSettings):
     caption_font: Path | None = None
     ffmpeg_procs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     parallel_scenes: int | None = Field(default=None, ge=1)
+
+    db: Path = Path("./dreambot.sqlite3")
+    daily_quota: int = Field(default=3, ge=0)
+    max_running: int = Field(default=1, ge=1)
+    chat_daily_cap: int | None = Field(default=None, ge=0)
+    daily_budget: float | None = Field(default=None, ge=0)
+    admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def quota_policy(self) -> QuotaPolicy:
+        """The admission limits drawn from these settings."""
+        return QuotaPolicy(
+            daily_quota=self.daily_quota,
+            max_running=self.max_running,
+            chat_daily_cap=self.chat_daily_cap,
+            daily_budget=self.daily_budget,
+        )
 
     def engine_config(self, *, work_dir: Path | None = None) -> EngineConfig:
         """The engine's plain configuration drawn from these settings."""

@@ -1,0 +1,67 @@
+"""Admin operations on users and quotas, shared by the terminal and the chat adapters."""
+
+from __future__ import annotations
+
+import re
+
+from engine.storage import Storage
+from engine.storage.ledger import QuotaView, utc_now
+
+_USER = re.compile(r"^(telegram|discord):-?\d{1,20}$")
+
+
+class UserFormatError(ValueError):
+    """A USER argument that is not ``platform:id``."""
+
+
+def parse_user(text: str) -> str:
+    """A user key like ``telegram:123`` or ``discord:456`` (raises UserFormatError)."""
+    user = text.strip().lower()
+    if not _USER.match(user):
+        raise UserFormatError(f"USER must look like telegram:123 or discord:456, not {text!r}")
+    return user
+
+
+def describe_quota(view: QuotaView) -> str:
+    """One line on a user's standing today."""
+    banned = " (banned)" if view.banned else ""
+    return (
+        f"{view.user}{banned}: {view.used} of {view.limit} dreams used today, "
+        f"{view.remaining} left, {view.running} running; resets "
+        f"{view.resets_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+async def show(storage: Storage, user: str) -> str:
+    """A user's quota today."""
+    return describe_quota(await storage.ledger.show(user))
+
+
+async def grant(storage: Storage, user: str, dreams: int) -> str:
+    """Give a user more dreams today."""
+    return describe_quota(await storage.ledger.grant(user, dreams))
+
+
+async def reset(storage: Storage, user: str) -> str:
+    """Give a user their whole daily quota again."""
+    return describe_quota(await storage.ledger.reset(user))
+
+
+async def set_banned(storage: Storage, user: str, banned: bool) -> str:
+    """Ban or unban a user."""
+    await storage.ledger.set_banned(user, banned)
+    return f"{user} is {'banned' if banned else 'no longer banned'}"
+
+
+async def stats(storage: Storage) -> str:
+    """Jobs by state, median stage times and today's spend, as a few lines."""
+    figures = await storage.jobs.stats(utc_now().date().isoformat())
+    states = ", ".join(f"{state} {count}" for state, count in sorted(figures.by_state.items()))
+    stages = ", ".join(f"{stage} {secs:.1f} s" for stage, secs in figures.median_stage_s.items())
+    return "\n".join(
+        [
+            f"jobs: {states or 'none yet'}",
+            f"median stage times: {stages or 'none yet'}",
+            f"today: {figures.admitted_today} admitted, spend {figures.spent_today:g}",
+        ]
+    )
