@@ -58,3 +58,7 @@ class Journal:
                 await self._store.record_request(self.job_id, name, provider, request_id)
 
         return RequestTicket(self._requests.get(name), record)
+
+    def pending_requests(self) -> dict[str, str]:
+        """Provider requests recorded under names that have no kept file yet."""
+        return {name: rid for name, rid in self._requests.items() if self.file(name) is None}

@@ -16,7 +16,7 @@ from engine.job import JobRun
 from engine.journal import Journal
 from engine.media.ffmpeg import FFmpeg
 from engine.models import DreamRequest, DreamResult, JobFailure, Stage
-from engine.ports import Providers, Surface
+from engine.ports import CancellableProvider, Providers, Surface
 from engine.storage import JobStore, Storage, StoredJob
 from engine.storage.ledger import Ask
 from engine.story import validate_story
@@ -141,6 +141,7 @@ class Engine:
             raise
         except asyncio.CancelledError:
             if job_id in self._cancel_requested:
+                await self._cancel_requests(journal)
                 await self._settle(job_id, "cancelled")
                 await run.tell_cancelled()
             # Otherwise the process is shutting down: the job stays unfinished and resumes.
@@ -150,6 +151,18 @@ class Engine:
             self._cancel_requested.discard(job_id)
         await self._settle(job_id, "delivered", timings=result.timings)
         return result
+
+    async def _cancel_requests(self, journal: Journal) -> None:
+        """Ask remote providers to drop this job's unfinished requests, so nobody pays for them."""
+        for name, request_id in journal.pending_requests().items():
+            provider = self.providers.for_request(name)
+            if not isinstance(provider, CancellableProvider):
+                continue
+            try:
+                await provider.cancel_request(request_id)
+            except Exception:
+                # Best effort: the job is cancelled and refunded whatever the provider says.
+                log.exception("job %s: cancelling request %s failed", journal.job_id, name)
 
     async def _settle(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from engine.journal import RequestTicket
 from engine.models import Action, DreamResult, JobFailure, JobTicket, Script
@@ -76,6 +76,13 @@ class Voice(Protocol):
     ) -> Path: ...
 
 
+@runtime_checkable
+class CancellableProvider(Protocol):
+    """A provider whose remote requests can be cancelled by id (optional for providers)."""
+
+    async def cancel_request(self, request_id: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class Providers:
     """One implementation of every provider role a job needs."""
@@ -85,6 +92,12 @@ class Providers:
     images: ImageGenerator
     clips: ClipGenerator
     voice: Voice
+
+    def for_request(self, name: str) -> object:
+        """The provider that made the journal entry ``name`` (``clip_02`` → clips)."""
+        prefix = name.split("_", 1)[0]
+        role = {"image": "images", "clip": "clips", "narration": "voice"}.get(prefix, prefix)
+        return getattr(self, role)
 
 
 class Surface(Protocol):

@@ -107,6 +107,7 @@ class FakeProviders:
     calls: list[Call] = field(default_factory=list)
     submitted: list[str] = field(default_factory=list)
     attached: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
     identity: str = "fake/1"
 
     async def write_script(
@@ -162,6 +163,10 @@ class FakeProviders:
         """The prepared narration."""
         async with self._call("voice", _scene_of(text), ticket) as fault:
             return _hand_out(self.media.narration, out_dir / "narration.wav", fault)
+
+    async def cancel_request(self, request_id: str) -> None:
+        """Drop a queued request, as a remote queue's cancel does."""
+        self.cancelled.append(request_id)
 
     def calls_of(self, role: str) -> list[Call]:
         """The finished calls of one role, in the order they ended."""

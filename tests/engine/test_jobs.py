@@ -70,7 +70,8 @@ async def test_cancel_stops_refunds_once_and_tells_the_surface(
         if role == "clips":
             await asyncio.Event().wait()  # clips never finish: only a cancel ends this job
 
-    engine = engine_for(config, ffmpeg, FakeProviders(media, hook=hold), storage)
+    fake = FakeProviders(media, hook=hold)
+    engine = engine_for(config, ffmpeg, fake, storage)
     request = await engine.admit(STORY, requester=USER)
     surface = RecordingSurface(watch=watch)
     job = asyncio.create_task(engine.dream(request, surface))
@@ -82,6 +83,10 @@ async def test_cancel_stops_refunds_once_and_tells_the_surface(
 
     assert engine.cancel(request.job_id) is False
     assert await job_state(storage, request.job_id) == ("cancelled", "refunded")
+    queued_clips = sorted(r for r in fake.submitted if r.startswith("clips"))
+    assert len(queued_clips) == 3
+    assert set(queued_clips) <= set(fake.cancelled)  # nobody pays for clips nobody will see
+    assert set(fake.cancelled) <= set(fake.submitted)
     failure = surface.first("fail")
     assert isinstance(failure, JobFailure) and failure.cancelled
     assert (await storage.ledger.show(USER)).used == 0
