@@ -24,6 +24,8 @@ def describe_stage(progress: StageProgress) -> str:
             parts.append(f"{progress.total}")
     if progress.fallbacks:
         parts.append(f"{progress.fallbacks} fell back")
+    if progress.queue_position is not None and progress.status is StageStatus.RUNNING:
+        parts.append(f"queue #{progress.queue_position}")
     if progress.elapsed_s is not None and progress.status in {StageStatus.DONE, StageStatus.FAILED}:
         parts.append(f"{progress.elapsed_s:.1f} s")
     if progress.status is StageStatus.SKIPPED:

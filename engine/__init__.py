@@ -1,6 +1,14 @@
 """dreambot's platform-free engine: a story in, a narrated video out."""
 
-from engine.config import EngineConfig, Limits, RenderConfig, StoryLimits, Timeouts
+from engine.config import (
+    EngineConfig,
+    Limits,
+    RateLimits,
+    RenderConfig,
+    RetryPolicy,
+    StoryLimits,
+    Timeouts,
+)
 from engine.errors import EngineError, StageFailedError, StoryRejectedError
 from engine.models import Action, DreamRequest, DreamResult, JobFailure, JobTicket, Stage
 from engine.pipeline import Engine
@@ -19,7 +27,9 @@ __all__ = [
     "Limits",
     "ProgressSnapshot",
     "Providers",
+    "RateLimits",
     "RenderConfig",
+    "RetryPolicy",
     "Stage",
     "StageFailedError",
     "StageProgress",

@@ -8,8 +8,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
+from aiolimiter import AsyncLimiter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
 from engine.cache import MediaCache
-from engine.config import Limits
+from engine.config import Limits, RateLimits, RetryPolicy
 from engine.errors import (
     ContentRejectedError,
     EngineError,
@@ -20,36 +29,72 @@ from engine.errors import (
 )
 
 T = TypeVar("T")
+ROLES = ("script", "preview", "images", "clips", "voice")
 
 log = logging.getLogger(__name__)
 
 
 class ProviderGates:
-    """One semaphore per provider role, shared by every job of an engine."""
+    """Per provider role: a concurrency limit, a rate limit and bounded retries.
 
-    def __init__(self, limits: Limits) -> None:
-        self._gates = {
-            "script": asyncio.Semaphore(limits.script),
-            "preview": asyncio.Semaphore(limits.preview),
-            "images": asyncio.Semaphore(limits.images),
-            "clips": asyncio.Semaphore(limits.clips),
-            "voice": asyncio.Semaphore(limits.voice),
-        }
+    Shared by every job of an engine. Only TransientError is retried, here and nowhere
+    else, so a failure is never retried twice over.
+    """
+
+    def __init__(self, limits: Limits, rates: RateLimits, retry: RetryPolicy) -> None:
+        self._gates = {role: asyncio.Semaphore(getattr(limits, role)) for role in ROLES}
+        self._rates = {role: AsyncLimiter(getattr(rates, role), 1.0) for role in ROLES}
+        self._retry = retry
 
     async def call(self, role: str, timeout_s: float, work: Callable[[], Awaitable[T]]) -> T:
-        """Await ``work()`` once a slot of ``role`` is free, within ``timeout_s`` seconds."""
+        """Await ``work()`` under the role's limits, retrying transient errors, by the deadline."""
         async with self._gates[role]:
             try:
-                return await asyncio.wait_for(work(), timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    async for attempt in AsyncRetrying(
+                        retry=retry_if_exception_type(TransientError),
+                        stop=stop_after_attempt(self._retry.attempts),
+                        wait=_backoff(self._retry),
+                        before_sleep=_log_retry(role),
+                        reraise=True,
+                    ):
+                        with attempt:
+                            async with self._rates[role]:
+                                result = await _guarded(role, work)
             except TimeoutError:
                 raise TransientError(f"{role} took longer than {timeout_s:g} s") from None
-            except EngineError:
-                raise
-            except Exception as exc:
-                # A provider that leaks a library error or has a bug is treated as a failed
-                # call, so the degrade ladder handles it like any other provider failure.
-                log.exception("%s provider raised an unexpected error", role)
-                raise ProviderError(f"{role} provider crashed: {type(exc).__name__}") from exc
+        return result
+
+
+async def _guarded(role: str, work: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await work()
+    except EngineError:
+        raise
+    except Exception as exc:
+        # A provider that leaks a library error or has a bug is treated as a failed call,
+        # so the degrade ladder handles it like any other provider failure.
+        log.exception("%s provider raised an unexpected error", role)
+        raise ProviderError(f"{role} provider crashed: {type(exc).__name__}") from exc
+
+
+def _backoff(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    jittered = wait_random_exponential(multiplier=policy.base_s, max=policy.max_s)
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        hinted = getattr(error, "retry_after", None) or 0.0
+        return max(float(hinted), jittered(state))
+
+    return wait
+
+
+def _log_retry(role: str) -> Callable[[RetryCallState], None]:
+    def note(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("%s: attempt %d failed (%s); retrying", role, state.attempt_number, error)
+
+    return note
 
 
 async def fetch_or_make(

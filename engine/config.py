@@ -35,8 +35,28 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """Retries of transient provider errors: bounded, exponential, jittered."""
+
+    attempts: int = 4
+    base_s: float = 1.0
+    max_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Calls per second each provider role may start (each provider's own API limit)."""
+
+    script: float = 5.0
+    preview: float = 5.0
+    images: float = 10.0
+    clips: float = 5.0
+    voice: float = 10.0
+
+
+@dataclass(frozen=True)
 class Timeouts:
-    """Upper bounds, in seconds, so that no stage can hang a job."""
+    """Upper bounds, in seconds, so that no stage can hang a job (retries included)."""
 
     script: float = 120.0
     preview: float = 90.0
@@ -63,3 +83,5 @@ class EngineConfig:
     limits: Limits = field(default_factory=Limits)
     timeouts: Timeouts = field(default_factory=Timeouts)
     story: StoryLimits = field(default_factory=StoryLimits)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    rates: RateLimits = field(default_factory=RateLimits)

@@ -176,7 +176,11 @@ class JobRun:
                         self.request.story,
                         seed=self.seed,
                         out_dir=folder,
-                        ticket=self.journal.ticket("preview", preview.identity),
+                        ticket=self.journal.ticket(
+                            "preview",
+                            preview.identity,
+                            lambda place: self.tracker.queued(Stage.PREVIEW, "preview", place),
+                        ),
                     ),
                 ),
             )

@@ -51,7 +51,7 @@ class Engine:
         self.cache = cache
         self.job_cost = job_cost
         self.resume_window = resume_window
-        self.gates = ProviderGates(config.limits)
+        self.gates = ProviderGates(config.limits, config.rates, config.retry)
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._cancel_requested: set[str] = set()
 

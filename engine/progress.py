@@ -31,6 +31,7 @@ class StageProgress:
     total: int | None = None
     fallbacks: int = 0
     elapsed_s: float | None = None
+    queue_position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,29 @@ class ProgressTracker:
         self._started: dict[Stage, float] = {}
         self._version = 0
         self._changed = asyncio.Event()
+        self._queues: dict[Stage, dict[str, int]] = {}
 
     def start(self, stage: Stage, *, total: int | None = None) -> None:
         """Mark a stage running (the first call starts its clock)."""
         self._started.setdefault(stage, self._clock())
-        self._update(stage, status=StageStatus.RUNNING, total=total)
+        if total is None:
+            self._update(stage, status=StageStatus.RUNNING)
+        else:
+            self._update(stage, status=StageStatus.RUNNING, total=total)
+
+    def queued(self, stage: Stage, request: str, position: int | None) -> None:
+        """Note a request's place in its provider's queue (None once it is being worked on).
+
+        The stage shows the best place among its queued requests: the next to start.
+        """
+        places = self._queues.setdefault(stage, {})
+        if position is None:
+            places.pop(request, None)
+        else:
+            places[request] = position
+        best = min(places.values()) if places else None
+        if best != self._stages[stage].queue_position:
+            self._update(stage, queue_position=best)
 
     def advance(self, stage: Stage, *, fallback: bool = False) -> None:
         """Count one unit of a stage as settled, noting whether it fell back."""
@@ -75,7 +94,10 @@ class ProgressTracker:
 
     def finish(self, stage: Stage) -> None:
         """Mark a stage done and stop its clock."""
-        self._update(stage, status=StageStatus.DONE, elapsed_s=self._elapsed(stage))
+        self._queues.pop(stage, None)
+        self._update(
+            stage, status=StageStatus.DONE, elapsed_s=self._elapsed(stage), queue_position=None
+        )
 
     def fail(self, stage: Stage) -> None:
         """Mark a stage failed and stop its clock."""
@@ -104,7 +126,6 @@ class ProgressTracker:
         return 0.0 if started is None else self._clock() - started
 
     def _update(self, stage: Stage, **changes: object) -> None:
-        changes = {k: v for k, v in changes.items() if v is not None}
         self._stages[stage] = replace(self._stages[stage], **changes)  # type: ignore[arg-type]
         self._version += 1
         self._changed.set()

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _MAX_NARRATION_S = 120.0  # provider output is untrusted; no scene reads for two minutes
 _ROLE_TIMEOUT = {"images": "image", "clips": "clip", "voice": "voice"}
+_ROLE_STAGE = {"images": Stage.IMAGES, "clips": Stage.CLIPS, "voice": Stage.NARRATION}
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,10 @@ class SceneWorker:
         if (stored := self._journal.file(name)) is not None:
             return stored.path, None
         identity = str(getattr(self._providers, role).identity)
-        ticket = self._journal.ticket(name, identity)
+        stage = _ROLE_STAGE[role]
+        ticket = self._journal.ticket(
+            name, identity, lambda place: self._tracker.queued(stage, name, place)
+        )
         timeout = getattr(self._config.timeouts, _ROLE_TIMEOUT[role])
         return await fetch_or_make(
             self._cache,

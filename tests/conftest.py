@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import EngineConfig, Limits, RenderConfig, Timeouts
+from engine import EngineConfig, Limits, RenderConfig, RetryPolicy, Timeouts
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.providers.fake import FakeMedia
 
@@ -49,4 +49,5 @@ def config(tmp_path: Path) -> EngineConfig:
         render=TINY,
         limits=Limits(ffmpeg=2),
         timeouts=Timeouts(script=5, preview=5, image=5, clip=5, voice=5, ffmpeg=60),
+        retry=RetryPolicy(attempts=3, base_s=0.01, max_s=0.05),
     )

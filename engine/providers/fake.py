@@ -194,6 +194,13 @@ class _CallScope:
                 request_id = f"{self.role}-{self.scene}-{len(self.fake.submitted)}"
                 self.fake.submitted.append(request_id)
                 await self.ticket.record(request_id)
+        try:
+            return await self._start()
+        except Exception:
+            self._record()  # a call that failed is still a call the provider saw
+            raise
+
+    async def _start(self) -> Fault | None:
         if self.fake.hook is not None:
             await self.fake.hook(self.role, self.scene)
         await asyncio.sleep(self.fake.latency.get(self.role, 0.0))
@@ -212,6 +219,9 @@ class _CallScope:
         return fault
 
     async def __aexit__(self, *exc: object) -> None:
+        self._record()
+
+    def _record(self) -> None:
         self.fake.calls.append(Call(self.role, self.scene, self.started, time.monotonic()))
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from engine import Engine, Providers, StageFailedError
+from engine import Engine, Providers, StageFailedError, Timeouts
 from engine.cache import MediaCache
 from engine.models import JobFailure, Stage
 from engine.progress import ProgressSnapshot
@@ -95,6 +96,8 @@ async def test_cancel_stops_refunds_once_and_tells_the_surface(
 async def test_a_restart_resumes_and_re_attaches_without_resubmitting(
     config, ffmpeg, media, storage
 ) -> None:
+    # Held clips must not hit their deadline however slow the machine: the "crash" ends them.
+    config = replace(config, timeouts=Timeouts(script=120, preview=120, image=120, clip=120))
     clips_submitted = asyncio.Event()
     first = FakeProviders(media)
 

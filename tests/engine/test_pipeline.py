@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from engine import Engine, EngineConfig, Providers, Stage, StageFailedError, StageStatus
+from engine.errors import TransientError
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import probe
 from engine.models import DreamResult, JobFailure, VisualKind
@@ -218,3 +219,33 @@ async def test_cancelling_a_job_kills_its_ffmpeg(config, ffmpeg, tmp_path) -> No
 
     assert ffmpeg_children() == []
     assert all(is_gone(pid) for pid in running)
+
+
+async def test_transient_errors_are_retried_then_succeed(config, ffmpeg, media) -> None:
+    busy_once: set[int | None] = set()
+
+    async def busy_first_time(role: str, scene: int | None) -> None:
+        if role == "images" and scene not in busy_once:
+            busy_once.add(scene)
+            raise TransientError("busy", retry_after=0.01)
+
+    fake = FakeProviders(media, hook=busy_first_time)
+    result = await run_job(build(config, ffmpeg, fake), RecordingSurface())
+
+    assert [scene.visual for scene in result.scenes] == [VisualKind.CLIP] * 3
+    assert busy_once == {0, 1, 2}
+
+
+async def test_permanent_errors_are_not_retried(config, ffmpeg, media) -> None:
+    fake = FakeProviders(media, faults={"images": {1: Fault.ERROR}})
+    await run_job(build(config, ffmpeg, fake), RecordingSurface())
+
+    assert [call.scene for call in fake.calls_of("images")].count(1) == 1
+
+
+async def test_retries_are_bounded(config, ffmpeg, media) -> None:
+    fake = FakeProviders(media, faults={"clips": {0: Fault.BUSY}})
+    result = await run_job(build(config, ffmpeg, fake), RecordingSurface())
+
+    assert result.scenes[0].visual is VisualKind.IMAGE
+    assert [call.scene for call in fake.calls_of("clips")].count(0) == config.retry.attempts
