@@ -13,11 +13,12 @@ from pathlib import Path
 from rich.console import Console
 
 from bot import admin
+from bot.providers import ProviderSettingsError, build_providers
 from bot.settings import Settings
 from bot.terminal import TerminalSurface
 from engine import Engine, StageFailedError, StoryRejectedError
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
-from engine.providers.local import LocalVoice, local_providers
+from engine.providers.local import LocalVoice
 from engine.storage import Storage
 
 EXIT_FAILED = 1
@@ -99,22 +100,29 @@ async def dream(story: str, *, out: Path, seed: int | None, settings: Settings) 
         ffmpeg = FFmpeg(
             locate_ffmpeg(), max_procs=config.limits.ffmpeg, timeout_s=config.timeouts.ffmpeg
         )
-        engine = Engine(config, local_providers(ffmpeg, config.render), ffmpeg)
+        try:
+            built = build_providers(settings, ffmpeg, config.render)
+        except ProviderSettingsError as exc:
+            print(f"dreambot: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        engine = Engine(config, built.providers, ffmpeg, estimate_cost=built.estimate_cost)
         try:
             request = await engine.admit(story, requester="terminal:local", seed=seed)
+            if built.choice["voice"] == "local" and not LocalVoice().speaks:
+                console.print("note: espeak-ng is not installed, so the narration is silent")
+            surface = TerminalSurface(out, console)
+            try:
+                result = await engine.dream(request, surface)
+            finally:
+                surface.close()
         except StoryRejectedError as refusal:
             print(f"dreambot: {refusal.reason}", file=sys.stderr)
             return EXIT_REFUSED
-        if not LocalVoice().speaks:
-            console.print("note: espeak-ng is not installed, so the narration will be silent")
-        surface = TerminalSurface(out, console)
-        try:
-            result = await engine.dream(request, surface)
         except StageFailedError as failure:
             print(f"dreambot: failed at {failure.stage.value}: {failure.reason}", file=sys.stderr)
             return EXIT_FAILED
         finally:
-            surface.close()
+            await built.close()
     timings = "  ".join(f"{stage.value} {secs:.1f}s" for stage, secs in result.timings.items())
     console.print(f"stage timings: {timings}", soft_wrap=True)
     print(out / "final.mp4")

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engine import EngineConfig, Limits, RenderConfig, StoryLimits
 from engine.storage import QuotaPolicy
+
+# Cost units are US dollars per call, from each model's fal or OpenAI price page; the
+# fast-animatediff page lists "$0 per compute second", so its figure is an estimate.
+DEFAULT_PRICES = {
+    "fal-ai/fast-animatediff/turbo/text-to-video": 0.01,
+    "fal-ai/flux/schnell": 0.003,
+    "fal-ai/wan/v2.2-a14b/image-to-video/turbo": 0.10,
+    "fal-ai/kling-video/v2.1/standard/image-to-video": 0.28,
+    "gpt-5.4-mini": 0.002,
+    "gpt-4o-mini-tts": 0.003,
+}
 
 
 class Settings(BaseSettings):
@@ -38,6 +49,41 @@ class Settings(BaseSettings):
     chat_daily_cap: int | None = Field(default=None, ge=0)
     daily_budget: float | None = Field(default=None, ge=0)
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Providers: "auto" uses the real service when its key is set, else the offline one.
+    fal_key: SecretStr | None = Field(default=None, validation_alias="FAL_KEY")
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    script_provider: Literal["auto", "local", "openai"] = "auto"
+    voice_provider: Literal["auto", "local", "openai"] = "auto"
+    moderation_provider: Literal["auto", "off", "openai"] = "auto"
+    preview_provider: Literal["auto", "local", "fal"] = "auto"
+    image_provider: Literal["auto", "local", "fal"] = "auto"
+    clip_provider: Literal["auto", "local", "fal"] = "auto"
+    fal_preview_model: str = "fal-ai/fast-animatediff/turbo/text-to-video"
+    fal_preview_args: dict[str, Any] = Field(
+        default_factory=lambda: {
+            "num_frames": 16,
+            "num_inference_steps": 4,
+            "fps": 8,
+            "video_size": {"width": 512, "height": 288},
+        }
+    )
+    fal_image_model: str = "fal-ai/flux/schnell"
+    fal_image_args: dict[str, Any] = Field(
+        default_factory=lambda: {"num_inference_steps": 4, "enable_safety_checker": True}
+    )
+    fal_clip_model: str = "fal-ai/wan/v2.2-a14b/image-to-video/turbo"
+    fal_clip_args: dict[str, Any] = Field(
+        default_factory=lambda: {"resolution": "720p", "aspect_ratio": "16:9"}
+    )
+    fal_poll_s: float = Field(default=1.0, gt=0)
+    openai_script_model: str = "gpt-5.4-mini"
+    openai_tts_model: str = "gpt-4o-mini-tts"
+    openai_voice: str = "alloy"
+    openai_moderation_model: str = "omni-moderation-latest"
+    max_download_mb: int = Field(default=200, ge=1)
+    prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
 
     @field_validator("admins", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ from typing import Any
 from engine.cache import MediaCache
 from engine.calls import ProviderGates
 from engine.config import EngineConfig
-from engine.errors import StageFailedError
+from engine.errors import StageFailedError, StoryRejectedError
 from engine.job import JobRun
 from engine.journal import Journal
 from engine.media.ffmpeg import FFmpeg
@@ -41,7 +41,7 @@ class Engine:
         *,
         storage: Storage | None = None,
         cache: MediaCache | None = None,
-        job_cost: float = 0.0,
+        estimate_cost: Callable[[str], float] | None = None,
         resume_window: timedelta = timedelta(hours=6),
     ) -> None:
         self.config = config
@@ -49,7 +49,7 @@ class Engine:
         self.ffmpeg = ffmpeg
         self.storage = storage
         self.cache = cache
-        self.job_cost = job_cost
+        self.estimate_cost = estimate_cost or (lambda story: 0.0)
         self.resume_window = resume_window
         self.gates = ProviderGates(config.limits, config.rates, config.retry)
         self._tasks: dict[str, asyncio.Task[Any]] = {}
@@ -58,11 +58,23 @@ class Engine:
     async def admit(
         self, story: str, *, requester: str, chat: str | None = None, seed: int | None = None
     ) -> DreamRequest:
-        """Validate a story and reserve its quota (StoryRejectedError, AdmissionRefusedError)."""
+        """Validate, moderate and reserve (StoryRejectedError, AdmissionRefusedError).
+
+        Nothing is charged for a refusal: the reservation is the last step.
+        """
         request = DreamRequest(validate_story(story, self.config.story), requester, seed, chat=chat)
+        if self.providers.moderation is not None:
+            try:
+                async with asyncio.timeout(self.config.timeouts.script):
+                    await self.providers.moderation.check(request.story)
+            except TimeoutError:
+                raise StoryRejectedError(
+                    "The content check is unavailable right now. Please try again in a minute."
+                ) from None
         if self.storage is not None:
+            cost = self.estimate_cost(request.story)
             await self.storage.ledger.admit(
-                Ask(request.job_id, requester, request.story, chat, seed, self.job_cost)
+                Ask(request.job_id, requester, request.story, chat, seed, cost)
             )
         return request
 

@@ -76,6 +76,12 @@ class Voice(Protocol):
     ) -> Path: ...
 
 
+class Moderator(Protocol):
+    """Checks a story at admission; raises StoryRejectedError with a reason if flagged."""
+
+    async def check(self, text: str) -> None: ...
+
+
 @runtime_checkable
 class CancellableProvider(Protocol):
     """A provider whose remote requests can be cancelled by id (optional for providers)."""
@@ -92,6 +98,7 @@ class Providers:
     images: ImageGenerator
     clips: ClipGenerator
     voice: Voice
+    moderation: Moderator | None = None
 
     def for_request(self, name: str) -> object:
         """The provider that made the journal entry ``name`` (``clip_02`` → clips)."""

@@ -40,3 +40,8 @@ def validate_story(text: str, limits: StoryLimits) -> str:
             f"That is too short to film: please write at least {limits.min_words} words."
         )
     return story
+
+
+def scene_count_for(story: str, *, words_per_scene: int = 25, least: int = 3, most: int = 8) -> int:
+    """How many scenes a story of this length should have (about 25 words a scene)."""
+    return max(least, min(most, round(len(story.split()) / words_per_scene)))

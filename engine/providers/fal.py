@@ -1,0 +1,258 @@
+"""fal.ai through its queue: submit once, record the id, follow status, fetch the output."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import fal_client
+import httpx
+from fal_client.client import Completed, FalClientHTTPError, InProgress, Queued
+from pydantic import BaseModel, Field, ValidationError
+
+from engine.errors import ContentRejectedError, PermanentError, ProviderError, TransientError
+from engine.journal import RequestTicket
+from engine.providers.download import MediaKind, download
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+_SOURCE_URL = ".source-url"  # sidecar: lets the next fal model take the picture by URL
+
+
+@dataclass(frozen=True)
+class FalModel:
+    """An endpoint id and the fixed arguments it is always called with."""
+
+    app: str
+    arguments: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        """Names the model and its settings, for cache keys."""
+        return f"fal:{self.app} {json.dumps(dict(self.arguments), sort_keys=True)}"
+
+
+class _File(BaseModel):
+    url: str
+    content_type: str | None = None
+
+
+class _VideoResult(BaseModel):
+    video: _File
+
+
+class _ImageResult(BaseModel):
+    images: list[_File] = Field(min_length=1)
+
+
+class FalQueue:
+    """One fal client for the process, used by every fal provider."""
+
+    def __init__(
+        self,
+        key: str,
+        *,
+        poll_s: float = 1.0,
+        max_download_bytes: int = 200 * 2**20,
+        download_timeout_s: float = 120.0,
+    ) -> None:
+        self._client = fal_client.AsyncClient(key=key)
+        self._http = httpx.AsyncClient(follow_redirects=True)
+        self._poll_s = poll_s
+        self._max_bytes = max_download_bytes
+        self._download_timeout_s = download_timeout_s
+
+    async def run(
+        self, model: FalModel, arguments: Mapping[str, object], ticket: RequestTicket | None
+    ) -> Any:
+        """The result JSON of one call, submitting only if the ticket has no request yet."""
+        with _mapped_errors():
+            if ticket is not None and ticket.existing is not None:
+                handle = await self._client.get_handle(model.app, ticket.existing)
+            else:
+                payload = {**model.arguments, **arguments}
+                handle = await self._client.submit(model.app, payload)
+                if ticket is not None:
+                    await ticket.record(handle.request_id)
+            while True:
+                status = await handle.status(with_logs=True)
+                if isinstance(status, Queued):
+                    _report(ticket, status.position + 1)  # fal counts from 0
+                elif isinstance(status, InProgress):
+                    _report(ticket, None)
+                elif isinstance(status, Completed):
+                    _report(ticket, None)
+                    if status.error:
+                        raise _completed_error(status)
+                    break
+                await asyncio.sleep(self._poll_s)  # fal's queue is polled; it has no push
+            return await handle.get(interval=self._poll_s)
+
+    async def cancel(self, model: FalModel, request_id: str) -> None:
+        """Cancel a queued or running request."""
+        with _mapped_errors():
+            await self._client.cancel(model.app, request_id)
+
+    async def fetch(self, url: str, target: Path, kind: MediaKind) -> Path:
+        """Download one output file, checked and capped."""
+        path = await download(
+            self._http,
+            url,
+            target,
+            kind=kind,
+            max_bytes=self._max_bytes,
+            timeout_s=self._download_timeout_s,
+        )
+        path.with_name(path.name + _SOURCE_URL).write_text(url, encoding="utf-8")
+        return path
+
+    async def close(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+        with contextlib.suppress(AttributeError):
+            # fal-client caches its httpx client; it offers no public close.
+            await (await self._client._client).aclose()
+
+
+class FalPreview:
+    """A low-resolution, few-frame text-to-video sketch of the whole story."""
+
+    def __init__(self, queue: FalQueue, model: FalModel) -> None:
+        self._queue, self._model = queue, model
+        self.identity = model.identity
+
+    async def generate_preview(
+        self, story: str, *, seed: int, out_dir: Path, ticket: RequestTicket | None = None
+    ) -> Path:
+        """Submit the story as one prompt and download the clip."""
+        result = await self._queue.run(self._model, {"prompt": story, "seed": seed}, ticket)
+        video = _parse(_VideoResult, result).video
+        return await self._queue.fetch(video.url, out_dir / "preview", MediaKind.VIDEO)
+
+    async def cancel_request(self, request_id: str) -> None:
+        """Cancel a queued preview."""
+        await self._queue.cancel(self._model, request_id)
+
+
+class FalImages:
+    """Scene pictures from a fast text-to-image model."""
+
+    def __init__(self, queue: FalQueue, model: FalModel) -> None:
+        self._queue, self._model = queue, model
+        self.identity = model.identity
+
+    async def generate_image(
+        self,
+        prompt: str,
+        *,
+        seed: int,
+        width: int,
+        height: int,
+        out_dir: Path,
+        ticket: RequestTicket | None = None,
+    ) -> Path:
+        """Submit the prompt at the video's size and download the picture."""
+        arguments = {
+            "prompt": prompt,
+            "seed": seed,
+            "image_size": {"width": width, "height": height},
+        }
+        result = await self._queue.run(self._model, arguments, ticket)
+        image = _parse(_ImageResult, result).images[0]
+        return await self._queue.fetch(image.url, out_dir / "image", MediaKind.IMAGE)
+
+    async def cancel_request(self, request_id: str) -> None:
+        """Cancel a queued picture."""
+        await self._queue.cancel(self._model, request_id)
+
+
+class FalClips:
+    """Scene clips from an image-to-video model."""
+
+    def __init__(self, queue: FalQueue, model: FalModel) -> None:
+        self._queue, self._model = queue, model
+        self.identity = model.identity
+
+    async def generate_clip(
+        self,
+        image: Path,
+        prompt: str,
+        *,
+        seed: int,
+        duration_s: float,
+        out_dir: Path,
+        ticket: RequestTicket | None = None,
+    ) -> Path:
+        """Animate the picture (passed by its fal URL when it has one, else inline)."""
+        arguments = {"prompt": prompt, "image_url": await _image_reference(image)}
+        result = await self._queue.run(self._model, arguments, ticket)
+        video = _parse(_VideoResult, result).video
+        return await self._queue.fetch(video.url, out_dir / "clip", MediaKind.VIDEO)
+
+    async def cancel_request(self, request_id: str) -> None:
+        """Cancel a queued clip."""
+        await self._queue.cancel(self._model, request_id)
+
+
+async def _image_reference(image: Path) -> str:
+    sidecar = image.with_name(image.name + _SOURCE_URL)
+    if sidecar.is_file():
+        return sidecar.read_text(encoding="utf-8").strip()
+    return str(await asyncio.to_thread(fal_client.encode_file, image))
+
+
+def _report(ticket: RequestTicket | None, position: int | None) -> None:
+    if ticket is not None:
+        ticket.queued(position)
+
+
+def _parse(model: type[M], result: Any) -> M:
+    try:
+        return model.model_validate(result)
+    except ValidationError as exc:
+        raise ProviderError("fal returned a result of an unexpected shape") from exc
+
+
+def _completed_error(status: Completed) -> PermanentError:
+    kind = (status.error_type or "").lower()
+    if "content" in kind or "policy" in kind or "nsfw" in kind:
+        return ContentRejectedError(f"fal refused the content ({status.error_type})")
+    return ProviderError(f"fal could not finish the request ({status.error_type or 'error'})")
+
+
+@contextlib.contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """fal-client and httpx errors, as engine errors (never carrying the key)."""
+    try:
+        yield
+    except FalClientHTTPError as exc:
+        code = exc.status_code
+        if code == 429 or code >= 500 or code == 408:
+            raise TransientError(
+                f"fal answered {code}", retry_after=_retry_after(exc.response_headers)
+            ) from exc
+        if code in {401, 403}:
+            raise PermanentError("fal refused the API key") from exc
+        kind = (exc.error_type or "").lower()
+        if "content" in kind or "policy" in kind:
+            raise ContentRejectedError(f"fal refused the content ({exc.error_type})") from exc
+        raise ProviderError(f"fal answered {code}") from exc
+    except (httpx.TimeoutException, TimeoutError) as exc:
+        raise TransientError("fal did not answer in time") from exc
+    except httpx.TransportError as exc:
+        raise TransientError(f"fal could not be reached ({type(exc).__name__})") from exc
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = {k.lower(): v for k, v in headers.items()}.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,183 @@
+"""OpenAI (or any compatible server): the script by structured output, narration, moderation."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+from pydantic import BaseModel, ValidationError
+
+from engine.errors import (
+    ContentRejectedError,
+    MediaError,
+    PermanentError,
+    ProviderError,
+    StoryRejectedError,
+    TransientError,
+)
+from engine.journal import RequestTicket
+from engine.models import SceneSpec, Script
+from engine.providers.download import MediaKind, check_kind
+from engine.story import scene_count_for
+
+_MAX_SPEECH_BYTES = 25 * 2**20
+_MAX_FIELD = 1200  # provider output is untrusted: no caption or prompt longer than this
+
+_INSTRUCTIONS = """You turn a short story into the script of a short narrated video.
+Split the story into exactly {scenes} scenes, in order. For each scene write:
+- narration: the words read aloud for that scene, taken from the story (lightly edited
+  for reading aloud; keep the story's language);
+- visual_prompt: one vivid, concrete description of the picture for that scene.
+Also write a title (at most 8 words) and one style sheet: the art style, lighting and a
+fixed description of every recurring character and place, so that all scenes look like
+one film. Do not repeat the style sheet inside the visual prompts."""
+
+
+class _SceneOut(BaseModel):
+    narration: str
+    visual_prompt: str
+
+
+class _ScriptOut(BaseModel):
+    title: str
+    style: str
+    scenes: list[_SceneOut]
+
+
+def openai_client(
+    api_key: str, base_url: str | None, timeout_s: float = 60.0
+) -> openai.AsyncOpenAI:
+    """A client with the SDK's own retries off: the engine retries, once, in one place."""
+    return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_s)
+
+
+class OpenAIScriptWriter:
+    """The script as structured output: title, one style sheet, scenes in order."""
+
+    def __init__(self, client: openai.AsyncOpenAI, model: str) -> None:
+        self._client, self._model = client, model
+        self.identity = f"openai:{model} script/1"
+
+    async def write_script(
+        self, story: str, *, seed: int, ticket: RequestTicket | None = None
+    ) -> Script:
+        """Ask for a script of as many scenes as the story's length calls for."""
+        scenes = scene_count_for(story)
+        with _mapped_errors():
+            completion = await self._client.chat.completions.parse(
+                model=self._model,
+                messages=[
+                    {"role": "system", "content": _INSTRUCTIONS.format(scenes=scenes)},
+                    {"role": "user", "content": story},
+                ],
+                response_format=_ScriptOut,
+            )
+        message = completion.choices[0].message
+        if message.refusal:
+            raise ContentRejectedError("the script writer refused the story")
+        if message.parsed is None:
+            raise ProviderError("the script writer returned no script")
+        return _checked_script(message.parsed, seed)
+
+
+class OpenAIVoice:
+    """Narration from the speech endpoint, streamed to a file."""
+
+    def __init__(self, client: openai.AsyncOpenAI, model: str, voice: str) -> None:
+        self._client, self._model, self._voice = client, model, voice
+        self.identity = f"openai:{model} voice:{voice}"
+
+    async def narrate(
+        self, text: str, *, out_dir: Path, ticket: RequestTicket | None = None
+    ) -> Path:
+        """Speak the text into an mp3, refusing anything that is not audio or is too large."""
+        target = out_dir / "narration.mp3"
+        with _mapped_errors():
+            async with self._client.audio.speech.with_streaming_response.create(
+                model=self._model, voice=self._voice, input=text[:4096], response_format="mp3"
+            ) as response:
+                received = 0
+                with target.open("wb") as out:
+                    async for chunk in response.iter_bytes():
+                        received += len(chunk)
+                        if received > _MAX_SPEECH_BYTES:
+                            raise MediaError("the narration file is too large")
+                        out.write(chunk)
+        return check_kind(target, MediaKind.AUDIO)
+
+
+class OpenAIModerator:
+    """Checks a story before anything is spent on it."""
+
+    def __init__(self, client: openai.AsyncOpenAI, model: str) -> None:
+        self._client, self._model = client, model
+
+    async def check(self, text: str) -> None:
+        """Raise StoryRejectedError naming the categories if the story is flagged."""
+        try:
+            with _mapped_errors():
+                response = await self._client.moderations.create(input=text, model=self._model)
+        except TransientError as exc:
+            # Fail closed, but without blaming the story.
+            raise StoryRejectedError(
+                "The content check is unavailable right now. Please try again in a minute."
+            ) from exc
+        flagged = [result for result in response.results if result.flagged]
+        if flagged:
+            categories = sorted(
+                name.replace("_", " ").replace("/", " ")
+                for name, hit in flagged[0].categories.model_dump().items()
+                if hit
+            )
+            reason = ", ".join(categories[:3]) or "unsafe content"
+            raise StoryRejectedError(f"Your story was flagged ({reason}). Please try another.")
+
+
+def _checked_script(parsed: _ScriptOut, seed: int) -> Script:
+    scenes = [s for s in parsed.scenes if s.narration.strip() and s.visual_prompt.strip()][:8]
+    if not scenes:
+        raise ProviderError("the script has no usable scenes")
+    return Script(
+        title=parsed.title.strip()[:120],
+        style=parsed.style.strip()[:_MAX_FIELD],
+        seed=seed,
+        scenes=tuple(
+            SceneSpec(n, s.narration.strip()[:_MAX_FIELD], s.visual_prompt.strip()[:_MAX_FIELD])
+            for n, s in enumerate(scenes)
+        ),
+    )
+
+
+@contextlib.contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """SDK errors as engine errors; messages never carry the key or the provider's text."""
+    try:
+        yield
+    except openai.RateLimitError as exc:
+        raise TransientError("OpenAI rate limit", retry_after=_retry_after(exc)) from exc
+    except (openai.InternalServerError, openai.APIConnectionError) as exc:
+        # APITimeoutError is an APIConnectionError
+        raise TransientError(f"OpenAI unavailable ({type(exc).__name__})") from exc
+    except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+        raise PermanentError("OpenAI refused the API key") from exc
+    except openai.ContentFilterFinishReasonError as exc:
+        raise ContentRejectedError("OpenAI's content filter stopped the reply") from exc
+    except openai.LengthFinishReasonError as exc:
+        raise ProviderError("the script was cut off") from exc
+    except openai.APIStatusError as exc:
+        raise ProviderError(f"OpenAI answered {exc.status_code}") from exc
+    except ValidationError as exc:
+        raise ProviderError("OpenAI returned a script of the wrong shape") from exc
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    headers = exc.response.headers
+    if (ms := headers.get("retry-after-ms")) is not None:
+        with contextlib.suppress(ValueError):
+            return float(ms) / 1000
+    if (seconds := headers.get("retry-after")) is not None:
+        with contextlib.suppress(ValueError):
+            return float(seconds)
+    return None
