@@ -1,0 +1,128 @@
+"""The OpenAI providers through the real openai client against a fake server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from engine.errors import (
+    ContentRejectedError,
+    MediaError,
+    ProviderError,
+    StoryRejectedError,
+    TransientError,
+)
+from engine.media.probe import probe
+from engine.providers.openai import (
+    OpenAIModerator,
+    OpenAIScriptWriter,
+    OpenAIVoice,
+    openai_client,
+)
+from tests.fakes.openai_server import OpenAIFake
+
+STORY = " ".join(["The keeper climbed the tower and lit the lamp for the storm."] * 8)
+
+
+def script_reply(scenes: int) -> dict[str, Any]:
+    return {
+        "title": "The Keeper and the Storm",
+        "style": "storybook watercolour; the keeper: old man, red scarf",
+        "scenes": [
+            {"narration": f"Part {n} of the tale.", "visual_prompt": f"a lighthouse, view {n}"}
+            for n in range(scenes)
+        ],
+    }
+
+
+@pytest.fixture
+async def fake(media) -> AsyncIterator[OpenAIFake]:
+    async with OpenAIFake(slow_seconds=2.0) as server:
+        server.speech_file = media.narration
+        yield server
+
+
+@pytest.fixture
+async def client(fake: OpenAIFake) -> AsyncIterator[openai.AsyncOpenAI]:
+    api = openai_client("sk-test-0123456789abcdef", fake.base_url, timeout_s=1.0)
+    yield api
+    await api.close()
+
+
+async def test_the_script_is_structured_output_scaled_to_the_story(fake, client) -> None:
+    fake.reply_chat(script_reply(4))
+    script = await OpenAIScriptWriter(client, "gpt-5.4-mini").write_script(STORY, seed=7)
+
+    assert [s.narration for s in script.scenes] == [f"Part {n} of the tale." for n in range(4)]
+    assert script.style.startswith("storybook") and script.seed == 7
+    assert "red scarf" in script.prompt_for(script.scenes[2])
+    request = fake.calls("chat")[0].json
+    assert request is not None
+    assert request["response_format"]["type"] == "json_schema"
+    assert "exactly 4 scenes" in request["messages"][0]["content"]  # 96 words → 4 scenes
+    assert fake.calls("chat")[0].authorization == "Bearer sk-test-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("refusal", ContentRejectedError),
+        ("bad_json", ProviderError),
+        ("length", ProviderError),
+        ("500", TransientError),
+        ("429", TransientError),
+    ],
+)
+async def test_script_faults_become_engine_errors(fake, client, fault, error) -> None:
+    fake.reply_chat(script_reply(3))
+    fake.fail("chat", fault)
+    with pytest.raises(error):
+        await OpenAIScriptWriter(client, "gpt-5.4-mini").write_script(STORY, seed=1)
+    assert len(fake.calls("chat")) == 1  # the SDK's own retries are off: the engine retries
+
+
+async def test_a_rate_limit_carries_its_retry_after(fake, client) -> None:
+    fake.fail("chat", "429")
+    with pytest.raises(TransientError) as limited:
+        await OpenAIScriptWriter(client, "gpt-5.4-mini").write_script(STORY, seed=1)
+    assert limited.value.retry_after == pytest.approx(0.01)
+
+
+async def test_an_empty_script_is_refused(fake, client) -> None:
+    fake.reply_chat({"title": "x", "style": "y", "scenes": []})
+    with pytest.raises(ProviderError):
+        await OpenAIScriptWriter(client, "gpt-5.4-mini").write_script(STORY, seed=1)
+
+
+async def test_narration_is_streamed_to_an_audio_file(fake, client, ffmpeg, tmp_path) -> None:
+    path = await OpenAIVoice(client, "gpt-4o-mini-tts", "alloy").narrate("Hello.", out_dir=tmp_path)
+
+    info = await probe(ffmpeg, path)
+    assert info.audio is not None and info.duration_s is not None and info.duration_s > 1
+    assert fake.calls("speech")[0].json["voice"] == "alloy"  # type: ignore[index]
+
+
+async def test_narration_that_is_not_audio_is_refused(fake, client, tmp_path: Path) -> None:
+    fake.fail("speech", "corrupt")
+    with pytest.raises(MediaError):
+        await OpenAIVoice(client, "gpt-4o-mini-tts", "alloy").narrate("Hi.", out_dir=tmp_path)
+
+
+async def test_moderation_refuses_flagged_stories_with_the_reason(fake, client) -> None:
+    fake.flag_words = {"kill": "violence"}
+    moderator = OpenAIModerator(client, "omni-moderation-latest")
+    await moderator.check("A keeper befriends a storm.")
+    with pytest.raises(StoryRejectedError) as refused:
+        await moderator.check("The storm wants to kill the keeper.")
+    assert "violence" in refused.value.reason
+
+
+async def test_moderation_that_cannot_answer_refuses_without_blaming_the_story(fake, client):
+    fake.fail("moderation", "500")
+    with pytest.raises(StoryRejectedError) as refused:
+        await OpenAIModerator(client, "omni-moderation-latest").check("A calm sea.")
+    assert "unavailable" in refused.value.reason

@@ -1,0 +1,1 @@
+"""Loopback fakes of remote services, driven through their real client libraries."""
