@@ -9,6 +9,7 @@ to the next rung too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from engine.media.compose import Soundtrack, prepare_soundtrack, render_scene
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import MediaInfo, probe
 from engine.models import Narration, SceneResult, SceneSpec, Script, Stage, Visual, VisualKind
-from engine.ports import Providers
+from engine.ports import CancellableProvider, Providers
 from engine.progress import ProgressTracker
 from engine.providers.local.visuals import draw_title_card
 from engine.providers.local.voice import speaking_time, write_silence
@@ -286,20 +287,28 @@ class SceneWorker:
         """
         if (stored := self._journal.file(name)) is not None:
             return stored.path, None
-        identity = str(getattr(self._providers, role).identity)
+        provider = getattr(self._providers, role)
+        identity = str(provider.identity)
         stage = _ROLE_STAGE[role]
         ticket = self._journal.ticket(
             name, identity, lambda place: self._tracker.queued(stage, name, place)
         )
         timeout = getattr(self._config.timeouts, _ROLE_TIMEOUT[role])
-        return await fetch_or_make(
-            self._cache,
-            role,
-            identity,
-            params,
-            folder / f"cached_{name}",
-            lambda: self._gates.call(role, timeout, lambda: make(ticket)),
-        )
+        try:
+            return await fetch_or_make(
+                self._cache,
+                role,
+                identity,
+                params,
+                folder / f"cached_{name}",
+                lambda: self._gates.call(role, timeout, lambda: make(ticket)),
+            )
+        except EngineError:
+            # Given up on (deadline, retries spent, unusable output): stop paying for it.
+            if ticket.existing is not None and isinstance(provider, CancellableProvider):
+                with contextlib.suppress(Exception):
+                    await provider.cancel_request(ticket.existing)
+            raise
 
     async def _keep(self, name: str, path: Path, key: str | None, **meta: object) -> None:
         await self._journal.keep(name, path, **meta)

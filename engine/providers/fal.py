@@ -116,8 +116,8 @@ class FalQueue:
     async def close(self) -> None:
         """Close the HTTP connections."""
         await self._http.aclose()
-        with contextlib.suppress(AttributeError):
-            # fal-client caches its httpx client; it offers no public close.
+        if "_client" in vars(self._client):
+            # fal-client caches its httpx client once used, and offers no public close.
             await (await self._client._client).aclose()
 
 

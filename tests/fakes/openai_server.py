@@ -84,6 +84,8 @@ class OpenAIFake:
         self.speech_file: Path | None = None
         self.flag_words: dict[str, str] = {}
         self.slow_seconds = slow_seconds
+        # Every call to an endpoint takes this long: benchmarks model real service latency.
+        self.latency: dict[Endpoint, float] = {}
         self._chat_replies: deque[ChatReply] = deque()
         self._faults: dict[Endpoint, deque[Fault]] = {name: deque() for name in get_args(Endpoint)}
         self._closing = asyncio.Event()
@@ -170,9 +172,10 @@ class OpenAIFake:
             # ignored (it must be > 0) and the SDK would back off for ~0.5 s instead.
             headers = {"retry-after-ms": "10", "retry-after": "1"}
             return _error(429, "Rate limit reached.", "requests", "rate_limit_exceeded", headers)
-        if fault == "slow":
+        delay = self.slow_seconds if fault == "slow" else self.latency.get(endpoint, 0.0)
+        if delay:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), self.slow_seconds)
+                await asyncio.wait_for(self._closing.wait(), delay)
         if endpoint == "chat":
             return self._chat(body, fault)
         if endpoint == "speech":

@@ -1,0 +1,180 @@
+"""Real fal and OpenAI clients, chosen from settings, against protocol fakes on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from bot.providers import Built, build_providers
+from bot.settings import Settings
+from engine import Engine, EngineConfig, Stage, StageFailedError, StoryRejectedError
+from engine.models import DreamResult, VisualKind
+from engine.progress import ProgressSnapshot
+from engine.providers.fake import FakeMedia
+from engine.storage import Storage
+from engine.storage.ledger import QuotaPolicy
+from tests.fakes.fal_queue import FakeFalQueue, point_fal_client_at
+from tests.fakes.openai_server import OpenAIFake
+from tests.surfaces import RecordingSurface
+
+STORY = (
+    "A lighthouse keeper lived alone on a rocky island. One night a storm rolled in. "
+    "He climbed the tower and lit the lamp. By morning the storm had become his friend."
+)
+FAL_KEY = "3f9a2c1e-7b4d-4e8a-9c6f-5d2b1a0e9f87:6c1d0b9a8e7f6a5b4c3d2e1f0a9b8c7d"
+OPENAI_KEY = "sk-proj-Zx8vQ2mN4pL6kJ9hG3fD5sA7wE1rT0yU2iO4pA6sD8fG0hJ"
+PREVIEW, IMAGE, CLIP = (
+    "fal-ai/fast-animatediff/turbo/text-to-video",
+    "fal-ai/flux/schnell",
+    "fal-ai/wan/v2.2-a14b/image-to-video/turbo",
+)
+
+
+def script_for(request: dict[str, Any]) -> dict[str, Any]:
+    """A script with as many scenes as the request's instructions ask for."""
+    count = int(re.search(r"exactly (\d+) scenes", request["messages"][0]["content"])[1])
+    return {
+        "title": "The Keeper",
+        "style": "storybook watercolour, the keeper in a red scarf",
+        "scenes": [
+            {"narration": f"Scene {n} of the keeper's night.", "visual_prompt": f"view {n}"}
+            for n in range(count)
+        ],
+    }
+
+
+@dataclass
+class Services:
+    fal: FakeFalQueue
+    openai: OpenAIFake
+
+
+@pytest.fixture
+async def services(media: FakeMedia, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Services]:
+    async with FakeFalQueue(oversized_bytes=3 * 2**20) as fal, OpenAIFake() as openai:
+        point_fal_client_at(fal.url, monkeypatch)
+        fal.serve(PREVIEW, kind="video", file=media.preview)
+        fal.serve(IMAGE, kind="image", file=media.image, steps_in_queue=2)
+        fal.serve(CLIP, kind="video", file=media.clip, steps_in_queue=3, steps_in_progress=2)
+        openai.default_chat = script_for
+        openai.speech_file = media.narration
+        openai.flag_words = {"kill": "violence"}
+        monkeypatch.setenv("FAL_KEY", FAL_KEY)
+        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", openai.base_url)
+        monkeypatch.setenv("DREAMBOT_FAL_POLL_S", "0.01")
+        monkeypatch.setenv("DREAMBOT_MAX_DOWNLOAD_MB", "1")
+        yield Services(fal, openai)
+
+
+@pytest.fixture
+async def storage(tmp_path) -> AsyncIterator[Storage]:
+    opened = await Storage.open(tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=10))
+    yield opened
+    await opened.close()
+
+
+async def dream(
+    config: EngineConfig, ffmpeg, storage: Storage, surface: RecordingSurface, story: str = STORY
+) -> tuple[DreamResult, Built]:
+    built = build_providers(Settings(), ffmpeg, config.render)
+    engine = Engine(
+        config, built.providers, ffmpeg, storage=storage, estimate_cost=built.estimate_cost
+    )
+    try:
+        request = await engine.admit(story, requester="telegram:5")
+        result = await asyncio.wait_for(engine.dream(request, surface), timeout=120)
+    finally:
+        await built.close()
+    return result, built
+
+
+async def test_a_story_becomes_a_video_through_fal_and_openai(
+    config, ffmpeg, services, storage
+) -> None:
+    queue_places: list[int] = []
+
+    def watch(progress: ProgressSnapshot) -> None:
+        if (place := progress.of(Stage.CLIPS).queue_position) is not None:
+            queue_places.append(place)
+
+    surface = RecordingSurface(watch=watch)
+    result, built = await dream(config, ffmpeg, storage, surface)
+
+    assert built.choice == dict.fromkeys(("script", "voice"), "openai") | dict.fromkeys(
+        ("preview", "images", "clips"), "fal"
+    )
+    assert [scene.visual for scene in result.scenes] == [VisualKind.CLIP] * 3
+    assert all(scene.spoken for scene in result.scenes)
+    fal = services.fal
+    assert [len(fal.submitted_ids(app)) for app in (PREVIEW, IMAGE, CLIP)] == [1, 3, 3]
+    assert {s.authorization for s in fal.submissions} == {f"Key {FAL_KEY}"}
+    clip_inputs = [s.arguments["image_url"] for s in fal.submissions if s.app == CLIP]
+    assert all(url.startswith(fal.url + "/files/") for url in clip_inputs)  # by URL, no upload
+    assert [len(services.openai.calls(e)) for e in ("moderation", "chat", "speech")] == [1, 1, 3]
+    assert queue_places and min(queue_places) >= 1  # "clips 1/3 · queue #2" was shown
+    cost = (await storage.db.fetch("SELECT cost, charge FROM jobs"))[0]
+    assert cost == (pytest.approx(0.01 + 0.002 + 3 * (0.003 + 0.10 + 0.003)), "committed")
+
+
+async def test_a_flagged_story_is_refused_and_charges_nothing(
+    config, ffmpeg, services, storage
+) -> None:
+    with pytest.raises(StoryRejectedError) as refused:
+        await dream(config, ffmpeg, storage, RecordingSurface(), "They kill the lighthouse keeper.")
+    assert "violence" in refused.value.reason
+    assert await storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]
+    assert services.fal.submissions == []
+
+
+async def test_a_refused_script_fails_at_script_with_a_refund(
+    config, ffmpeg, services, storage
+) -> None:
+    services.openai.fail("chat", "refusal")
+    surface = RecordingSurface()
+    with pytest.raises(StageFailedError) as failed:
+        await dream(config, ffmpeg, storage, surface)
+    assert failed.value.stage is Stage.SCRIPT
+    assert await storage.db.fetch("SELECT state, charge FROM jobs") == [("failed", "refunded")]
+
+
+@pytest.mark.parametrize(
+    ("app", "fault", "expected"),
+    [
+        (CLIP, "submit_500", VisualKind.CLIP),  # our retry submits again
+        (CLIP, "submit_429", VisualKind.CLIP),  # fal-client's own retry
+        (CLIP, "result_500", VisualKind.CLIP),  # retried by re-attaching, not resubmitting
+        (CLIP, "corrupt_file", VisualKind.IMAGE),
+        (CLIP, "wrong_content_type", VisualKind.IMAGE),
+        (CLIP, "oversized", VisualKind.IMAGE),
+        (CLIP, "never_completes", VisualKind.IMAGE),
+        (IMAGE, "completed_error", VisualKind.TITLE_CARD),
+    ],
+)
+async def test_fal_fault_matrix(config, ffmpeg, services, storage, app, fault, expected) -> None:
+    config = replace(config, timeouts=replace(config.timeouts, clip=3))
+    services.fal.fail(app, fault)
+    result, _ = await dream(config, ffmpeg, storage, RecordingSurface())
+
+    kinds = [scene.visual for scene in result.scenes]
+    assert kinds.count(expected) >= 1
+    assert kinds.count(VisualKind.CLIP) >= 2 or expected is VisualKind.CLIP
+    accepted = services.fal.submitted_ids(CLIP)
+    assert len(accepted) == len(set(accepted)) <= 3 + (fault == "submit_500")
+    if fault == "never_completes":
+        assert len(services.fal.cancels) == 1  # given up on: cancelled, not paid for
+
+
+@pytest.mark.parametrize(("endpoint", "fault"), [("speech", "500"), ("chat", "429")])
+async def test_openai_transient_faults_are_retried(
+    config, ffmpeg, services, storage, endpoint, fault
+) -> None:
+    services.openai.fail(endpoint, fault)
+    result, _ = await dream(config, ffmpeg, storage, RecordingSurface())
+    assert all(scene.spoken for scene in result.scenes)
+    assert len(services.openai.calls(endpoint)) == 2 + 2 * (endpoint == "speech")
