@@ -178,3 +178,68 @@ async def test_openai_transient_faults_are_retried(
     result, _ = await dream(config, ffmpeg, storage, RecordingSurface())
     assert all(scene.spoken for scene in result.scenes)
     assert len(services.openai.calls(endpoint)) == 2 + 2 * (endpoint == "speech")
+
+
+async def test_keys_never_reach_logs_errors_or_messages(
+    config, ffmpeg, services, storage, caplog
+) -> None:
+    caplog.set_level("DEBUG")  # every logger, the client libraries' included
+    services.fal.fail(CLIP, "submit_500")
+    services.fal.fail(IMAGE, "completed_error")
+    services.openai.fail("speech", "500")
+    surface = RecordingSurface()
+    await dream(config, ffmpeg, storage, surface)
+    services.openai.fail("chat", "refusal")
+    with pytest.raises(StageFailedError) as failed:
+        await dream(config, ffmpeg, storage, surface)
+
+    seen = [caplog.text, repr(surface.events), str(failed.value), repr(Settings())]
+    assert len(caplog.records) > 20  # the run was logged in detail...
+    for text in seen:
+        for secret in (FAL_KEY, OPENAI_KEY, FAL_KEY.split(":")[1], OPENAI_KEY[8:]):
+            assert secret not in text  # ...and no key appears anywhere
+
+
+async def test_a_restart_in_the_middle_of_a_fal_clip_re_attaches(
+    config, ffmpeg, services, storage, media
+) -> None:
+    config = replace(config, timeouts=replace(config.timeouts, clip=120, image=120, voice=120))
+    fal = services.fal
+    fal.serve(CLIP, kind="video", file=media.clip, steps_in_progress=10**9)  # never, for now
+    first = build_providers(Settings(), ffmpeg, config.render)
+    engine = Engine(config, first.providers, ffmpeg, storage=storage)
+    request = await engine.admit(STORY, requester="telegram:5")
+    job = asyncio.create_task(engine.dream(request, RecordingSurface(), surface_ref="msg:9"))
+
+    async def clips_polled() -> None:
+        # An id is stored before its first status poll, so polled means recorded.
+        while sum(fal.status_calls[rid] > 0 for rid in fal.submitted_ids(CLIP)) < 3:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(clips_polled(), timeout=60)
+    job.cancel()  # the process goes away mid-clip
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    await first.close()
+    fal.serve(CLIP, kind="video", file=media.clip)  # the clips finish while we are down
+
+    second = build_providers(Settings(), ffmpeg, config.render)
+    restarted = Engine(config, second.providers, ffmpeg, storage=storage)
+    surface = RecordingSurface()
+
+    async def rebuild(stored: object) -> RecordingSurface:
+        return surface
+
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(*await restarted.resume(rebuild)), timeout=120
+        )
+    finally:
+        await second.close()
+
+    assert [scene.visual for scene in results[0].scenes] == [VisualKind.CLIP] * 3
+    assert len(fal.submitted_ids(CLIP)) == 3  # re-attached, never resubmitted
+    assert len(fal.submitted_ids(IMAGE)) == 3 and len(fal.submitted_ids(PREVIEW)) == 1
+    assert fal.cancels == []
+    assert "final" in surface.kinds()
+    assert await storage.db.fetch("SELECT state, charge FROM jobs") == [("delivered", "committed")]
