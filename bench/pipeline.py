@@ -1,11 +1,14 @@
 """Benchmark one job through the pipeline with fake providers at the seeds' latencies.
 
-    python bench/pipeline.py [--scale 1.0] [--scenes 6] [--scene-seconds 5]
+    python bench/pipeline.py [--scale 1.0] [--scenes 6] [--scene-seconds 5] [--providers fake]
 
 Fake providers answer after the latencies the seed documents report (script 4 s, preview
 5 s, image 5 s, narration 5 s, clip 30 s; ``--scale`` shrinks them) and hand out real
 1280x720 media, so normalising and merging run for real with ffmpeg on this machine.
 The same job is then run one scene after another, as the seeds' first designs did.
+``--providers fal-fake`` runs the job through the real fal and OpenAI clients against the
+test suite's fake fal queue and fake OpenAI server on loopback, with the same latencies,
+so the clients' own overhead (fal's status polling included) is measured too.
 The last line is JSON.
 """
 
@@ -13,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -67,12 +71,52 @@ def critical_path(latency: dict[str, float]) -> float:
     return max(latency["preview"], latency["script"] + scene)
 
 
-async def run_once(config: EngineConfig, ffmpeg: FFmpeg, fake: FakeProviders) -> TimingSurface:
-    providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
+async def run_once(config: EngineConfig, ffmpeg: FFmpeg, providers: Providers) -> TimingSurface:
     engine = Engine(config, providers, ffmpeg)
     surface = TimingSurface()
     await engine.dream(await engine.admit(STORY, requester="bench:1"), surface)
     return surface
+
+
+@contextlib.asynccontextmanager
+async def real_clients(
+    media: FakeMedia, latency: dict[str, float], scenes: int, ffmpeg: FFmpeg, render: RenderConfig
+) -> AsyncIterator[tuple[Providers, Callable[[], Awaitable[None]]]]:
+    """Providers built from settings, talking to the fake services on loopback."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the fakes live in tests/
+    import fal_client.client
+
+    from bot.providers import build_providers
+    from bot.settings import Settings
+    from tests.fakes.fal_queue import FakeFalQueue
+    from tests.fakes.openai_server import OpenAIFake
+
+    async with FakeFalQueue() as fal, OpenAIFake() as openai:
+        fal_client.client.QUEUE_URL_FORMAT = fal.url + "/"
+        settings = Settings()
+        fal.serve(settings.fal_preview_model, kind="video", file=media.preview,
+                  latency_s=latency["preview"])  # fmt: skip
+        fal.serve(settings.fal_image_model, kind="image", file=media.image,
+                  latency_s=latency["images"])  # fmt: skip
+        fal.serve(settings.fal_clip_model, kind="video", file=media.clip,
+                  latency_s=latency["clips"])  # fmt: skip
+        openai.latency = {"chat": latency["script"], "speech": latency["voice"]}
+        openai.speech_file = media.narration
+        openai.default_chat = lambda request: {
+            "title": "The keeper",
+            "style": "storybook",
+            "scenes": [
+                {"narration": f"Scene {n}.", "visual_prompt": f"view {n}"} for n in range(scenes)
+            ],
+        }
+        os.environ.update(
+            FAL_KEY="bench-key", OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=openai.base_url
+        )
+        built = build_providers(Settings(), ffmpeg, render)
+        try:
+            yield built.providers, built.close
+        finally:
+            await built.close()
 
 
 async def main(args: argparse.Namespace) -> dict[str, object]:
@@ -91,16 +135,22 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             narration_s=args.scene_seconds,
         )
         config = EngineConfig(work_dir=root / "work", render=render, limits=limits)
-        parallel = await run_once(
-            config, ffmpeg, FakeProviders(media, scenes=args.scenes, latency=latency)
-        )
+        one_by_one = replace(config, limits=replace(limits, parallel_scenes=1))
         sequential_final = None
-        if not args.skip_sequential:
-            one_by_one = replace(config, limits=replace(limits, parallel_scenes=1))
-            sequential = await run_once(
-                one_by_one, ffmpeg, FakeProviders(media, scenes=args.scenes, latency=latency)
-            )
-            sequential_final = sequential.final_at
+        if args.providers == "fake":
+            fake = FakeProviders(media, scenes=args.scenes, latency=latency)
+            providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
+            parallel = await run_once(config, ffmpeg, providers)
+            if not args.skip_sequential:
+                fake = FakeProviders(media, scenes=args.scenes, latency=latency)
+                providers = replace(providers, script=fake, preview=fake, images=fake)
+                providers = replace(providers, clips=fake, voice=fake)
+                sequential_final = (await run_once(one_by_one, ffmpeg, providers)).final_at
+        else:
+            async with real_clients(media, latency, args.scenes, ffmpeg, render) as (real, _):
+                parallel = await run_once(config, ffmpeg, real)
+                if not args.skip_sequential:
+                    sequential_final = (await run_once(one_by_one, ffmpeg, real)).final_at
     assert parallel.final_at is not None
     critical = critical_path(latency)
     return {
@@ -115,6 +165,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         "scenes": args.scenes,
         "scene_seconds": args.scene_seconds,
         "scale": args.scale,
+        "providers": args.providers,
         "render": f"{render.width}x{render.height}@{render.fps} x264 {render.preset}",
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
     }
@@ -127,6 +178,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--scene-seconds", type=float, default=5.0, help="narration per scene")
     parser.add_argument("--preset", default=None, help="x264 preset (default: the engine's)")
     parser.add_argument("--skip-sequential", action="store_true")
+    parser.add_argument(
+        "--providers",
+        choices=["fake", "fal-fake"],
+        default="fake",
+        help="in-process fakes, or the real fal/OpenAI clients against fakes on loopback",
+    )
     return parser.parse_args(argv)
 
 

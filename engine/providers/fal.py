@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 _SOURCE_URL = ".source-url"  # sidecar: lets the next fal model take the picture by URL
+_FIRST_POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class FalQueue:
                 handle = await self._client.submit(model.app, payload)
                 if ticket is not None:
                     await ticket.record(handle.request_id)
+            interval = _FIRST_POLL_S
             while True:
                 status = await handle.status(with_logs=True)
                 if isinstance(status, Queued):
@@ -92,8 +94,11 @@ class FalQueue:
                     if status.error:
                         raise _completed_error(status)
                     break
-                await asyncio.sleep(self._poll_s)  # fal's queue is polled; it has no push
-            return await handle.get(interval=self._poll_s)
+                # fal's queue is polled (it has no push): often at first, so quick requests
+                # are noticed at once, then less, so long clips cost few status calls.
+                await asyncio.sleep(interval)
+                interval = min(self._poll_s, interval * 1.5)
+            return await handle.get(interval=_FIRST_POLL_S)
 
     async def cancel(self, model: FalModel, request_id: str) -> None:
         """Cancel a queued or running request."""
