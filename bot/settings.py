@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     fal_clip_args: dict[str, Any] = Field(
         default_factory=lambda: {"resolution": "720p", "aspect_ratio": "16:9"}
     )
-    fal_poll_s: float = Field(default=1.0, gt=0)  # the longest wait between status polls
+    fal_poll_s: float = Field(default=0.5, gt=0)  # the longest wait between status polls
     openai_script_model: str = "gpt-5.4-mini"
     openai_tts_model: str = "gpt-4o-mini-tts"
     openai_voice: str = "alloy"

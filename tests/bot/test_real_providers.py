@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.providers import Built, build_providers
+from bot.providers import Built, ProviderSettingsError, build_providers
 from bot.settings import Settings
 from engine import Engine, EngineConfig, Stage, StageFailedError, StoryRejectedError
 from engine.models import DreamResult, VisualKind
@@ -18,6 +18,7 @@ from engine.progress import ProgressSnapshot
 from engine.providers.fake import FakeMedia
 from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
+from tests.conftest import TINY
 from tests.fakes.fal_queue import FakeFalQueue, point_fal_client_at
 from tests.fakes.openai_server import OpenAIFake
 from tests.surfaces import RecordingSurface
@@ -243,3 +244,46 @@ async def test_a_restart_in_the_middle_of_a_fal_clip_re_attaches(
     assert fal.cancels == []
     assert "final" in surface.kinds()
     assert await storage.db.fetch("SELECT state, charge FROM jobs") == [("delivered", "committed")]
+
+
+async def test_a_users_cancel_cancels_the_fal_requests(config, ffmpeg, services, storage, media):
+    config = replace(config, timeouts=replace(config.timeouts, clip=120))
+    fal = services.fal
+    fal.serve(CLIP, kind="video", file=media.clip, steps_in_progress=10**9)
+    built = build_providers(Settings(), ffmpeg, config.render)
+    engine = Engine(config, built.providers, ffmpeg, storage=storage)
+    request = await engine.admit(STORY, requester="telegram:5")
+    job = asyncio.create_task(engine.dream(request, RecordingSurface()))
+
+    async def clips_polled() -> None:
+        while sum(fal.status_calls[rid] > 0 for rid in fal.submitted_ids(CLIP)) < 3:
+            await asyncio.sleep(0.01)
+
+    try:
+        await asyncio.wait_for(clips_polled(), timeout=60)
+        assert engine.cancel(request.job_id)
+        with pytest.raises(asyncio.CancelledError):
+            await job
+    finally:
+        await built.close()
+    assert sorted(fal.cancels) == sorted(fal.submitted_ids(CLIP))
+    assert await storage.db.fetch("SELECT state, charge FROM jobs") == [("cancelled", "refunded")]
+
+
+def test_each_stage_can_choose_its_provider(ffmpeg, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    monkeypatch.setenv("DREAMBOT_SCRIPT_PROVIDER", "local")
+    built = build_providers(Settings(), ffmpeg, TINY)
+    assert built.choice == {
+        "script": "local",
+        "voice": "openai",
+        "preview": "local",
+        "images": "local",
+        "clips": "local",
+    }
+    assert built.providers.moderation is not None
+    asyncio.run(built.close())
+
+    monkeypatch.setenv("DREAMBOT_CLIP_PROVIDER", "fal")
+    with pytest.raises(ProviderSettingsError, match="FAL_KEY"):
+        build_providers(Settings(), ffmpeg, TINY)
