@@ -14,6 +14,7 @@ from rich.console import Console
 
 from bot import admin
 from bot.providers import ProviderSettingsError, build_providers
+from bot.run import run
 from bot.settings import Settings
 from bot.terminal import TerminalSurface
 from engine import Engine, StageFailedError, StoryRejectedError
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("ban", help="refuse all dreams from a user").add_argument("user")
     commands.add_parser("unban", help="lift a ban").add_argument("user")
     commands.add_parser("stats", help="jobs by state, median stage times, spend today")
+    commands.add_parser("run", help="run the chat bots whose tokens are set")
     return parser
 
 
@@ -57,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.command == "run":
+            return asyncio.run(run(settings))
         if args.command != "dream":
             return asyncio.run(administer(args, settings))
         story = sys.stdin.read() if args.story == "-" else args.story

@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from engine import EngineConfig, Limits, RenderConfig, StoryLimits
 from engine.storage import QuotaPolicy
 
+TELEGRAM_PUBLIC_API = "https://api.telegram.org"
+
 # Cost units are US dollars per call, from each model's fal or OpenAI price page; the
 # fast-animatediff page lists "$0 per compute second", so its figure is an estimate.
 DEFAULT_PRICES = {
@@ -83,6 +85,24 @@ class Settings(BaseSettings):
     openai_voice: str = "alloy"
     openai_moderation_model: str = "omni-moderation-latest"
     max_download_mb: int = Field(default=200, ge=1)
+
+    telegram_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_TOKEN")
+    telegram_api_base: str = Field(
+        default=TELEGRAM_PUBLIC_API, validation_alias="TELEGRAM_API_BASE"
+    )
+    telegram_gallery_chat: int | None = Field(
+        default=None, validation_alias="TELEGRAM_GALLERY_CHAT"
+    )
+    telegram_upload_mb: int | None = Field(default=None, ge=1)
+
+    @property
+    def telegram_upload_limit_bytes(self) -> int:
+        """50 MB through the public Bot API; a self-hosted server takes up to 2000 MB."""
+        if self.telegram_upload_mb is not None:
+            return self.telegram_upload_mb * 2**20
+        public = self.telegram_api_base.rstrip("/") == TELEGRAM_PUBLIC_API
+        return (50 if public else 2000) * 2**20
+
     prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
 
     @field_validator("admins", mode="before")

@@ -63,6 +63,8 @@ class Engine:
         Nothing is charged for a refusal: the reservation is the last step.
         """
         request = DreamRequest(validate_story(story, self.config.story), requester, seed, chat=chat)
+        if self.storage is not None:
+            await self.storage.ledger.precheck(requester)
         if self.providers.moderation is not None:
             try:
                 async with asyncio.timeout(self.config.timeouts.script):
@@ -88,6 +90,17 @@ class Engine:
         """
         journal = Journal(request.job_id, self._job_store())
         return await self._run(request, surface, surface_ref, journal)
+
+    async def remember_surface(self, job_id: str, surface_ref: str) -> None:
+        """Store where a job shows itself, once the adapter knows (e.g. after posting)."""
+        if self.storage is not None:
+            await self.storage.jobs.set_surface(job_id, surface_ref)
+
+    async def owner_of(self, job_id: str) -> str | None:
+        """The user who asked for a job, from the database (None if unknown)."""
+        if self.storage is None:
+            return None
+        return await self.storage.jobs.owner(job_id)
 
     def cancel(self, job_id: str) -> bool:
         """Stop a running job at its owner's request: it is refunded and told. False if idle."""

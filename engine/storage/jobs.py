@@ -65,6 +65,20 @@ class JobStore:
             (str(workdir), surface, job_id),
         )
 
+    async def set_surface(self, job_id: str, surface: str) -> None:
+        """Store the adapter's reference to where the job shows itself."""
+        await self.db.fetch("UPDATE jobs SET surface = ? WHERE id = ?", (surface, job_id))
+
+    async def owner(self, job_id: str) -> str | None:
+        """The user key that asked for a job."""
+        rows = await self.db.fetch("SELECT user_key FROM jobs WHERE id = ?", (job_id,))
+        return str(rows[0][0]) if rows else None
+
+    async def story_of(self, job_id: str) -> tuple[str, str | None] | None:
+        """A finished job's story and chat, for a regenerate."""
+        rows = await self.db.fetch("SELECT story, chat_key FROM jobs WHERE id = ?", (job_id,))
+        return (str(rows[0][0]), rows[0][1]) if rows else None
+
     async def finish(
         self, job_id: str, state: str, *, stage: str | None = None, failure: str | None = None
     ) -> None:

@@ -129,6 +129,19 @@ class Ledger:
             self._draining = asyncio.create_task(self._drain())
         await future
 
+    async def precheck(self, user: str) -> None:
+        """Refuse early, without writing, when the user plainly cannot be admitted now.
+
+        Lets callers skip paid work (moderation) for a flood of requests; admission itself
+        still decides atomically.
+        """
+        view = await self.show(user)
+        if view.banned or view.running >= self.policy.max_running or view.used >= view.limit:
+            ask = Ask(job_id="", user=user, story="")
+            raise self._explain(
+                ask, view.banned, view.running, view.used, view.limit, 0.0, view.resets_at
+            )
+
     async def commit(self, job_id: str) -> bool:
         """Charge a reserved job for good (on delivery); False if it was not reserved."""
         return await self._settle(job_id, "committed")

@@ -128,3 +128,23 @@ def test_a_cue_renders_visible_text_within_the_frame() -> None:
     assert image.mode == "RGBA" and image.width <= 320
     white = sum(1 for px in image.get_flattened_data() if px[0] > 200 and px[3] == 255)
     assert white > 20
+
+
+async def test_a_video_over_the_limit_is_shrunk_to_fit(ffmpeg, tmp_path) -> None:
+    from engine.media.fit import fit_to_size
+
+    big = tmp_path / "big.mp4"
+    await ffmpeg.run(
+        ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24:duration=4"]
+        + ["-f", "lavfi", "-i", "sine=frequency=440:duration=4"]
+        + ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-c:a", "aac", str(big)]
+    )
+    limit = big.stat().st_size // 4
+    fitted, shrunk = await fit_to_size(ffmpeg, big, limit)
+
+    assert shrunk and fitted != big
+    assert fitted.stat().st_size <= limit
+    info = await probe(ffmpeg, fitted)
+    assert info.video is not None and info.audio is not None
+    assert info.duration_s == pytest.approx(4.0, abs=0.1)
+    assert await fit_to_size(ffmpeg, fitted, limit) == (fitted, False)

@@ -1,0 +1,146 @@
+"""The Telegram bot: a dispatcher, the engine, and the jobs it started."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import Message, User
+
+from bot.telegram_app.handlers import build_router
+from bot.telegram_app.pacing import Pacers
+from bot.telegram_app.surface import Place, TelegramSurface
+from engine import Engine, StageFailedError, StoryRejectedError
+from engine.media.ffmpeg import FFmpeg
+from engine.storage import AdmissionRefusedError, StoredJob
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TelegramOptions:
+    """What the Telegram adapter needs from the settings."""
+
+    admins: frozenset[str]
+    gallery_chat: int | None
+    upload_limit_bytes: int
+
+
+def user_key(user: User) -> str:
+    """The engine's key for a Telegram user."""
+    return f"telegram:{user.id}"
+
+
+class TelegramApp:
+    """Turns messages into engine jobs, each shown by its own TelegramSurface."""
+
+    def __init__(self, bot: Bot, engine: Engine, ffmpeg: FFmpeg, options: TelegramOptions) -> None:
+        self.bot = bot
+        self.engine = engine
+        self.options = options
+        self._ffmpeg = ffmpeg
+        self._pacers = Pacers()
+        self._tasks: set[asyncio.Task[object]] = set()
+        self.dispatcher = Dispatcher()
+        self.dispatcher.include_router(build_router(self))
+
+    async def start_dream(
+        self,
+        user: User,
+        message: Message,
+        story: str,
+        *,
+        answer: Callable[[str], Awaitable[object]],
+        seed: int | None = None,
+    ) -> None:
+        """Admit ``user``'s story, replying to ``message``; a refusal goes to ``answer``."""
+        is_group = message.chat.type != "private"
+        try:
+            request = await self.engine.admit(
+                story,
+                requester=user_key(user),
+                chat=f"telegram:{message.chat.id}" if is_group else None,
+                seed=seed,
+            )
+        except (StoryRejectedError, AdmissionRefusedError) as refusal:
+            await answer(refusal.reason)
+            return
+        place = Place(
+            chat_id=message.chat.id,
+            is_group=is_group,
+            reply_to=message.message_id,
+            thread_id=message.message_thread_id if message.is_topic_message else None,
+        )
+        surface = self.surface_for(place, request.job_id)
+        self._spawn(self.engine.dream(request, surface, surface_ref=place.ref()), request.job_id)
+
+    def surface_for(self, place: Place, job_id: str) -> TelegramSurface:
+        """A surface for a job's message in a chat."""
+
+        async def remember(ref: str) -> None:
+            await self.engine.remember_surface(job_id, ref)
+
+        return TelegramSurface(
+            self.bot,
+            place,
+            pacer=self._pacers.for_chat(place.chat_id, is_group=place.is_group),
+            ffmpeg=self._ffmpeg,
+            upload_limit_bytes=self.options.upload_limit_bytes,
+            can_share=self.options.gallery_chat is not None,
+            remember=remember,
+        )
+
+    async def rebuild(self, stored: StoredJob) -> TelegramSurface | None:
+        """The surface of a job interrupted by a restart, from its stored reference."""
+        place = Place.from_ref(stored.surface or "")
+        if place is None or place.message_id is None:
+            return None
+        surface = self.surface_for(place, stored.job_id)
+        surface.job_id = stored.job_id
+        return surface
+
+    async def resume(self) -> None:
+        """Continue this adapter's unfinished jobs, editing their original messages."""
+        for task in await self.engine.resume(self.rebuild):
+            self._track(task, task.get_name())
+
+    async def regenerate(
+        self, user: User, message: Message, job_id: str, answer: Callable[[str], Awaitable[object]]
+    ) -> None:
+        """The same story again with a new seed (unchanged parts come from the cache)."""
+        found = await self.engine.storage.jobs.story_of(job_id) if self.engine.storage else None
+        if found is None:
+            await answer("That dream is too old to make again.")
+            return
+        story, _ = found
+        seed = random.randrange(2**31)
+        await self.start_dream(user, message, story, answer=answer, seed=seed)
+
+    async def close(self) -> None:
+        """Stop the jobs this process runs (they resume on the next start)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, object], job_id: str) -> None:
+        task: asyncio.Task[object] = asyncio.create_task(coroutine, name=f"telegram-{job_id}")
+        self._track(task, job_id)
+
+    def _track(self, task: asyncio.Task[object], job_id: str) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._finished(done, job_id))
+
+    def _finished(self, task: asyncio.Task[object], job_id: str) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if isinstance(error, StageFailedError):
+            log.info("job %s ended at %s (the chat was told)", job_id, error.stage.value)
+        elif error is not None:
+            log.error("job %s crashed", job_id, exc_info=error)

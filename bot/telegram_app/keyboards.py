@@ -1,0 +1,35 @@
+"""Inline buttons under a job's message; callback data names the job, never trusts the presser."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+
+class JobButton(CallbackData, prefix="job"):
+    """A button press: what to do, to which job."""
+
+    action: str  # "cancel" | "regenerate" | "share"
+    job: str
+
+
+def _button(text: str, action: str, job: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=JobButton(action=action, job=job).pack())
+
+
+def running(job: str) -> InlineKeyboardMarkup:
+    """While a job runs: Cancel."""
+    return InlineKeyboardMarkup(inline_keyboard=[[_button("✖ Cancel", "cancel", job)]])
+
+
+def finished(job: str, *, can_share: bool) -> InlineKeyboardMarkup:
+    """After delivery: Regenerate, and Share when a gallery is set."""
+    row = [_button("🔁 Regenerate", "regenerate", job)]
+    if can_share:
+        row.append(_button("📣 Share", "share", job))
+    return InlineKeyboardMarkup(inline_keyboard=[row])
+
+
+def failed(job: str) -> InlineKeyboardMarkup:
+    """After a failure or cancel: Regenerate."""
+    return InlineKeyboardMarkup(inline_keyboard=[[_button("🔁 Try again", "regenerate", job)]])

@@ -1,0 +1,260 @@
+"""One job's Telegram message: acknowledged, previewed, updated in place, replaced by the video.
+
+Progress edits keep only the newest state and wait for the chat's next slot; the final
+video and a failure never wait for a slot. A 429 is honoured; "not modified" is ignored;
+a deleted message or a blocked bot ends the job's updates without failing the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.types import (
+    FSInputFile,
+    InlineKeyboardMarkup,
+    InputMediaVideo,
+    Message,
+    ReplyParameters,
+)
+
+from bot.telegram_app import keyboards, render
+from bot.telegram_app.pacing import ChatPacer
+from engine import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
+from engine.errors import EngineError
+from engine.media.ffmpeg import FFmpeg
+from engine.media.fit import fit_to_size
+
+log = logging.getLogger(__name__)
+
+REF_PREFIX = "telegram:"
+_FINAL_ATTEMPTS = 4
+
+
+class SurfaceGoneError(EngineError):
+    """The chat cannot be written to any more (the bot was blocked or removed)."""
+
+
+@dataclass
+class Place:
+    """Where a job shows itself; stored as the job's surface reference."""
+
+    chat_id: int
+    is_group: bool
+    reply_to: int | None
+    thread_id: int | None = None
+    message_id: int | None = None
+    is_video: bool = False
+    title: str = ""
+
+    def ref(self) -> str:
+        """The reference string stored with the job."""
+        return REF_PREFIX + json.dumps(self.__dict__, ensure_ascii=False)
+
+    @classmethod
+    def from_ref(cls, ref: str) -> Place | None:
+        """The place a stored reference names, or None if it is not a Telegram one."""
+        if not ref.startswith(REF_PREFIX):
+            return None
+        try:
+            return cls(**json.loads(ref[len(REF_PREFIX) :]))
+        except (ValueError, TypeError):
+            return None
+
+
+class TelegramSurface:
+    """The engine's view of one Telegram message."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        place: Place,
+        *,
+        pacer: ChatPacer,
+        ffmpeg: FFmpeg,
+        upload_limit_bytes: int,
+        can_share: bool,
+        remember: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.bot = bot
+        self.place = place
+        self.job_id = ""
+        self._pacer = pacer
+        self._ffmpeg = ffmpeg
+        self._limit = upload_limit_bytes
+        self._can_share = can_share
+        self._remember = remember
+        self._latest: ProgressSnapshot | None = None
+        self._shown = ""
+        self._flusher: asyncio.Task[None] | None = None
+        self._gone = False
+
+    async def acknowledge(self, ticket: JobTicket) -> None:
+        """Reply to the story at once with the job's message and a Cancel button."""
+        self.job_id, self.place.title = ticket.job_id, ticket.title
+        text = render.progress(ticket.title, None)
+        message = await self._call(
+            lambda: self.bot.send_message(
+                self.place.chat_id,
+                text,
+                reply_parameters=self._reply(),
+                message_thread_id=self.place.thread_id,
+                reply_markup=keyboards.running(self.job_id),
+            ),
+            final=True,
+        )
+        if isinstance(message, Message):
+            self.place.message_id = message.message_id
+            self._shown = text
+            self._pacer.take_now()
+            await self._store_place()
+
+    async def show_preview(self, preview: Path) -> None:
+        """Turn the message into the preview video, captioned with the progress."""
+        if self._gone or self.place.message_id is None:
+            return
+        await self._pacer.slot()
+        caption = render.progress(self.place.title, self._latest)
+        edited = await self._call(
+            lambda: self.bot.edit_message_media(
+                media=InputMediaVideo(
+                    media=FSInputFile(preview), caption=caption, supports_streaming=True
+                ),
+                chat_id=self.place.chat_id,
+                message_id=self.place.message_id,
+                reply_markup=keyboards.running(self.job_id),
+            )
+        )
+        if edited is not None:
+            self.place.is_video, self._shown = True, caption
+            await self._store_place()
+
+    async def show_progress(self, progress: ProgressSnapshot) -> None:
+        """Note the newest state; a single flusher sends it when the chat's slot comes."""
+        self._latest = progress
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
+    async def deliver_final(self, result: DreamResult) -> None:
+        """Replace the preview (or the text) with the final video, in the same message."""
+        await self._stop_flusher()
+        video, shrunk = await fit_to_size(self._ffmpeg, result.final, self._limit)
+        caption = render.final(result, shrunk=shrunk, limit_mb=self._limit // 2**20)
+        markup = keyboards.finished(self.job_id, can_share=self._can_share)
+        media = InputMediaVideo(media=FSInputFile(video), caption=caption, supports_streaming=True)
+        self._pacer.take_now()
+        if self.place.message_id is not None and not self._gone:
+            edited = await self._call(
+                lambda: self.bot.edit_message_media(
+                    media=media,
+                    chat_id=self.place.chat_id,
+                    message_id=self.place.message_id,
+                    reply_markup=markup,
+                ),
+                final=True,
+            )
+            if edited is not None:
+                return
+        # The message is gone (deleted by someone): the video still reaches the asker.
+        await self._call(
+            lambda: self.bot.send_video(
+                self.place.chat_id,
+                FSInputFile(video),
+                caption=caption,
+                supports_streaming=True,
+                reply_parameters=self._reply(),
+                message_thread_id=self.place.thread_id,
+                reply_markup=markup,
+            ),
+            final=True,
+        )
+
+    async def fail(self, failure: JobFailure) -> None:
+        """Say why there is no video (or that it was cancelled), with a Try again button."""
+        await self._stop_flusher()
+        if self._gone or self.place.message_id is None:
+            return
+        self._pacer.take_now()
+        await self._edit(
+            render.failure(self.place.title, failure), keyboards.failed(self.job_id), final=True
+        )
+
+    async def offer_actions(self, actions: Sequence[Action]) -> None:
+        """Buttons travel with every edit (Cancel while running, the rest at the end)."""
+
+    async def _flush(self) -> None:
+        while self._latest is not None and not self._gone:
+            await self._pacer.slot()
+            snapshot, self._latest = self._latest, None  # the newest, taken after the wait
+            text = render.progress(self.place.title, snapshot)
+            if text != self._shown:
+                await self._edit(text, keyboards.running(self.job_id))
+
+    async def _edit(self, text: str, markup: InlineKeyboardMarkup, *, final: bool = False) -> None:
+        chat, message = self.place.chat_id, self.place.message_id
+        if self.place.is_video:
+            done = await self._call(
+                lambda: self.bot.edit_message_caption(
+                    chat_id=chat, message_id=message, caption=text, reply_markup=markup
+                ),
+                final=final,
+            )
+        else:
+            done = await self._call(
+                lambda: self.bot.edit_message_text(
+                    text, chat_id=chat, message_id=message, reply_markup=markup
+                ),
+                final=final,
+            )
+        if done is not None:
+            self._shown = text
+
+    async def _call(self, send: Callable[[], Awaitable[Any]], *, final: bool = False) -> Any:
+        """One Bot API call with Telegram's rules applied; None when it did not land."""
+        for _ in range(_FINAL_ATTEMPTS if final else 1):
+            try:
+                return await send()
+            except TelegramRetryAfter as exc:
+                self._pacer.back_off(exc.retry_after)
+                if not final:
+                    return None  # a progress frame is dropped, never queued
+                await asyncio.sleep(exc.retry_after)
+            except TelegramBadRequest as exc:
+                if "not modified" in exc.message:
+                    return True  # already showing exactly this
+                if "not found" in exc.message or "can't be edited" in exc.message:
+                    log.info("job %s: its message is gone; updates stop", self.job_id)
+                    self._gone = True
+                    return None
+                raise
+            except TelegramForbiddenError as exc:
+                self._gone = True
+                log.info("job %s: the chat is closed to the bot; updates stop", self.job_id)
+                if final:
+                    raise SurfaceGoneError("the bot can no longer write to this chat") from exc
+                return None
+        return None
+
+    async def _stop_flusher(self) -> None:
+        self._latest = None
+        if self._flusher is not None and not self._flusher.done():
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+
+    async def _store_place(self) -> None:
+        if self._remember is not None:
+            await self._remember(self.place.ref())
+
+    def _reply(self) -> ReplyParameters | None:
+        if self.place.reply_to is None:
+            return None
+        return ReplyParameters(message_id=self.place.reply_to, allow_sending_without_reply=True)
