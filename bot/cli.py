@@ -13,8 +13,6 @@ from pathlib import Path
 from rich.console import Console
 
 from bot import admin
-from bot.providers import ProviderSettingsError, build_providers
-from bot.run import run
 from bot.settings import Settings
 from bot.terminal import TerminalSurface
 from engine import Engine, StageFailedError, StoryRejectedError
@@ -60,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         if args.command == "run":
+            # Imported here: aiogram alone takes seconds to import, and only `run` needs it.
+            from bot.run import run
+
             return asyncio.run(run(settings))
         if args.command != "dream":
             return asyncio.run(administer(args, settings))
@@ -104,6 +105,9 @@ async def dream(story: str, *, out: Path, seed: int | None, settings: Settings) 
         ffmpeg = FFmpeg(
             locate_ffmpeg(), max_procs=config.limits.ffmpeg, timeout_s=config.timeouts.ffmpeg
         )
+        # Imported here: the provider SDKs are slow to import and admin commands need none.
+        from bot.providers import ProviderSettingsError, build_providers
+
         try:
             built = build_providers(settings, ffmpeg, config.render)
         except ProviderSettingsError as exc:

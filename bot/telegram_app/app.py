@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ from engine.media.ffmpeg import FFmpeg
 from engine.storage import AdmissionRefusedError, StoredJob
 
 log = logging.getLogger(__name__)
+
+REFUSAL_REPEAT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class TelegramApp:
         self._ffmpeg = ffmpeg
         self._pacers = Pacers()
         self._tasks: set[asyncio.Task[object]] = set()
+        self._refused: dict[int, tuple[str, float]] = {}
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(build_router(self))
 
@@ -68,7 +72,8 @@ class TelegramApp:
                 seed=seed,
             )
         except (StoryRejectedError, AdmissionRefusedError) as refusal:
-            await answer(refusal.reason)
+            if self._is_new_refusal(user.id, refusal.reason):
+                await answer(refusal.reason)
             return
         place = Place(
             chat_id=message.chat.id,
@@ -78,6 +83,18 @@ class TelegramApp:
         )
         surface = self.surface_for(place, request.job_id)
         self._spawn(self.engine.dream(request, surface, surface_ref=place.ref()), request.job_id)
+
+    def _is_new_refusal(self, user_id: int, reason: str) -> bool:
+        """Whether to say a refusal: the same one to the same person at most once per window.
+
+        A flood of requests must not turn into a flood of replies (Telegram counts those).
+        """
+        now = time.monotonic()
+        last = self._refused.get(user_id)
+        if last is not None and last[0] == reason and now - last[1] < REFUSAL_REPEAT_S:
+            return False
+        self._refused[user_id] = (reason, now)
+        return True
 
     def surface_for(self, place: Place, job_id: str) -> TelegramSurface:
         """A surface for a job's message in a chat."""
@@ -120,6 +137,11 @@ class TelegramApp:
         story, _ = found
         seed = random.randrange(2**31)
         await self.start_dream(user, message, story, answer=answer, seed=seed)
+
+    async def drain(self) -> None:
+        """Wait until every job this process started has ended."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
         """Stop the jobs this process runs (they resume on the next start)."""

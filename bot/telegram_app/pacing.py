@@ -6,8 +6,9 @@ import asyncio
 import time
 from collections.abc import Callable
 
-PRIVATE_INTERVAL_S = 1.0  # about one message a second per chat
+PRIVATE_INTERVAL_S = 1.05  # about one message a second per chat, with a margin
 GROUP_INTERVAL_S = 3.0  # at most 20 messages a minute in a group
+HARD_SPACING_S = 1.05  # the final keeps this much distance, and waits for nothing else
 
 
 class ChatPacer:
@@ -17,6 +18,7 @@ class ChatPacer:
         self.interval_s = interval_s
         self._clock = clock
         self._next = 0.0
+        self._last = -HARD_SPACING_S
         self._lock = asyncio.Lock()
 
     async def slot(self) -> None:
@@ -25,11 +27,20 @@ class ChatPacer:
             wait = self._next - self._clock()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._next = max(self._next, self._clock()) + self.interval_s
+            self._taken()
 
-    def take_now(self) -> None:
-        """Record a send that could not wait (the final video), so edits keep their distance."""
-        self._next = max(self._next, self._clock()) + self.interval_s
+    async def final_slot(self) -> None:
+        """A slot for the final video or a failure: never behind queued progress frames,
+        only ever the chat's hard one-second spacing after the previous edit."""
+        wait = self._last + HARD_SPACING_S - self._clock()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._taken()
+
+    def _taken(self) -> None:
+        now = self._clock()
+        self._last = now
+        self._next = max(self._next, now) + self.interval_s
 
     def back_off(self, seconds: float) -> None:
         """Telegram said to wait: no slot before then."""

@@ -101,6 +101,7 @@ class TelegramSurface:
         """Reply to the story at once with the job's message and a Cancel button."""
         self.job_id, self.place.title = ticket.job_id, ticket.title
         text = render.progress(ticket.title, None)
+        await self._pacer.final_slot()  # a reply the person waits for: spacing, no queue
         message = await self._call(
             lambda: self.bot.send_message(
                 self.place.chat_id,
@@ -114,7 +115,6 @@ class TelegramSurface:
         if isinstance(message, Message):
             self.place.message_id = message.message_id
             self._shown = text
-            self._pacer.take_now()
             await self._store_place()
 
     async def show_preview(self, preview: Path) -> None:
@@ -150,7 +150,7 @@ class TelegramSurface:
         caption = render.final(result, shrunk=shrunk, limit_mb=self._limit // 2**20)
         markup = keyboards.finished(self.job_id, can_share=self._can_share)
         media = InputMediaVideo(media=FSInputFile(video), caption=caption, supports_streaming=True)
-        self._pacer.take_now()
+        await self._pacer.final_slot()
         if self.place.message_id is not None and not self._gone:
             edited = await self._call(
                 lambda: self.bot.edit_message_media(
@@ -182,7 +182,7 @@ class TelegramSurface:
         await self._stop_flusher()
         if self._gone or self.place.message_id is None:
             return
-        self._pacer.take_now()
+        await self._pacer.final_slot()
         await self._edit(
             render.failure(self.place.title, failure), keyboards.failed(self.job_id), final=True
         )

@@ -1,0 +1,551 @@
+"""A loopback fake of the Telegram Bot API that the real aiogram 3 Bot talks to."""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal, Self, get_args
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiohttp import BodyPartReader, web
+
+from tests.fakes import telegram_updates as tg
+
+Fault = Literal["429", "blocked", "deleted", "500"]
+Kind = Literal["text", "video", "animation"]
+EDITS = frozenset(
+    {"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"}
+)
+# aiogram sends nested objects as JSON strings inside the form.
+JSON_FIELDS = (
+    "reply_markup", "reply_parameters", "media", "entities", "caption_entities",
+    "link_preview_options",
+)  # fmt: skip
+ACTIONS = frozenset({"typing", "upload_photo", "record_video", "upload_video", "record_voice",
+                     "upload_voice", "upload_document", "choose_sticker", "find_location",
+                     "record_video_note", "upload_video_note"})  # fmt: skip
+TOKEN = re.compile(r"\d+:[\w-]+")
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+EDIT_NOT_FOUND = "Bad Request: message to edit not found"
+FAULTS: dict[str, tuple[int, str]] = {
+    "blocked": (403, "Forbidden: bot was blocked by the user"),
+    "deleted": (400, EDIT_NOT_FOUND),
+    "500": (500, "Internal Server Error"),
+}
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files on the cloud Bot API
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """Stands in for an uploaded file part in recorded params."""
+
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as received, rejected ones included: flood limits count attempts."""
+
+    method: str
+    params: dict[str, Any]
+    chat_id: int | None
+    at: float
+
+
+@dataclass
+class StoredFile:
+    file_id: str
+    kind: str
+    size: int
+    data: bytes | None  # None for files "fetched" from a URL
+    width: int = 0
+    height: int = 0
+    duration: int = 0
+    path: str | None = None
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": "u" + self.file_id,
+            "width": self.width,
+            "height": self.height,
+            "duration": self.duration,
+            "file_size": self.size,
+            "mime_type": "video/mp4",
+        }
+
+
+@dataclass
+class StoredMessage:
+    """A message in a chat; `text` is the text of a text message or a media caption, as sent."""
+
+    chat_id: int
+    message_id: int
+    kind: Kind
+    text: str | None = None
+    parse_mode: str | None = None
+    file_id: str | None = None
+    reply_markup: dict[str, Any] | None = None
+    reply_to: int | None = None
+    thread_id: int | None = None
+    sender: dict[str, Any] | None = None  # None: the bot sent it
+    date: int = field(default_factory=lambda: int(time.time()))
+    edit_date: int | None = None
+    deleted: bool = False
+
+
+@dataclass
+class _Fault:
+    method: str
+    fault: Fault
+    left: int
+    chat_id: int | None
+    retry_after: int
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code, self.description, self.retry_after = code, description, retry_after
+
+
+def _bad(description: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {description}")
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, str) and value.lstrip("-").isdigit() else None
+
+
+def _reply(payload: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(status=status, text=json.dumps(payload), content_type="application/json")
+
+
+@dataclass
+class _Request:
+    params: dict[str, Any]
+    uploads: dict[str, tuple[str, bytes]]  # part name -> (filename, data)
+    method: str
+
+
+class FakeTelegramAPI:
+    """Bot API on 127.0.0.1 with per-chat message state, Telegram's checks and fault injection.
+
+    `fake.bot()` builds an aiogram Bot pointed here; close it with `await bot.session.close()`.
+    Faults are consumed by the first matching call and replace its answer, so the call has no
+    effect. Records: calls, unexpected, uploads (method, size), messages[chat_id][message_id].
+    """
+
+    def __init__(
+        self, *, username: str = "dreambot_test_bot", upload_limit_bytes: int = 50 * 1024 * 1024
+    ) -> None:
+        self.upload_limit_bytes = upload_limit_bytes
+        self.calls: list[Call] = []
+        self.unexpected: list[str] = []
+        self.uploads: list[tuple[str, int]] = []
+        self.messages: dict[int, dict[int, StoredMessage]] = {}
+        self.files: dict[str, StoredFile] = {}
+        self.chats: dict[int, dict[str, Any]] = {}  # chat JSON learnt from built updates
+        self.me: dict[str, Any] = {"id": 123, "is_bot": True, "first_name": "Dreambot",
+                                   "username": username}  # fmt: skip
+        self._faults: list[_Fault] = []
+        self._last_id: dict[int, int] = {}
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._handlers: dict[str, Callable[[_Request], Any]] = {
+            "getMe": lambda r: (
+                self.me | {"can_join_groups": True, "supports_inline_queries": False}
+            ),
+            "sendMessage": self._send_message,
+            "sendVideo": self._send_media,
+            "sendAnimation": self._send_media,
+            "editMessageText": self._edit_text,
+            "editMessageCaption": self._edit_caption,
+            "editMessageMedia": self._edit_media,
+            "editMessageReplyMarkup": self._edit_markup,
+            "deleteMessage": self._delete,
+            "answerCallbackQuery": lambda r: True,
+            "sendChatAction": self._chat_action,
+            "copyMessage": self._copy,
+            "getFile": self._get_file,
+        }
+        # Telegram matches method names case-insensitively.
+        self._by_lower = {name.lower(): name for name in self._handlers}
+
+    # -- scripting and records ------------------------------------------------------------
+
+    def bot(self, token: str = "123:ABC", **kwargs: Any) -> Bot:  # noqa: S107 - a fake token
+        session = AiohttpSession(api=TelegramAPIServer.from_base(self.base_url, is_local=False))
+        return Bot(token, session=session, **kwargs)
+
+    def fail(
+        self,
+        method: str,
+        fault: Fault,
+        times: int = 1,
+        chat_id: int | None = None,
+        retry_after: int = 1,
+    ) -> None:
+        if method not in self._handlers or fault not in get_args(Fault):
+            raise ValueError(f"unknown method or fault: {method!r}, {fault!r}")
+        self._faults.append(_Fault(method, fault, times, chat_id, retry_after))
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """The user deletes a message: later edits of it fail as on Telegram."""
+        self.messages[chat_id][message_id].deleted = True
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def chat_calls(self, chat_id: int) -> list[Call]:
+        return [c for c in self.calls if c.chat_id == chat_id]
+
+    def edits_per_second_max(self, chat_id: int) -> float:
+        """Most edit calls to the chat inside any 1-second window [t, t + 1)."""
+        times = sorted(c.at for c in self.chat_calls(chat_id) if c.method in EDITS)
+        return float(
+            max((bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
+        )
+
+    def message_update(
+        self,
+        update_id: int,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        chat_type: str = "private",
+        username: str | None = None,
+        message_id: int | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A user's message, stored in the chat so the bot can reply to it."""
+        message_id = message_id or self._last_id.get(chat_id, 0) + 1
+        self._last_id[chat_id] = max(message_id, self._last_id.get(chat_id, 0))
+        replied = self.messages.get(chat_id, {}).get(reply_to or 0)
+        update = tg.message_update(
+            update_id, chat_id, user_id, text, chat_type, username, message_id,
+            self._message_json(replied) if replied else reply_to, thread_id,
+        )  # fmt: skip
+        message = update["message"]
+        self.chats[chat_id] = message["chat"]
+        self.messages.setdefault(chat_id, {})[message_id] = StoredMessage(
+            chat_id, message_id, "text", text, reply_to=reply_to, thread_id=thread_id,
+            sender=message["from"], date=message["date"],
+        )  # fmt: skip
+        return update
+
+    def callback_update(
+        self, update_id: int, chat_id: int, user_id: int, message_id: int, data: str
+    ) -> dict[str, Any]:
+        """A button press on a stored message (an InaccessibleMessage once it is deleted)."""
+        found = self.messages.get(chat_id, {}).get(message_id)
+        if found is not None and not found.deleted:
+            message = self._message_json(found)
+        else:
+            message = {"chat": self._chat_json(chat_id), "message_id": message_id, "date": 0}
+        return tg.callback_update(update_id, chat_id, user_id, message_id, data, message)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self._runner is None:
+            raise RuntimeError("FakeTelegramAPI is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+        app.router.add_route("*", "/{tail:.*}", self._unexpected)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = int(self._runner.addresses[0][1])
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # -- protocol -------------------------------------------------------------------------
+
+    async def _unexpected(self, request: web.Request) -> web.Response:
+        self.unexpected.append(f"{request.method} {request.path}")
+        return _reply({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
+
+    async def _read(self, request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
+        params: dict[str, Any] = {}
+        uploads: dict[str, tuple[str, bytes]] = {}
+        if request.content_type.startswith("multipart/"):
+            async for part in await request.multipart():
+                if not isinstance(part, BodyPartReader) or part.name is None:
+                    continue
+                if part.filename is None:
+                    params[part.name] = await part.text()
+                else:
+                    uploads[part.name] = (part.filename, bytes(await part.read()))
+        else:  # form-urlencoded, or a GET with a query string
+            params.update(request.query)
+            params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        return params, uploads
+
+    async def _api(self, request: web.Request) -> web.Response:
+        params, uploads = await self._read(request)
+        token, name = request.match_info["token"], request.match_info["method"]
+        method = self._by_lower.get(name.lower(), name)
+        recorded = params | {k: FileInfo(f, len(d)) for k, (f, d) in uploads.items()}
+        unparsed = []  # answered with a 400 below, once the call is recorded
+        for key in JSON_FIELDS:
+            if isinstance(params.get(key), str):
+                try:
+                    params[key] = recorded[key] = json.loads(params[key])
+                except ValueError:
+                    unparsed.append(key)
+        chat_id = _int(params.get("chat_id"))
+        self.calls.append(Call(method, recorded, chat_id, time.monotonic()))
+        try:
+            if method not in self._handlers:
+                self.unexpected.append(method)
+                raise ApiError(404, "Not Found: method not found")
+            if not TOKEN.fullmatch(token):
+                raise ApiError(401, "Unauthorized")
+            self._take_fault(method, chat_id)
+            if unparsed:
+                raise _bad(f"can't parse {unparsed[0]} JSON object")
+            if sum(len(data) for _, data in uploads.values()) > self.upload_limit_bytes:
+                raise ApiError(413, "Request Entity Too Large")
+            self.me["id"] = int(token.split(":")[0])  # the bot's id is its token's prefix
+            result = self._handlers[method](_Request(params, uploads, method))
+        except ApiError as error:
+            body: dict[str, Any] = {
+                "ok": False, "error_code": error.code, "description": error.description,
+            }  # fmt: skip
+            if error.retry_after is not None:
+                body["parameters"] = {"retry_after": error.retry_after}
+            return _reply(body, error.code)
+        return _reply({"ok": True, "result": result})
+
+    def _take_fault(self, method: str, chat_id: int | None) -> None:
+        for fault in self._faults:
+            if fault.method == method and fault.chat_id in (None, chat_id):
+                fault.left -= 1
+                if fault.left <= 0:
+                    self._faults.remove(fault)
+                if fault.fault == "429":
+                    description = f"Too Many Requests: retry after {fault.retry_after}"
+                    raise ApiError(429, description, fault.retry_after)
+                raise ApiError(*FAULTS[fault.fault])
+
+    async def _download(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        found = next((f for f in self.files.values() if f.path == path), None)
+        if found is None or found.data is None:
+            return await self._unexpected(request)
+        return web.Response(body=found.data, content_type="video/mp4")
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _chat(self, params: dict[str, Any], key: str = "chat_id") -> int:
+        chat_id = _int(params.get(key))
+        if chat_id is None:  # "@channel" names and missing ids alike
+            raise _bad("chat not found")
+        return chat_id
+
+    def _find(self, chat_id: int, message_id: Any, action: str) -> StoredMessage:
+        found = self.messages.get(chat_id, {}).get(_int(message_id) or 0)
+        if found is None or found.deleted:
+            raise _bad(f"message to {action} not found")
+        return found
+
+    def _target(self, r: _Request) -> StoredMessage:
+        if "inline_message_id" in r.params:
+            raise _bad("inline messages are not supported by FakeTelegramAPI")
+        found = self._find(self._chat(r.params), r.params.get("message_id"), "edit")
+        if found.sender is not None:
+            raise _bad("message can't be edited")
+        return found
+
+    def _add(self, chat_id: int, r: _Request, kind: Kind, **fields: Any) -> StoredMessage:
+        p = r.params
+        reply = p.get("reply_parameters") or {}
+        reply_to = _int(str(reply.get("message_id", p.get("reply_to_message_id", ""))))
+        if reply_to is not None and reply_to not in self.messages.get(chat_id, {}):
+            if not reply.get("allow_sending_without_reply"):
+                raise _bad("message to be replied not found")
+            reply_to = None
+        message_id = self._last_id[chat_id] = self._last_id.get(chat_id, 0) + 1
+        message = StoredMessage(
+            chat_id, message_id, kind, reply_markup=p.get("reply_markup"), reply_to=reply_to,
+            thread_id=_int(p.get("message_thread_id")), **fields,
+        )  # fmt: skip
+        self.messages.setdefault(chat_id, {})[message_id] = message
+        return message
+
+    def _chat_json(self, chat_id: int) -> dict[str, Any]:
+        return self.chats.get(chat_id) or tg.chat_json(chat_id)
+
+    def _message_json(self, m: StoredMessage, nested: bool = True) -> dict[str, Any]:
+        chat = self._chat_json(m.chat_id)
+        out: dict[str, Any] = {
+            "message_id": m.message_id, "date": m.date, "chat": chat, "from": m.sender or self.me,
+        }  # fmt: skip
+        if m.thread_id is not None:
+            out["message_thread_id"] = m.thread_id
+        replied = self.messages.get(m.chat_id, {}).get(m.reply_to or 0)
+        if nested and replied is not None:  # Telegram does not nest replies further
+            out["reply_to_message"] = self._message_json(replied, nested=False)
+        text = tg.plain_text(m.text or "", m.parse_mode) or None
+        if m.kind == "text":
+            out["text"] = text
+        else:
+            out[m.kind] = self.files[m.file_id or ""].json()
+            if text:
+                out["caption"] = text
+        if m.reply_markup:
+            out["reply_markup"] = m.reply_markup
+        if m.edit_date:
+            out["edit_date"] = m.edit_date
+        return out
+
+    @staticmethod
+    def _check_text(text: str | None, parse_mode: str | None, caption: bool = False) -> None:
+        if problem := tg.text_problem(text or "", parse_mode, caption):
+            raise _bad(problem)
+
+    def _file(self, r: _Request, ref: Any, kind: str, meta: dict[str, Any]) -> StoredFile:
+        """A new file for an attach:// upload or a URL; the stored one for a file_id."""
+        if not isinstance(ref, str) or not ref:
+            raise _bad(f"there is no {kind} in the request")
+        if not ref.startswith(("attach://", "http://", "https://")):
+            if ref not in self.files:
+                raise _bad("wrong file identifier/HTTP URL specified")
+            if self.files[ref].kind != kind:
+                raise _bad(f"can't use file of type {self.files[ref].kind} as {kind}")
+            return self.files[ref]
+        data = None
+        if ref.startswith("attach://"):
+            if ref[9:] not in r.uploads:
+                raise _bad("wrong HTTP URL specified")
+            data = r.uploads[ref[9:]][1]
+            if not data:
+                raise _bad("file must be non-empty")
+            self.uploads.append((r.method, len(data)))
+        number = len(self.files) + 1
+        width, height, duration = (
+            _int(str(meta.get(k))) or 0 for k in ("width", "height", "duration")
+        )
+        file_id = f"{'vid' if kind == 'video' else 'anim'}-{number}"
+        stored = StoredFile(file_id, kind, len(data or b""), data, width, height, duration)
+        self.files[file_id] = stored
+        return stored
+
+    # -- methods --------------------------------------------------------------------------
+
+    def _send_message(self, r: _Request) -> dict[str, Any]:
+        chat_id, text, mode = self._chat(r.params), r.params.get("text"), r.params.get("parse_mode")
+        self._check_text(text, mode)
+        return self._message_json(self._add(chat_id, r, "text", text=text, parse_mode=mode))
+
+    def _send_media(self, r: _Request) -> dict[str, Any]:
+        kind: Kind = "video" if r.method == "sendVideo" else "animation"
+        p, chat_id = r.params, self._chat(r.params)
+        self._check_text(p.get("caption"), p.get("parse_mode"), caption=True)
+        file = self._file(r, p.get(kind), kind, p)  # last: a refused call records no upload
+        fields = {"text": p.get("caption"), "parse_mode": p.get("parse_mode")}
+        return self._message_json(self._add(chat_id, r, kind, file_id=file.file_id, **fields))
+
+    def _edited(
+        self, m: StoredMessage, new: tuple[Any, ...], kind: Kind | None = None
+    ) -> dict[str, Any]:
+        """Applies (text, parse_mode, file_id, reply_markup) unless it is what is there."""
+        if new == (m.text, m.parse_mode, m.file_id, m.reply_markup):
+            raise _bad(NOT_MODIFIED.removeprefix("Bad Request: "))
+        m.kind = kind or m.kind
+        m.text, m.parse_mode, m.file_id, m.reply_markup = new
+        m.edit_date = int(time.time())
+        return self._message_json(m)
+
+    def _edit_text(self, r: _Request) -> dict[str, Any]:
+        m, text, mode = self._target(r), r.params.get("text"), r.params.get("parse_mode")
+        if m.kind != "text":
+            raise _bad("there is no text in the message to edit")
+        self._check_text(text, mode)
+        # Leaving reply_markup out of an edit removes the keyboard, as on Telegram.
+        return self._edited(m, (text, mode, None, r.params.get("reply_markup")))
+
+    def _edit_caption(self, r: _Request) -> dict[str, Any]:
+        m, caption, mode = self._target(r), r.params.get("caption"), r.params.get("parse_mode")
+        if m.kind == "text":
+            raise _bad("there is no caption in the message to edit")
+        self._check_text(caption, mode, caption=True)
+        return self._edited(m, (caption, mode, m.file_id, r.params.get("reply_markup")))
+
+    def _edit_media(self, r: _Request) -> dict[str, Any]:
+        media, m = r.params.get("media"), self._target(r)
+        kind = media.get("type") if isinstance(media, dict) else None
+        if not isinstance(media, dict) or kind not in ("video", "animation"):
+            self.unexpected.append(f"editMessageMedia type {kind}")
+            raise _bad(f"media type {kind!r} is not supported by FakeTelegramAPI")
+        caption, mode, ref = media.get("caption"), media.get("parse_mode"), media.get("media")
+        self._check_text(caption, mode, caption=True)
+        # A file_id resolves to the stored file, so resending the current one is "not modified".
+        file = self._file(r, ref, kind, media)
+        return self._edited(m, (caption, mode, file.file_id, r.params.get("reply_markup")), kind)
+
+    def _edit_markup(self, r: _Request) -> dict[str, Any]:
+        m = self._target(r)
+        return self._edited(m, (m.text, m.parse_mode, m.file_id, r.params.get("reply_markup")))
+
+    def _delete(self, r: _Request) -> bool:
+        self._find(self._chat(r.params), r.params.get("message_id"), "delete").deleted = True
+        return True
+
+    def _chat_action(self, r: _Request) -> bool:
+        self._chat(r.params)
+        if r.params.get("action") not in ACTIONS:
+            raise _bad("wrong parameter action in request")
+        return True
+
+    def _copy(self, r: _Request) -> dict[str, Any]:
+        chat_id = self._chat(r.params)
+        source = self._find(
+            self._chat(r.params, "from_chat_id"), r.params.get("message_id"), "copy"
+        )
+        text, mode = source.text, source.parse_mode
+        if source.kind != "text" and "caption" in r.params:  # a new caption; text is kept
+            text, mode = r.params["caption"], r.params.get("parse_mode")
+            self._check_text(text, mode, caption=True)
+        fields = {"text": text, "parse_mode": mode, "file_id": source.file_id}
+        return {"message_id": self._add(chat_id, r, source.kind, **fields).message_id}
+
+    def _get_file(self, r: _Request) -> dict[str, Any]:
+        found = self.files.get(r.params.get("file_id", ""))
+        if found is None:
+            raise _bad("invalid file_id")
+        if found.size > DOWNLOAD_LIMIT:
+            raise _bad("file is too big")
+        found.path = found.path or f"videos/file_{found.file_id}.mp4"
+        return {"file_id": found.file_id, "file_unique_id": "u" + found.file_id,
+                "file_size": found.size, "file_path": found.path}  # fmt: skip
