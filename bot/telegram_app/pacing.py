@@ -19,6 +19,7 @@ class ChatPacer:
         self._clock = clock
         self._next = 0.0
         self._last = -HARD_SPACING_S
+        self._blocked_until = 0.0
         self._lock = asyncio.Lock()
 
     async def slot(self) -> None:
@@ -31,8 +32,8 @@ class ChatPacer:
 
     async def final_slot(self) -> None:
         """A slot for the final video or a failure: never behind queued progress frames,
-        only ever the chat's hard one-second spacing after the previous edit."""
-        wait = self._last + HARD_SPACING_S - self._clock()
+        only the chat's hard one-second spacing and any wait Telegram asked for."""
+        wait = max(self._last + HARD_SPACING_S, self._blocked_until) - self._clock()
         if wait > 0:
             await asyncio.sleep(wait)
         self._taken()
@@ -43,8 +44,9 @@ class ChatPacer:
         self._next = max(self._next, now) + self.interval_s
 
     def back_off(self, seconds: float) -> None:
-        """Telegram said to wait: no slot before then."""
-        self._next = max(self._next, self._clock() + seconds)
+        """Telegram said to wait: no slot before then, not even the final's."""
+        self._blocked_until = max(self._blocked_until, self._clock() + seconds)
+        self._next = max(self._next, self._blocked_until)
 
 
 class Pacers:

@@ -8,7 +8,7 @@ from engine.errors import MediaError
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import probe
 
-_AUDIO_KBPS = 96
+_AUDIO_KBPS = 64
 _SMALL_BELOW_KBPS = 1200  # below this a 720p picture smears; 480p looks better
 _HEADROOM = 0.92  # the container and rate control overshoot a little
 
@@ -25,7 +25,7 @@ async def fit_to_size(ffmpeg: FFmpeg, video: Path, max_bytes: int) -> tuple[Path
         raise MediaError("the final video cannot be measured")
     total_kbps = max_bytes * 8 * _HEADROOM / info.duration_s / 1000
     video_kbps = int(total_kbps - _AUDIO_KBPS)
-    if video_kbps < 150:
+    if video_kbps < 48:
         raise MediaError("the video is too long to fit the upload limit")
     scale = ["-vf", "scale=-2:480"] if video_kbps < _SMALL_BELOW_KBPS else []
     out = video.with_name(f"{video.stem}.fit.mp4")

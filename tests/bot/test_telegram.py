@@ -1,0 +1,331 @@
+"""The Telegram bot through aiogram against a fake Bot API on loopback, call by call."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.types import Update
+
+from bot.telegram_app import TelegramApp
+from bot.telegram_app.app import TelegramOptions
+from bot.telegram_app.keyboards import JobButton
+from engine import Engine, EngineConfig, Providers
+from engine.cache import MediaCache
+from engine.media.ffmpeg import FFmpeg
+from engine.providers.fake import FakeMedia, FakeProviders
+from engine.storage import Storage
+from engine.storage.ledger import QuotaPolicy
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+OWNER, OTHER, ADMIN = 501, 502, 900
+GALLERY = -1009
+STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
+EDITS = ("editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup")
+
+
+@dataclass
+class Harness:
+    fake: FakeTelegramAPI
+    bot: Bot
+    app: TelegramApp
+    providers: FakeProviders
+    storage: Storage
+    update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def say(
+        self, user: int, text: str, *, chat: int | None = None, group: bool = False
+    ) -> int:
+        update = self.fake.message_update(
+            next(self.update_ids), chat or user, user, text,
+            chat_type="supergroup" if group else "private", username=f"user{user}",
+        )  # fmt: skip
+        await self.feed(update)
+        return int(update["message"]["message_id"])
+
+    async def press(self, user: int, chat: int, message_id: int, action: str, job: str) -> None:
+        data = JobButton(action=action, job=job).pack()
+        await self.feed(
+            self.fake.callback_update(next(self.update_ids), chat, user, message_id, data)
+        )
+
+    async def feed(self, update: dict[str, Any]) -> None:
+        await self.app.dispatcher.feed_update(
+            self.bot, Update.model_validate(update, context={"bot": self.bot})
+        )
+
+    def calls(self, chat: int, *methods: str) -> list[Any]:
+        return [c for c in self.fake.chat_calls(chat) if not methods or c.method in methods]
+
+    def job_ids(self) -> list[str]:
+        """Jobs named by the buttons the bot sent, in order."""
+        found: list[str] = []
+        for call in self.fake.calls:
+            markup = call.params.get("reply_markup")
+            for row in (markup or {}).get("inline_keyboard", []):
+                for button in row:
+                    job = JobButton.unpack(button["callback_data"]).job
+                    if job not in found:
+                        found.append(job)
+        return found
+
+
+Build = Callable[..., Awaitable[Harness]]
+
+
+@pytest.fixture
+async def telegram(
+    config: EngineConfig, ffmpeg: FFmpeg, media: FakeMedia, tmp_path
+) -> AsyncIterator[Build]:
+    opened: list[tuple[Bot, TelegramApp, Storage]] = []
+    async with FakeTelegramAPI() as fake:
+
+        async def build(
+            *,
+            providers: FakeProviders | None = None,
+            storage: Storage | None = None,
+            upload_limit: int = 50 * 2**20,
+            quota: int = 5,
+            lossless: bool = False,
+        ) -> Harness:
+            fakes = providers or FakeProviders(media)
+            store = storage or await Storage.open(
+                tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=quota)
+            )
+            engine = Engine(
+                replace(config, render=replace(config.render, crf=0)) if lossless else config,
+                Providers(fakes, fakes, fakes, fakes, fakes),
+                ffmpeg,
+                storage=store,
+                cache=MediaCache(tmp_path / "cache", store.db),
+            )
+            bot = fake.bot()
+            options = TelegramOptions(frozenset({f"telegram:{ADMIN}"}), GALLERY, upload_limit)
+            app = TelegramApp(bot, engine, ffmpeg, options)
+            opened.append((bot, app, store))
+            return Harness(fake, bot, app, fakes, store)
+
+        yield build
+        closed: set[int] = set()
+        for bot, app, store in opened:
+            await app.close()
+            await bot.session.close()
+            if id(store) not in closed:
+                closed.add(id(store))
+                await store.close()
+
+
+async def test_a_private_story_flows_call_by_call(telegram: Build) -> None:
+    t = await telegram()
+    asked = await t.say(OWNER, STORY)
+    await t.app.drain()
+
+    calls = t.calls(OWNER)
+    ack = calls[0]
+    assert ack.method == "sendMessage"
+    assert int(ack.params["reply_parameters"]["message_id"]) == asked
+    assert "parse_mode" not in ack.params
+    message_id = t.fake.messages[OWNER][asked + 1].message_id
+    media = [c for c in calls if c.method == "editMessageMedia"]
+    assert len(media) == 2  # the preview, then the final, in the same message
+    preview, final = media
+    assert calls.index(preview) < calls.index(final) == len(calls) - 1
+    assert {int(c.params["message_id"]) for c in calls[1:]} == {message_id}
+    assert "⏳" in preview.params["media"]["caption"] or "✅" in preview.params["media"]["caption"]
+    assert "3 scenes" in final.params["media"]["caption"]
+    buttons = [b["text"] for b in final.params["reply_markup"]["inline_keyboard"][0]]
+    assert buttons == ["🔁 Regenerate", "📣 Share"]
+    stored = t.fake.messages[OWNER][message_id]
+    assert stored.kind == "video" and stored.file_id is not None
+    assert t.fake.edits_per_second_max(OWNER) <= 1
+
+
+async def test_a_group_story_with_the_bots_name_is_threaded_and_stays(telegram: Build) -> None:
+    t = await telegram()
+    group = -100500
+    await t.say(OWNER, "just chatting about storms", chat=group, group=True)
+    asked = await t.say(OWNER, f"/dream@dreambot_test_bot {STORY}", chat=group, group=True)
+    await t.say(OTHER, "/dream@some_other_bot a story for another bot", chat=group, group=True)
+    await t.app.drain()
+
+    calls = t.calls(group)
+    assert calls[0].method == "sendMessage"
+    assert int(calls[0].params["reply_parameters"]["message_id"]) == asked
+    assert calls[-1].method == "editMessageMedia"
+    assert len([c for c in calls if c.method == "sendMessage"]) == 1  # nothing else answered
+    assert all(c.method != "deleteMessage" for c in calls)
+    job = await t.storage.db.fetch("SELECT chat_key, user_key, state FROM jobs")
+    assert job == [(f"telegram:{group}", f"telegram:{OWNER}", "delivered")]
+
+
+async def test_a_flood_of_stories_gets_one_job_one_refusal_and_no_edit_storm(
+    telegram: Build,
+) -> None:
+    t = await telegram()
+    for n in range(20):
+        await t.say(OWNER, f"{STORY} Version {n}.")
+    await t.app.drain()
+
+    sends = t.calls(OWNER, "sendMessage")
+    assert len(sends) == 2  # the job's own message, and one "already running" answer
+    assert "already have a dream running" in sends[1].params["text"]
+    assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(1,)]
+    assert t.fake.edits_per_second_max(OWNER) <= 1
+
+
+async def test_a_429_in_the_middle_is_honoured_and_the_final_still_lands(
+    telegram: Build, media: FakeMedia
+) -> None:
+    t = await telegram(providers=FakeProviders(media, latency={"clips": 4.0}))
+    t.fake.fail("editMessageCaption", "429", retry_after=2)
+    await t.say(OWNER, STORY)
+    await t.app.drain()
+
+    calls = t.calls(OWNER)
+    limited = next(c for c in calls if c.method == "editMessageCaption")
+    later_edits = [c for c in calls if c.method in EDITS and c.at > limited.at]
+    assert later_edits and min(c.at for c in later_edits) - limited.at >= 2
+    assert calls[-1].method == "editMessageMedia"
+    assert "scenes" in calls[-1].params["media"]["caption"]
+
+
+async def test_buttons_answer_only_the_person_who_asked(telegram: Build, media: FakeMedia) -> None:
+    release = asyncio.Event()
+    clips_waiting = asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            clips_waiting.set()
+            await release.wait()
+
+    t = await telegram(providers=FakeProviders(media, hook=hold))
+    await t.say(OWNER, STORY)
+    await asyncio.wait_for(clips_waiting.wait(), timeout=30)
+    job = t.job_ids()[0]
+    message_id = t.calls(OWNER, "sendMessage")[0].params  # the job's message
+    progress = next(iter(t.fake.messages[OWNER].values()))
+    job_message = max(t.fake.messages[OWNER])
+    del message_id, progress
+
+    await t.press(OTHER, OWNER, job_message, "cancel", job)
+    answer = t.fake.calls_of("answerCallbackQuery")[-1]
+    assert "Only the person who asked" in answer.params["text"]
+    assert t.app.engine.is_running(job)
+
+    await t.press(OWNER, OWNER, job_message, "cancel", job)
+    release.set()
+    await t.app.drain()
+    assert t.fake.calls_of("answerCallbackQuery")[-1].params["text"] == "Cancelling…"
+    assert "Cancelled" in (t.fake.messages[OWNER][job_message].text or "")
+    assert await t.storage.db.fetch("SELECT state, charge FROM jobs") == [("cancelled", "refunded")]
+
+
+async def test_regenerate_and_share_by_file_id(telegram: Build) -> None:
+    t = await telegram()
+    await t.say(OWNER, STORY)
+    await t.app.drain()
+    job = t.job_ids()[0]
+    message_id = max(t.fake.messages[OWNER])
+    uploads_before = len(t.fake.uploads)
+
+    await t.press(OWNER, OWNER, message_id, "share", job)
+    shared = t.calls(GALLERY, "sendVideo")
+    assert len(shared) == 1
+    assert shared[0].params["video"] == t.fake.messages[OWNER][message_id].file_id
+    assert f"by User{OWNER}" in shared[0].params["caption"]
+    assert len(t.fake.uploads) == uploads_before  # by file_id: nothing uploaded again
+
+    await t.press(OTHER, OWNER, message_id, "regenerate", job)
+    assert len(t.job_ids()) == 1  # someone else cannot regenerate it
+    voice_calls = len(t.providers.calls_of("voice"))
+    await t.press(OWNER, OWNER, message_id, "regenerate", job)
+    await t.app.drain()
+    assert len(t.job_ids()) == 2
+    assert len(t.providers.calls_of("voice")) == voice_calls  # narration came from the cache
+    rows = await t.storage.db.fetch("SELECT state FROM jobs ORDER BY created_at")
+    assert rows == [("delivered",), ("delivered",)]
+
+
+async def test_markup_heavy_stories_cannot_break_a_message(telegram: Build) -> None:
+    t = await telegram()
+    story = "<b>@everyone</b> *bold* _it_ [link](http://x) `code` & <i>unclosed. More words here."
+    await t.say(OWNER, story)
+    await t.app.drain()
+
+    calls = t.calls(OWNER)
+    assert calls[-1].method == "editMessageMedia"
+    assert all("parse_mode" not in c.params for c in calls)
+    assert "<b>@everyone</b>" in calls[0].params["text"]
+
+
+async def test_a_video_over_the_upload_limit_is_shrunk_to_fit(telegram: Build) -> None:
+    t = await telegram(upload_limit=150_000, lossless=True)
+    await t.say(OWNER, STORY)
+    await t.app.drain()
+
+    final = t.calls(OWNER)[-1]
+    assert final.method == "editMessageMedia"
+    assert "compressed to fit" in final.params["media"]["caption"]
+    assert t.fake.uploads[-1][1] <= 150_000
+
+
+async def test_a_restart_mid_job_keeps_editing_the_original_message(
+    telegram: Build, media: FakeMedia, config: EngineConfig
+) -> None:
+    clips_waiting = asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            clips_waiting.set()
+            await asyncio.Event().wait()
+
+    first = await telegram(providers=FakeProviders(media, hook=hold))
+    asked = await first.say(OWNER, STORY)
+    await asyncio.wait_for(clips_waiting.wait(), timeout=30)
+    job_message = asked + 1
+    await first.app.close()  # the process goes away; the job stays unfinished
+    cutoff = first.calls(OWNER)[-1].at
+
+    second = await telegram(storage=first.storage)
+    await second.app.resume()
+    await second.app.drain()
+
+    after = [c for c in second.calls(OWNER) if c.at > cutoff]
+    assert after and all(int(c.params.get("message_id", 0)) == job_message for c in after)
+    assert after[-1].method == "editMessageMedia"
+    assert t_sends(second) == 1  # no second acknowledgement
+    assert await second.storage.db.fetch("SELECT state FROM jobs") == [("delivered",)]
+
+
+def t_sends(t: Harness) -> int:
+    return len(t.calls(OWNER, "sendMessage"))
+
+
+async def test_admin_commands_are_for_admins(telegram: Build) -> None:
+    t = await telegram()
+    await t.say(OTHER, "/grant telegram:501 2")
+    assert "for the bot's admins" in t.calls(OTHER, "sendMessage")[-1].params["text"]
+    await t.say(ADMIN, "/grant telegram:501 2")
+    assert "0 of 7 dreams used today" in t.calls(ADMIN, "sendMessage")[-1].params["text"]
+    await t.say(ADMIN, "/ban telegram:501")
+    await t.say(OWNER, STORY)
+    assert "cannot make dreams" in t.calls(OWNER, "sendMessage")[-1].params["text"]
+    await t.say(ADMIN, "/stats")
+    assert "jobs:" in t.calls(ADMIN, "sendMessage")[-1].params["text"]
+
+
+async def test_help_quota_and_an_empty_dream(telegram: Build) -> None:
+    t = await telegram(quota=3)
+    await t.say(OWNER, "/start")
+    assert "turn it into a narrated video" in t.calls(OWNER, "sendMessage")[-1].params["text"]
+    await t.say(OWNER, "/quota")
+    assert "3 of 3 dreams left" in t.calls(OWNER, "sendMessage")[-1].params["text"]
+    await t.say(OWNER, "/dream")
+    assert "Write your story after the command" in t.calls(OWNER, "sendMessage")[-1].params["text"]
+    await t.say(OWNER, "hi")
+    assert "at least 3 words" in t.calls(OWNER, "sendMessage")[-1].params["text"]
