@@ -95,7 +95,8 @@ class TelegramSurface:
         self._latest: ProgressSnapshot | None = None
         self._shown = ""
         self._flusher: asyncio.Task[None] | None = None
-        self._gone = False
+        self._gone = False  # the message cannot be edited (deleted, or the chat is closed)
+        self._blocked = False  # the chat refuses the bot: nothing more may be sent
 
     async def acknowledge(self, ticket: JobTicket) -> None:
         """Reply to the story at once with the job's message and a Cancel button."""
@@ -146,6 +147,8 @@ class TelegramSurface:
     async def deliver_final(self, result: DreamResult) -> None:
         """Replace the preview (or the text) with the final video, in the same message."""
         await self._stop_flusher()
+        if self._blocked:
+            raise SurfaceGoneError("the bot can no longer write to this chat")
         video, shrunk = await fit_to_size(self._ffmpeg, result.final, self._limit)
         caption = render.final(result, shrunk=shrunk, limit_mb=self._limit // 2**20)
         markup = keyboards.finished(self.job_id, can_share=self._can_share)
@@ -236,7 +239,7 @@ class TelegramSurface:
                     return None
                 raise
             except TelegramForbiddenError as exc:
-                self._gone = True
+                self._gone = self._blocked = True
                 log.info("job %s: the chat is closed to the bot; updates stop", self.job_id)
                 if final:
                     raise SurfaceGoneError("the bot can no longer write to this chat") from exc

@@ -329,3 +329,41 @@ async def test_help_quota_and_an_empty_dream(telegram: Build) -> None:
     assert "Write your story after the command" in t.calls(OWNER, "sendMessage")[-1].params["text"]
     await t.say(OWNER, "hi")
     assert "at least 3 words" in t.calls(OWNER, "sendMessage")[-1].params["text"]
+
+
+async def test_a_deleted_message_gets_the_final_as_a_new_reply(
+    telegram: Build, media: FakeMedia
+) -> None:
+    clips_waiting, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            clips_waiting.set()
+            await release.wait()
+
+    t = await telegram(providers=FakeProviders(media, hook=hold))
+    asked = await t.say(OWNER, STORY)
+    await asyncio.wait_for(clips_waiting.wait(), timeout=30)
+    t.fake.delete_message(OWNER, asked + 1)
+    release.set()
+    await t.app.drain()
+
+    final = t.calls(OWNER)[-1]
+    assert final.method == "sendVideo"
+    assert int(final.params["reply_parameters"]["message_id"]) == asked
+    assert await t.storage.db.fetch("SELECT state, charge FROM jobs") == [
+        ("delivered", "committed")
+    ]
+
+
+async def test_a_blocked_bot_ends_the_updates_and_refunds(
+    telegram: Build, media: FakeMedia
+) -> None:
+    t = await telegram(providers=FakeProviders(media, latency={"clips": 2.0}))
+    t.fake.fail("editMessageMedia", "blocked", chat_id=OWNER)
+    await t.say(OWNER, STORY)
+    await t.app.drain()
+
+    blocked = next(c for c in t.calls(OWNER) if c.method == "editMessageMedia")
+    assert [c for c in t.calls(OWNER) if c.at > blocked.at] == []  # nothing more was tried
+    assert await t.storage.db.fetch("SELECT state, charge FROM jobs") == [("failed", "refunded")]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import contextlib
 import json
 import re
 import time
@@ -179,7 +181,11 @@ class FakeTelegramAPI:
             "sendChatAction": self._chat_action,
             "copyMessage": self._copy,
             "getFile": self._get_file,
+            "deleteWebhook": lambda r: True,
+            "getUpdates": lambda r: [],  # answered by _get_updates: it waits (long polling)
         }
+        self._updates: list[dict[str, Any]] = []
+        self._new_update = asyncio.Event()
         # Telegram matches method names case-insensitively.
         self._by_lower = {name.lower(): name for name in self._handlers}
 
@@ -200,6 +206,22 @@ class FakeTelegramAPI:
         if method not in self._handlers or fault not in get_args(Fault):
             raise ValueError(f"unknown method or fault: {method!r}, {fault!r}")
         self._faults.append(_Fault(method, fault, times, chat_id, retry_after))
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        """Queue an update for a bot that polls with getUpdates."""
+        self._updates.append(update)
+        self._new_update.set()
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Long polling: confirmed updates (below `offset`) go; wait a little for new ones."""
+        offset = _int(params.get("offset")) or 0
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if not self._updates:
+            self._new_update.clear()
+            wait = min(float(params.get("timeout") or 0), 1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), wait)
+        return list(self._updates)
 
     def delete_message(self, chat_id: int, message_id: int) -> None:
         """The user deletes a message: later edits of it fail as on Telegram."""
@@ -337,7 +359,10 @@ class FakeTelegramAPI:
             if sum(len(data) for _, data in uploads.values()) > self.upload_limit_bytes:
                 raise ApiError(413, "Request Entity Too Large")
             self.me["id"] = int(token.split(":")[0])  # the bot's id is its token's prefix
-            result = self._handlers[method](_Request(params, uploads, method))
+            if method == "getUpdates":
+                result = await self._get_updates(params)
+            else:
+                result = self._handlers[method](_Request(params, uploads, method))
         except ApiError as error:
             body: dict[str, Any] = {
                 "ok": False, "error_code": error.code, "description": error.description,
