@@ -1,10 +1,11 @@
-"""Per-chat pacing of Telegram edits, shared by every job in the chat."""
+"""Per-chat pacing of Telegram calls, shared by every job in the chat."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 PRIVATE_INTERVAL_S = 1.05  # about one message a second per chat, with a margin
 GROUP_INTERVAL_S = 3.0  # at most 20 messages a minute in a group
@@ -12,7 +13,11 @@ HARD_SPACING_S = 1.05  # the final keeps this much distance, and waits for nothi
 
 
 class ChatPacer:
-    """Hands out send slots at most one per ``interval_s``; a 429 pushes the next one back."""
+    """One call at a time per chat, spaced from the end of the previous one.
+
+    Spacing counts from when a call came back, so a slow upload cannot let the next call
+    land right behind it. A 429 pushes every later call back, the final's included.
+    """
 
     def __init__(self, interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval_s = interval_s
@@ -22,31 +27,28 @@ class ChatPacer:
         self._blocked_until = 0.0
         self._lock = asyncio.Lock()
 
-    async def slot(self) -> None:
-        """Wait for the next free slot and take it."""
+    @contextlib.asynccontextmanager
+    async def turn(self, *, final: bool = False) -> AsyncIterator[None]:
+        """Hold the chat for one call: a progress edit waits for its slot; the final (or a
+        failure, or the acknowledgement) waits only for the hard spacing and any 429."""
         async with self._lock:
-            wait = self._next - self._clock()
+            if final:
+                due = max(self._last + HARD_SPACING_S, self._blocked_until)
+            else:
+                due = max(self._next, self._blocked_until)
+            wait = due - self._clock()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._taken()
-
-    async def final_slot(self) -> None:
-        """A slot for the final video or a failure: never behind queued progress frames,
-        only the chat's hard one-second spacing and any wait Telegram asked for."""
-        wait = max(self._last + HARD_SPACING_S, self._blocked_until) - self._clock()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self._taken()
-
-    def _taken(self) -> None:
-        now = self._clock()
-        self._last = now
-        self._next = max(self._next, now) + self.interval_s
+            try:
+                yield
+            finally:
+                now = self._clock()
+                self._last = now
+                self._next = max(self._next, now + self.interval_s)
 
     def back_off(self, seconds: float) -> None:
-        """Telegram said to wait: no slot before then, not even the final's."""
+        """Telegram said to wait: no call before then, not even the final."""
         self._blocked_until = max(self._blocked_until, self._clock() + seconds)
-        self._next = max(self._next, self._blocked_until)
 
 
 class Pacers:

@@ -102,17 +102,17 @@ class TelegramSurface:
         """Reply to the story at once with the job's message and a Cancel button."""
         self.job_id, self.place.title = ticket.job_id, ticket.title
         text = render.progress(ticket.title, None)
-        await self._pacer.final_slot()  # a reply the person waits for: spacing, no queue
-        message = await self._call(
-            lambda: self.bot.send_message(
-                self.place.chat_id,
-                text,
-                reply_parameters=self._reply(),
-                message_thread_id=self.place.thread_id,
-                reply_markup=keyboards.running(self.job_id),
-            ),
-            final=True,
-        )
+        async with self._pacer.turn(final=True):  # a reply the person waits for
+            message = await self._call(
+                lambda: self.bot.send_message(
+                    self.place.chat_id,
+                    text,
+                    reply_parameters=self._reply(),
+                    message_thread_id=self.place.thread_id,
+                    reply_markup=keyboards.running(self.job_id),
+                ),
+                final=True,
+            )
         if isinstance(message, Message):
             self.place.message_id = message.message_id
             self._shown = text
@@ -122,18 +122,18 @@ class TelegramSurface:
         """Turn the message into the preview video, captioned with the progress."""
         if self._gone or self.place.message_id is None:
             return
-        await self._pacer.slot()
-        caption = render.progress(self.place.title, self._latest)
-        edited = await self._call(
-            lambda: self.bot.edit_message_media(
-                media=InputMediaVideo(
-                    media=FSInputFile(preview), caption=caption, supports_streaming=True
-                ),
-                chat_id=self.place.chat_id,
-                message_id=self.place.message_id,
-                reply_markup=keyboards.running(self.job_id),
+        async with self._pacer.turn():
+            caption = render.progress(self.place.title, self._latest)
+            edited = await self._call(
+                lambda: self.bot.edit_message_media(
+                    media=InputMediaVideo(
+                        media=FSInputFile(preview), caption=caption, supports_streaming=True
+                    ),
+                    chat_id=self.place.chat_id,
+                    message_id=self.place.message_id,
+                    reply_markup=keyboards.running(self.job_id),
+                )
             )
-        )
         if edited is not None:
             self.place.is_video, self._shown = True, caption
             await self._store_place()
@@ -153,20 +153,24 @@ class TelegramSurface:
         caption = render.final(result, shrunk=shrunk, limit_mb=self._limit // 2**20)
         markup = keyboards.finished(self.job_id, can_share=self._can_share)
         media = InputMediaVideo(media=FSInputFile(video), caption=caption, supports_streaming=True)
-        await self._pacer.final_slot()
         if self.place.message_id is not None and not self._gone:
-            edited = await self._call(
-                lambda: self.bot.edit_message_media(
-                    media=media,
-                    chat_id=self.place.chat_id,
-                    message_id=self.place.message_id,
-                    reply_markup=markup,
-                ),
-                final=True,
-            )
+            async with self._pacer.turn(final=True):
+                edited = await self._call(
+                    lambda: self.bot.edit_message_media(
+                        media=media,
+                        chat_id=self.place.chat_id,
+                        message_id=self.place.message_id,
+                        reply_markup=markup,
+                    ),
+                    final=True,
+                )
             if edited is not None:
                 return
         # The message is gone (deleted by someone): the video still reaches the asker.
+        async with self._pacer.turn(final=True):
+            await self._send_video(video, caption, markup)
+
+    async def _send_video(self, video: Path, caption: str, markup: InlineKeyboardMarkup) -> None:
         await self._call(
             lambda: self.bot.send_video(
                 self.place.chat_id,
@@ -185,21 +189,23 @@ class TelegramSurface:
         await self._stop_flusher()
         if self._gone or self.place.message_id is None:
             return
-        await self._pacer.final_slot()
-        await self._edit(
-            render.failure(self.place.title, failure), keyboards.failed(self.job_id), final=True
-        )
+        async with self._pacer.turn(final=True):
+            await self._edit(
+                render.failure(self.place.title, failure), keyboards.failed(self.job_id), final=True
+            )
 
     async def offer_actions(self, actions: Sequence[Action]) -> None:
         """Buttons travel with every edit (Cancel while running, the rest at the end)."""
 
     async def _flush(self) -> None:
         while self._latest is not None and not self._gone:
-            await self._pacer.slot()
-            snapshot, self._latest = self._latest, None  # the newest, taken after the wait
-            text = render.progress(self.place.title, snapshot)
-            if text != self._shown:
-                await self._edit(text, keyboards.running(self.job_id))
+            async with self._pacer.turn():
+                snapshot, self._latest = self._latest, None  # the newest, taken after the wait
+                if snapshot is None:
+                    break
+                text = render.progress(self.place.title, snapshot)
+                if text != self._shown:
+                    await self._edit(text, keyboards.running(self.job_id))
 
     async def _edit(self, text: str, markup: InlineKeyboardMarkup, *, final: bool = False) -> None:
         chat, message = self.place.chat_id, self.place.message_id
