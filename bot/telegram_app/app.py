@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import Message, User
 
+from bot.jobs import JobTasks
+from bot.pacing import Pacers
 from bot.telegram_app.handlers import build_router
-from bot.telegram_app.pacing import Pacers
 from bot.telegram_app.surface import Place, TelegramSurface
-from engine import Engine, StageFailedError, StoryRejectedError
+from engine import Engine, StoryRejectedError
 from engine.media.ffmpeg import FFmpeg
 from engine.storage import AdmissionRefusedError, StoredJob
 
@@ -48,7 +47,7 @@ class TelegramApp:
         self.options = options
         self._ffmpeg = ffmpeg
         self._pacers = Pacers()
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._tasks = JobTasks("telegram")
         self._refused: dict[int, tuple[str, float]] = {}
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(build_router(self))
@@ -82,7 +81,9 @@ class TelegramApp:
             thread_id=message.message_thread_id if message.is_topic_message else None,
         )
         surface = self.surface_for(place, request.job_id)
-        self._spawn(self.engine.dream(request, surface, surface_ref=place.ref()), request.job_id)
+        self._tasks.spawn(
+            self.engine.dream(request, surface, surface_ref=place.ref()), request.job_id
+        )
 
     def _is_new_refusal(self, user_id: int, reason: str) -> bool:
         """Whether to say a refusal: the same one to the same person at most once per window.
@@ -124,7 +125,7 @@ class TelegramApp:
     async def resume(self) -> None:
         """Continue this adapter's unfinished jobs, editing their original messages."""
         for task in await self.engine.resume(self.rebuild):
-            self._track(task, task.get_name())
+            self._tasks.track(task, task.get_name())
 
     async def regenerate(
         self, user: User, message: Message, job_id: str, answer: Callable[[str], Awaitable[object]]
@@ -140,29 +141,8 @@ class TelegramApp:
 
     async def drain(self) -> None:
         """Wait until every job this process started has ended."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.drain()
 
     async def close(self) -> None:
         """Stop the jobs this process runs (they resume on the next start)."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, object], job_id: str) -> None:
-        task: asyncio.Task[object] = asyncio.create_task(coroutine, name=f"telegram-{job_id}")
-        self._track(task, job_id)
-
-    def _track(self, task: asyncio.Task[object], job_id: str) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(lambda done: self._finished(done, job_id))
-
-    def _finished(self, task: asyncio.Task[object], job_id: str) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        error = task.exception()
-        if isinstance(error, StageFailedError):
-            log.info("job %s ended at %s (the chat was told)", job_id, error.stage.value)
-        elif error is not None:
-            log.error("job %s crashed", job_id, exc_info=error)
+        await self._tasks.close()

@@ -26,8 +26,8 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot.pacing import ChatPacer
 from bot.telegram_app import keyboards, render
-from bot.telegram_app.pacing import ChatPacer
 from engine import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
 from engine.errors import EngineError
 from engine.media.ffmpeg import FFmpeg

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.storage.chats import ChatSettings
 from engine.storage.db import Database
 from engine.storage.jobs import JobStore, StoredJob
 from engine.storage.ledger import AdmissionRefusedError, Ledger, QuotaPolicy
 
 __all__ = [
     "AdmissionRefusedError",
+    "ChatSettings",
     "Database",
     "JobStore",
     "Ledger",
@@ -27,12 +29,13 @@ class Storage:
     db: Database
     ledger: Ledger
     jobs: JobStore
+    chats: ChatSettings
 
     @classmethod
     async def open(cls, path: Path | str, policy: QuotaPolicy) -> Storage:
         """Open and migrate the database file."""
         db = await Database.open(path)
-        return cls(db, Ledger(db, policy), JobStore(db))
+        return cls(db, Ledger(db, policy), JobStore(db), ChatSettings(db))
 
     async def close(self) -> None:
         """Close the database."""

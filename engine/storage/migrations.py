@@ -101,6 +101,19 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        "004_chat_settings",
+        (
+            """CREATE TABLE chat_settings (
+                chat_key TEXT NOT NULL,
+                name TEXT NOT NULL,
+                value TEXT NOT NULL,
+                set_by TEXT NOT NULL,
+                set_at TEXT NOT NULL,
+                PRIMARY KEY (chat_key, name)
+            )""",
+        ),
+    ),
 )
 
 

@@ -1,4 +1,4 @@
-"""Per-chat pacing of Telegram calls, shared by every job in the chat."""
+"""Per-chat (or per-message) pacing of chat API calls, shared by every job that shares it."""
 
 from __future__ import annotations
 

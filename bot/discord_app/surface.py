@@ -1,0 +1,211 @@
+"""One job's Discord message: the interaction's response, then a channel message if needed.
+
+The original response is edited while the interaction token is fresh; before its
+15-minute expiry the job moves to an ordinary channel message sent with the bot token and
+keeps editing that, so long jobs still deliver. Mentions are suppressed on every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import discord
+
+from bot.discord_app import render
+from bot.discord_app.buttons import failed_view, finished_view, running_view
+from bot.pacing import ChatPacer
+from engine import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
+from engine.errors import EngineError
+from engine.media.ffmpeg import FFmpeg
+from engine.media.fit import fit_to_size
+
+log = logging.getLogger(__name__)
+
+REF_PREFIX = "discord:"
+NO_MENTIONS = discord.AllowedMentions.none()
+HANDOVER_AFTER_S = 13 * 60  # the token lasts 15 minutes; leave room for a slow upload
+
+
+class SurfaceGoneError(EngineError):
+    """The channel cannot be written to any more."""
+
+
+@dataclass
+class Place:
+    """Where a job shows itself; stored as the job's surface reference."""
+
+    channel_id: int
+    title: str = ""
+    message_id: int | None = None  # the channel message, once the job has moved to one
+
+    def ref(self) -> str:
+        """The reference string stored with the job."""
+        return REF_PREFIX + json.dumps(self.__dict__, ensure_ascii=False)
+
+    @classmethod
+    def from_ref(cls, ref: str) -> Place | None:
+        """The place a stored reference names, or None if it is not a Discord one."""
+        if not ref.startswith(REF_PREFIX):
+            return None
+        try:
+            return cls(**json.loads(ref[len(REF_PREFIX) :]))
+        except (ValueError, TypeError):
+            return None
+
+
+class DiscordSurface:
+    """The engine's view of one Discord message."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        place: Place,
+        *,
+        interaction: discord.Interaction | None,
+        pacer: ChatPacer,
+        ffmpeg: FFmpeg,
+        upload_limit_bytes: int,
+        can_share: bool,
+        remember: Callable[[str], Awaitable[None]] | None = None,
+        handover_after_s: float = HANDOVER_AFTER_S,
+    ) -> None:
+        self.client = client
+        self.place = place
+        self.job_id = ""
+        self._interaction = interaction
+        self._pacer = pacer
+        self._ffmpeg = ffmpeg
+        self._limit = upload_limit_bytes
+        self._can_share = can_share
+        self._remember = remember
+        self._handover_at = time.monotonic() + handover_after_s
+        self._latest: ProgressSnapshot | None = None
+        self._shown = ""
+        self._preview: Path | None = None
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def acknowledge(self, ticket: JobTicket) -> None:
+        """Turn the deferred "thinking…" reply into the job's message with a Cancel button."""
+        self.job_id, self.place.title = ticket.job_id, ticket.title
+        async with self._pacer.turn(final=True):
+            await self._show(render.progress(ticket.title, None), view=running_view(self.job_id))
+        await self._store_place()
+
+    async def show_preview(self, preview: Path) -> None:
+        """Attach the preview clip under the progress."""
+        self._preview = preview
+        async with self._pacer.turn():
+            content = render.progress(self.place.title, self._latest)
+            await self._show(
+                content,
+                attachments=[discord.File(preview, filename="preview.mp4")],
+                view=running_view(self.job_id),
+            )
+
+    async def show_progress(self, progress: ProgressSnapshot) -> None:
+        """Note the newest state; a single flusher sends it when the message's slot comes."""
+        self._latest = progress
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
+    async def deliver_final(self, result: DreamResult) -> None:
+        """Replace the preview with the final video in the same message (shrunk to fit)."""
+        await self._stop_flusher()
+        video, shrunk = await fit_to_size(self._ffmpeg, result.final, self._limit)
+        content = render.final(result, shrunk=shrunk, limit_mb=round(self._limit / 2**20, 1))
+        async with self._pacer.turn(final=True):
+            await self._show(
+                content,
+                attachments=[discord.File(video, filename="dream.mp4")],
+                view=finished_view(self.job_id, can_share=self._can_share),
+            )
+
+    async def fail(self, failure: JobFailure) -> None:
+        """Say why there is no video (or that it was cancelled), with a Try again button."""
+        await self._stop_flusher()
+        async with self._pacer.turn(final=True):
+            await self._show(
+                render.failure(self.place.title, failure),
+                attachments=[],
+                view=failed_view(self.job_id),
+            )
+
+    async def offer_actions(self, actions: Sequence[Action]) -> None:
+        """Buttons travel with every edit (Cancel while running, the rest at the end)."""
+
+    async def _flush(self) -> None:
+        while self._latest is not None:
+            async with self._pacer.turn():
+                snapshot, self._latest = self._latest, None  # the newest, taken after the wait
+                if snapshot is None:
+                    break
+                content = render.progress(self.place.title, snapshot)
+                if content != self._shown:
+                    await self._show(content, view=running_view(self.job_id))
+
+    async def _show(self, content: str, **changes: Any) -> None:
+        """Edit the job's message, moving to a channel message before the token expires."""
+        if self._interaction is not None and time.monotonic() >= self._handover_at:
+            await self._hand_over(content, **changes)
+            return
+        try:
+            if self._interaction is not None:
+                await self._interaction.edit_original_response(
+                    content=content, allowed_mentions=NO_MENTIONS, **changes
+                )
+            elif self.place.message_id is not None:
+                channel = self.client.get_partial_messageable(self.place.channel_id)
+                await channel.get_partial_message(self.place.message_id).edit(
+                    content=content, allowed_mentions=NO_MENTIONS, **changes
+                )
+            else:
+                await self._hand_over(content, **changes)
+                return
+        except discord.NotFound:
+            # The message (or the webhook behind it) is gone: carry on in a new message.
+            await self._hand_over(content, **changes)
+            return
+        except discord.Forbidden as exc:
+            raise SurfaceGoneError("the bot can no longer write to this channel") from exc
+        self._shown = content
+
+    async def _hand_over(self, content: str, **changes: Any) -> None:
+        """Post the job's state as a channel message and keep editing that from now on."""
+        interaction, self._interaction = self._interaction, None
+        attachments = changes.pop("attachments", None)
+        if attachments is None and self._preview is not None:
+            attachments = [discord.File(self._preview, filename="preview.mp4")]
+        channel = self.client.get_partial_messageable(self.place.channel_id)
+        try:
+            message = await channel.send(
+                content, files=attachments or [], allowed_mentions=NO_MENTIONS, **changes
+            )
+        except discord.Forbidden as exc:
+            raise SurfaceGoneError("the bot can no longer write to this channel") from exc
+        self.place.message_id = message.id
+        self._shown = content
+        await self._store_place()
+        if interaction is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.edit_original_response(
+                    content=render.moved(self.place.title), attachments=[], view=None
+                )
+
+    async def _stop_flusher(self) -> None:
+        self._latest = None
+        if self._flusher is not None and not self._flusher.done():
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+
+    async def _store_place(self) -> None:
+        if self._remember is not None:
+            await self._remember(self.place.ref())
