@@ -1,28 +1,34 @@
-"""``dreambot run``: the chat bots, on one engine and one database."""
+"""``dreambot run``: every chat bot whose token is set, on one engine and one database."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import sys
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from bot.discord_app import DiscordApp, DiscordOptions
+from bot.jobs import JobTasks
 from bot.providers import ProviderSettingsError, build_providers
 from bot.settings import TELEGRAM_PUBLIC_API, Settings
 from bot.telegram_app import TelegramApp
 from bot.telegram_app.app import TelegramOptions
-from engine import Engine
+from engine import Engine, Surface
 from engine.cache import MediaCache
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
-from engine.storage import Storage
+from engine.storage import Storage, StoredJob
 
 log = logging.getLogger(__name__)
 
 NO_BOT = (
-    "dreambot: no chat bot to run. Set TELEGRAM_TOKEN (from @BotFather) to start the "
-    'Telegram bot.\nTo try the engine without a bot: dreambot dream "A short story…"'
+    "dreambot: no chat bot to run. Set TELEGRAM_TOKEN (from @BotFather) and/or "
+    "DISCORD_TOKEN (from the Discord developer portal).\n"
+    'To try the engine without a bot: dreambot dream "A short story…"'
 )
 
 
@@ -35,8 +41,8 @@ def telegram_bot(settings: Settings, token: str) -> Bot:
 
 
 async def run(settings: Settings) -> int:
-    """Run every bot whose token is set until stopped; 2 when there is none."""
-    if settings.telegram_token is None:
+    """Run every bot whose token is set until SIGTERM/SIGINT; 2 when there is none."""
+    if settings.telegram_token is None and settings.discord_token is None:
         print(NO_BOT, file=sys.stderr)
         return 2
     config = settings.engine_config()
@@ -49,25 +55,69 @@ async def run(settings: Settings) -> int:
         print(f"dreambot: {exc}", file=sys.stderr)
         return 2
     storage = await Storage.open(settings.db, settings.quota_policy())
-    cache = MediaCache(config.work_dir / "cache", storage.db)
     engine = Engine(
-        config, built.providers, ffmpeg, storage=storage, cache=cache,
+        config, built.providers, ffmpeg, storage=storage,
+        cache=MediaCache(config.work_dir / "cache", storage.db),
         estimate_cost=built.estimate_cost,
     )  # fmt: skip
-    bot = telegram_bot(settings, settings.telegram_token.get_secret_value())
-    options = TelegramOptions(
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    telegram = discord_app = None
+    resumed = JobTasks("resumed")
+    try:
+        async with asyncio.TaskGroup() as group:
+            if settings.telegram_token is not None:
+                bot = telegram_bot(settings, settings.telegram_token.get_secret_value())
+                telegram = TelegramApp(bot, engine, ffmpeg, telegram_options(settings))
+                group.create_task(telegram.dispatcher.start_polling(bot, handle_signals=False))
+            if settings.discord_token is not None:
+                discord_app = DiscordApp(
+                    engine, ffmpeg, DiscordOptions(
+                        frozenset(settings.admins), tuple(settings.discord_guild_ids)
+                    ),
+                )  # fmt: skip
+                group.create_task(
+                    discord_app.client.start(settings.discord_token.get_secret_value())
+                )
+            adapters = [app for app in (telegram, discord_app) if app is not None]
+
+            async def rebuild(stored: StoredJob) -> Surface | None:
+                for adapter in adapters:
+                    if (surface := await adapter.rebuild(stored)) is not None:
+                        return surface
+                return None
+
+            for task in await engine.resume(rebuild):
+                resumed.track(task, task.get_name())
+            log.info("running: %s; stages: %s", [type(a).__name__ for a in adapters], built.choice)
+            await stop.wait()
+            raise _ShutdownError
+    except* _ShutdownError:
+        log.info("stopping: running jobs will resume on the next start")
+    finally:
+        await resumed.close()
+        if telegram is not None:
+            with contextlib.suppress(RuntimeError):
+                await telegram.dispatcher.stop_polling()
+            await telegram.close()
+            await telegram.bot.session.close()
+        if discord_app is not None:
+            await discord_app.close()
+        await built.close()
+        await storage.close()
+    return 0
+
+
+class _ShutdownError(Exception):
+    """Raised inside the task group to stop every bot at once."""
+
+
+def telegram_options(settings: Settings) -> TelegramOptions:
+    """The Telegram adapter's options from the settings."""
+    return TelegramOptions(
         admins=frozenset(settings.admins),
         gallery_chat=settings.telegram_gallery_chat,
         upload_limit_bytes=settings.telegram_upload_limit_bytes,
     )
-    app = TelegramApp(bot, engine, ffmpeg, options)
-    try:
-        await app.resume()
-        log.info("telegram: polling for updates (stages: %s)", built.choice)
-        await app.dispatcher.start_polling(bot, handle_signals=True)
-    finally:
-        await app.close()
-        await bot.session.close()
-        await built.close()
-        await storage.close()
-    return 0

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     )
     telegram_upload_mb: int | None = Field(default=None, ge=1)
 
+    discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
+    discord_guild_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, validation_alias="DISCORD_GUILD_IDS"
+    )
+
     @property
     def telegram_upload_limit_bytes(self) -> int:
         """50 MB through the public Bot API; a self-hosted server takes up to 2000 MB."""
@@ -105,9 +110,9 @@ class Settings(BaseSettings):
 
     prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
 
-    @field_validator("admins", mode="before")
+    @field_validator("admins", "discord_guild_ids", mode="before")
     @classmethod
-    def _split_admins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
