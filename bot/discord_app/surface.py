@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 REF_PREFIX = "discord:"
 NO_MENTIONS = discord.AllowedMentions.none()
 HANDOVER_AFTER_S = 13 * 60  # the token lasts 15 minutes; leave room for a slow upload
+_EXPIRED_TOKEN = 50027  # "Invalid Webhook Token": the interaction token is no longer valid
 
 
 class SurfaceGoneError(EngineError):
@@ -169,12 +170,15 @@ class DiscordSurface:
             else:
                 await self._hand_over(content, **changes)
                 return
-        except discord.NotFound:
-            # The message (or the webhook behind it) is gone: carry on in a new message.
-            await self._hand_over(content, **changes)
-            return
         except discord.Forbidden as exc:
             raise SurfaceGoneError("the bot can no longer write to this channel") from exc
+        except discord.HTTPException as exc:
+            if not (exc.status == 404 or exc.code == _EXPIRED_TOKEN):
+                raise
+            # The message is gone, or the interaction token expired early: carry on in a
+            # new channel message.
+            await self._hand_over(content, **changes)
+            return
         self._shown = content
 
     async def _hand_over(self, content: str, **changes: Any) -> None:

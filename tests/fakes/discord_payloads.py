@@ -22,9 +22,8 @@ GUILD_ID = 1_300_000_000_000_000_100
 CHANNEL_ID = 1_300_000_000_000_000_200
 USER_ID = 1_300_000_000_000_000_300
 # view_channel, send_messages, embed_links, attach_files, read_message_history,
-# use_application_commands, send_messages_in_threads, use_external_emojis
-APP_PERMISSIONS = 0x0000_0000_0400 | 0x0800 | 0x4000 | 0x8000 | 0x10000 | 0x8000_0000 | 0x40000
-APP_PERMISSIONS |= 0x40_0000_0000
+# use_external_emojis, use_application_commands, send_messages_in_threads
+APP_PERMISSIONS = sum(1 << bit for bit in (10, 11, 14, 15, 16, 18, 31, 38))
 MEMBER_PERMISSIONS = APP_PERMISSIONS
 CHANNEL_TEXT, CHANNEL_DM = 0, 1
 CONTEXT_GUILD, CONTEXT_BOT_DM = 0, 1

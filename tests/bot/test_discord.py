@@ -1,0 +1,236 @@
+"""The Discord bot through discord.py against a fake Discord API on loopback, call by call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from bot.discord_app import DiscordApp, DiscordOptions
+from bot.discord_app.app import NOT_YOURS
+from engine import Engine, EngineConfig, Providers
+from engine.cache import MediaCache
+from engine.media.ffmpeg import FFmpeg
+from engine.providers.fake import FakeMedia, FakeProviders
+from engine.storage import Storage
+from engine.storage.ledger import QuotaPolicy
+from tests.fakes import discord_payloads as dp
+from tests.fakes.discord_api import FakeDiscordAPI, deliver, deliver_event
+
+OWNER, OTHER, ADMIN = 7001, 7002, 7009
+GUILD, CHANNEL, GALLERY = dp.GUILD_ID, dp.CHANNEL_ID, dp.CHANNEL_ID + 1
+STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
+NONE_ALLOWED = {"parse": []}
+
+
+@dataclass
+class Harness:
+    fake: FakeDiscordAPI
+    app: DiscordApp
+    providers: FakeProviders
+    storage: Storage
+
+    async def dream(self, user: int, story: str = STORY, **kwargs: Any) -> dict[str, Any]:
+        payload = self.fake.command_payload(
+            "dream", {"story": story}, user_id=user, guild_id=GUILD, channel_id=CHANNEL, **kwargs
+        )
+        await deliver(self.app.client, payload)
+        return payload
+
+    async def press(self, user: int, action: str, job: str, message_id: int) -> None:
+        payload = self.fake.button_payload(
+            f"dream:{action}:{job}",
+            message_id=message_id,
+            user_id=user,
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+        )
+        await deliver(self.app.client, payload)
+
+    async def job_id(self) -> str:
+        return str((await self.storage.db.fetch("SELECT id FROM jobs ORDER BY created_at"))[-1][0])
+
+
+Build = Callable[..., Awaitable[Harness]]
+
+
+@pytest.fixture
+async def discord_bot(
+    config: EngineConfig, ffmpeg: FFmpeg, media: FakeMedia, tmp_path, monkeypatch
+) -> AsyncIterator[Build]:
+    apps: list[DiscordApp] = []
+    async with FakeDiscordAPI() as fake:
+        fake.install(monkeypatch)
+        storage = await Storage.open(tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=5))
+
+        async def build(
+            *, providers: FakeProviders | None = None, lossless: bool = False, **options: Any
+        ) -> Harness:
+            fakes = providers or FakeProviders(media)
+            render = replace(config.render, crf=0) if lossless else config.render
+            engine = Engine(
+                replace(config, render=render),
+                Providers(fakes, fakes, fakes, fakes, fakes),
+                ffmpeg,
+                storage=storage,
+                cache=MediaCache(tmp_path / "cache", storage.db),
+            )
+            settings = DiscordOptions(frozenset({f"discord:{ADMIN}"}), sync_commands=False)
+            app = DiscordApp(engine, ffmpeg, replace(settings, **options))
+            await app.client.login("fake-discord-token")
+            apps.append(app)
+            return Harness(fake, app, fakes, storage)
+
+        yield build
+        for app in apps:
+            await app.close()
+        await storage.close()
+
+
+async def test_dream_defers_shows_progress_and_preview_then_replaces_it(
+    discord_bot: Build,
+) -> None:
+    t = await discord_bot()
+    payload = await t.dream(OWNER)
+    await t.app.drain()
+
+    callback = t.fake.calls_to("callback")[0]
+    assert callback.body["type"] == 5  # deferred "thinking…" within the 3 s window
+    edits = t.fake.calls_to("original")
+    original = t.fake.original(payload)
+    with_files = [c for c in edits if c.files]
+    assert [f.filename for c in with_files for f in c.files] == ["preview.mp4", "dream.mp4"]
+    assert edits.index(with_files[0]) > 0  # progress came first, then the preview
+    assert with_files[-1] is edits[-1]
+    assert [a.filename for a in original.attachments] == ["dream.mp4"]  # preview replaced
+    assert "3 scenes" in original.content
+    assert all(c.body.get("allowed_mentions") == NONE_ALLOWED for c in edits)
+    labels = [b["label"] for row in original.components for b in row["components"]]
+    assert labels == ["🔁 Regenerate"]
+    assert t.fake.edits_per_second_max(original.id) <= 1
+
+
+async def test_mentions_in_a_story_ping_nobody(discord_bot: Build) -> None:
+    t = await discord_bot()
+    payload = await t.dream(OWNER, "@everyone look, <@&42> and <@7002>: a storm sings tonight.")
+    await t.app.drain()
+
+    for call in t.fake.calls_to("original"):
+        assert call.body["allowed_mentions"] == NONE_ALLOWED
+    assert "@everyone" not in t.fake.original(payload).content  # escaped as well
+
+
+async def test_refusals_are_ephemeral_and_charge_nothing(discord_bot: Build) -> None:
+    t = await discord_bot()
+    payload = await t.dream(OWNER, "hi")
+
+    followup = t.fake.calls_to("followup")[-1]
+    assert "at least 3 words" in followup.body["content"]
+    assert followup.body["flags"] & 64  # ephemeral
+    assert any(c.method == "DELETE" for c in t.fake.calls_to("original"))
+    assert t.fake.original(payload).deleted
+    assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]
+
+
+async def test_buttons_answer_only_the_requester(discord_bot: Build, media: FakeMedia) -> None:
+    clips_waiting, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            clips_waiting.set()
+            await release.wait()
+
+    t = await discord_bot(providers=FakeProviders(media, hook=hold))
+    payload = await t.dream(OWNER)
+    await asyncio.wait_for(clips_waiting.wait(), timeout=30)
+    job, message_id = await t.job_id(), t.fake.original(payload).id
+
+    await t.press(OTHER, "cancel", job, message_id)
+    note = t.fake.calls_to("callback")[-1].body
+    assert note["data"]["content"] == NOT_YOURS and note["data"]["flags"] & 64
+    assert t.app.engine.is_running(job)
+
+    await t.press(OWNER, "cancel", job, message_id)
+    release.set()
+    await t.app.drain()
+    assert "Cancelled" in t.fake.original(payload).content
+    assert t.fake.original(payload).attachments == []  # the preview went with it
+    rows = await t.storage.db.fetch("SELECT state, charge FROM jobs")
+    assert rows == [("cancelled", "refunded")]
+
+
+async def test_share_posts_the_clip_url_to_the_gallery(discord_bot: Build) -> None:
+    t = await discord_bot()
+    channels = [dp.channel_json(CHANNEL, GUILD), dp.channel_json(GALLERY, GUILD)]
+    await deliver_event(t.app.client, "GUILD_CREATE", dp.guild_json(GUILD, channels=channels))
+    await deliver(
+        t.app.client,
+        t.fake.command_payload(
+            "gallery", {"channel": dp.ChannelOption(GALLERY, "gallery")},
+            user_id=ADMIN, guild_id=GUILD, channel_id=CHANNEL,
+        ),
+    )  # fmt: skip
+    payload = await t.dream(OWNER)
+    await t.app.drain()
+    original = t.fake.original(payload)
+    labels = [b["label"] for row in original.components for b in row["components"]]
+    assert labels == ["🔁 Regenerate", "📣 Share"]
+    uploads = len(t.fake.uploads)
+
+    await t.press(OWNER, "share", await t.job_id(), original.id)
+    posts = [c for c in t.fake.calls_to("channel_message") if str(GALLERY) in c.path]
+    assert len(posts) == 1
+    assert t.fake.attachment_url(original.attachments[0]) in posts[0].body["content"]
+    assert posts[0].files == () and len(t.fake.uploads) == uploads  # the URL, not a re-upload
+    assert posts[0].body["allowed_mentions"] == NONE_ALLOWED
+
+
+async def test_an_expired_token_hands_over_to_a_channel_message(
+    discord_bot: Build, media: FakeMedia
+) -> None:
+    clips_waiting, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            clips_waiting.set()
+            await release.wait()
+
+    t = await discord_bot(providers=FakeProviders(media, hook=hold))
+    payload = await t.dream(OWNER)
+    await asyncio.wait_for(clips_waiting.wait(), timeout=30)
+    t.fake.expire_token(payload)  # 15 minutes have passed
+    release.set()
+    await t.app.drain()
+
+    posted = [c for c in t.fake.calls_to("channel_message") if str(CHANNEL) in c.path]
+    assert len(posted) == 1  # the job moved to an ordinary channel message...
+    moved = posted[0]
+    finals = t.fake.calls_to("edit_channel_message")
+    assert finals and [f.filename for f in finals[-1].files] == ["dream.mp4"]  # ...and ended there
+    assert {c.message_id for c in finals} == {moved.message_id} or all(
+        str(CHANNEL) in c.path for c in finals
+    )
+    assert await t.storage.db.fetch("SELECT state FROM jobs") == [("delivered",)]
+
+
+async def test_a_long_job_moves_before_the_token_expires(discord_bot: Build) -> None:
+    t = await discord_bot(handover_after_s=0.0)
+    payload = await t.dream(OWNER)
+    await t.app.drain()
+
+    assert "continues in a new message" in t.fake.original(payload).content
+    assert t.fake.calls_to("channel_message")
+    assert await t.storage.db.fetch("SELECT state FROM jobs") == [("delivered",)]
+
+
+async def test_the_final_is_shrunk_to_the_interactions_upload_limit(discord_bot: Build) -> None:
+    t = await discord_bot(lossless=True)
+    payload = await t.dream(OWNER, attachment_size_limit=150_000)
+    await t.app.drain()
+
+    original = t.fake.original(payload)
+    assert "compressed to fit" in original.content
+    assert original.attachments[0].size <= 150_000

@@ -1,0 +1,944 @@
+"""A loopback fake of Discord's REST API that the real discord.py 2.7 HTTP layer talks to.
+
+There is no gateway. Interactions are fed to a logged-in `discord.Client` with `deliver()`,
+which runs the client's own INTERACTION_CREATE parser (the one its gateway would call), so the
+real `CommandTree`, persistent views and dynamic items dispatch them; it then awaits the tasks
+that dispatch spawned.
+
+    async with FakeDiscordAPI() as fake:
+        fake.install(monkeypatch)              # discord.http.Route.BASE -> the fake
+        client = discord.Client(intents=discord.Intents.none())
+        await client.login("fake-token")       # GET /users/@me, GET /oauth2/applications/@me
+        ...
+        await deliver(client, fake.command_payload("dream", {"story": "a cat"}))
+        await client.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import json
+import logging
+import math
+import mimetypes
+import re
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal, Self, get_args
+
+import pytest
+from aiohttp import BodyPartReader, web
+
+from tests.fakes import discord_payloads as dp
+
+with warnings.catch_warnings():
+    # discord.voice_client imports audioop, deprecated on 3.11; filterwarnings=error would turn
+    # the first import of discord into a failure.
+    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
+    import discord
+    import discord.http
+
+Kind = Literal[
+    "users_me", "application", "gateway", "commands", "callback", "original", "followup",
+    "channel_message", "edit_channel_message",
+]  # fmt: skip
+Fault = Literal["429", "500", "401_expired", "403", "404"]
+API = "/api/v10"
+CONTENT_LIMIT = 2000
+ATTACHMENTS_LIMIT = 10
+DELIVERY_TIMEOUT_S = 10.0
+FLAG_SUPPRESS_EMBEDS, FLAG_EPHEMERAL, FLAG_LOADING = 4, 64, 128
+CREATE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | 4096 | 32768  # + suppress notif., v2
+MESSAGE_DEFAULT, MESSAGE_CHAT_INPUT = 0, 20
+CALLBACK_MESSAGE, CALLBACK_DEFERRED, CALLBACK_DEFERRED_UPDATE, CALLBACK_UPDATE = 4, 5, 6, 7
+EDITING_CALLBACKS = frozenset({CALLBACK_DEFERRED_UPDATE, CALLBACK_UPDATE})
+
+# (status, code, message) of Discord's JSON errors
+UNAUTHORIZED = (401, 0, "401: Unauthorized")
+NOT_FOUND = (404, 0, "404: Not Found")
+METHOD_NOT_ALLOWED = (405, 0, "405: Method Not Allowed")
+SERVER_ERROR = (500, 0, "500: Internal Server Error")
+UNKNOWN_MESSAGE = (404, 10008, "Unknown Message")
+UNKNOWN_WEBHOOK = (404, 10015, "Unknown Webhook")
+UNKNOWN_INTERACTION = (404, 10062, "Unknown interaction")
+ALREADY_ACKNOWLEDGED = (400, 40060, "Interaction has already been acknowledged.")
+INVALID_WEBHOOK_TOKEN = (401, 50027, "Invalid Webhook Token")
+MISSING_ACCESS = (403, 50001, "Missing Access")
+EMPTY_MESSAGE = (400, 50006, "Cannot send an empty message")
+TOO_LARGE = (413, 40005, "Request entity too large")
+INVALID_JSON = (400, 50109, "The request body contains invalid JSON.")
+FAULTS = {
+    "500": SERVER_ERROR, "401_expired": INVALID_WEBHOOK_TOKEN, "403": MISSING_ACCESS,
+    "404": UNKNOWN_MESSAGE,
+}  # fmt: skip
+FILE_PART = re.compile(r"files\[(\d+)\]")
+_ROUTES: list[tuple[str, str, Kind]] = [
+    ("GET", r"/users/@me", "users_me"),
+    ("GET", r"/oauth2/applications/@me", "application"),
+    ("GET", r"/gateway(?:/bot)?", "gateway"),
+    ("GET PUT", r"/applications/(?P<app>\d+)(?:/guilds/(?P<guild>\d+))?/commands", "commands"),
+    ("POST", r"/interactions/(?P<iid>\d+)/(?P<token>[^/]+)/callback", "callback"),
+    ("GET PATCH DELETE", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/@original",
+     "original"),
+    ("POST", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)", "followup"),
+    ("GET PATCH DELETE", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>\d+)",
+     "followup"),
+    ("POST", r"/channels/(?P<cid>\d+)/messages", "channel_message"),
+    ("GET DELETE", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", "channel_message"),
+    ("PATCH", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", "edit_channel_message"),
+]  # fmt: skip
+ROUTES = [(methods, re.compile(path), kind) for methods, path, kind in _ROUTES]
+BOT_KINDS = frozenset(
+    {"users_me", "application", "gateway", "commands", "channel_message", "edit_channel_message"}
+)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A file part as received: its form field, file name and size."""
+
+    field: str
+    filename: str
+    size: int
+
+
+@dataclass
+class Call:
+    """One request as received, refused ones included (rate limits count attempts).
+
+    `body` is the JSON body, or the decoded `payload_json` part of a multipart request.
+    `message_id` is the message the call targets, when the fake could tell before answering.
+    """
+
+    method: str
+    path: str  # after /api/v10, as discord.py built it
+    kind: Kind | None
+    query: dict[str, str]
+    body: Any
+    files: tuple[FileInfo, ...]
+    multipart: bool
+    at: float
+    message_id: int | None = None
+    status: int = 0
+
+
+@dataclass(frozen=True)
+class Upload:
+    kind: Kind
+    filename: str
+    size: int
+    message_id: int
+
+
+@dataclass
+class StoredAttachment:
+    id: int
+    filename: str
+    data: bytes
+    content_type: str | None
+    description: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class StoredMessage:
+    """A message as Discord keeps it; `allowed_mentions` is the last one sent for it, as sent."""
+
+    id: int
+    channel_id: int
+    content: str = ""
+    attachments: list[StoredAttachment] = field(default_factory=list)
+    embeds: list[Any] = field(default_factory=list)
+    components: list[Any] = field(default_factory=list)
+    allowed_mentions: dict[str, Any] | None = None
+    flags: int = 0
+    type: int = MESSAGE_DEFAULT
+    interaction_id: int | None = None  # set on interaction responses and followups
+    created: float = field(default_factory=time.time)
+    edited: float | None = None
+    deleted: bool = False
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.flags & FLAG_EPHEMERAL)
+
+    @property
+    def loading(self) -> bool:
+        return bool(self.flags & FLAG_LOADING)
+
+
+@dataclass
+class InteractionState:
+    """What the fake knows of an interaction it built a payload for."""
+
+    id: int
+    token: str
+    type: int
+    channel_id: int
+    guild_id: int | None
+    upload_limit: int
+    payload: dict[str, Any]
+    component_message_id: int | None = None
+    response_type: int | None = None
+    original_id: int | None = None
+    expired: bool = False
+    message_ids: set[int] = field(default_factory=set)  # original and followups
+
+
+@dataclass
+class _Fault:
+    kind: Kind
+    fault: Fault
+    left: int
+    retry_after: float
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        error: tuple[int, int, str],
+        errors: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        status, code, message = error
+        super().__init__(message)
+        self.status, self.headers = status, headers or {}
+        self.body = body or {"message": message, "code": code}
+        if errors:
+            self.body["errors"] = errors
+
+
+def _form_error(path: list[str], code: str, message: str) -> ApiError:
+    """400 Invalid Form Body with Discord's nested `errors` object."""
+    errors: dict[str, Any] = {"_errors": [{"code": code, "message": message}]}
+    for key in reversed(path):
+        errors = {key: errors}
+    return ApiError((400, 50035, "Invalid Form Body"), errors)
+
+
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """discord.py decodes a body only when Content-Type is exactly `application/json`."""
+    return web.Response(
+        status=status,
+        body=json.dumps(body).encode(),
+        headers={**(headers or {}), "Content-Type": "application/json"},
+    )
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes")
+
+
+def _id(value: Any) -> int | None:
+    text = str(value)
+    return int(text) if text.isdigit() else None
+
+
+class FakeDiscordAPI:
+    """Discord REST on 127.0.0.1 with message state, Discord's checks and fault injection.
+
+    Records: `calls` (every request), `unexpected`, `messages` (by id), `uploads` (accepted
+    files), `interactions` (by token), `commands` (synced, by guild id or None), `downloads`.
+    Faults are consumed by the first calls of their kind and replace the answer, so those
+    calls have no effect.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        application_id: int = dp.APPLICATION_ID,
+        username: str = "Dreambot",
+        upload_limit_bytes: int = dp.UPLOAD_LIMIT,
+    ) -> None:
+        self.token = token  # None: any bot token is accepted
+        self.application_id = application_id
+        self.upload_limit_bytes = upload_limit_bytes  # for channel messages (bot token)
+        self.me = dp.user_json(application_id, username, bot=True)
+        self.calls: list[Call] = []
+        self.unexpected: list[str] = []
+        self.messages: dict[int, StoredMessage] = {}
+        self.uploads: list[Upload] = []
+        self.interactions: dict[str, InteractionState] = {}
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        self.downloads: list[int] = []
+        self._attachments: dict[int, StoredAttachment] = {}
+        self._faults: list[_Fault] = []
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._handlers: dict[Kind, Callable[..., Any]] = {
+            "users_me": lambda r: self.me | {"verified": True, "mfa_enabled": False, "flags": 0},
+            "application": lambda r: self._application(),
+            "gateway": self._gateway,
+            "commands": self._commands,
+            "callback": self._callback,
+            "original": self._original,
+            "followup": self._followup,
+            "channel_message": self._channel_message,
+            "edit_channel_message": self._channel_message,
+        }
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self._runner is None:
+            raise RuntimeError("FakeDiscordAPI is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_base(self) -> str:
+        """The value for `discord.http.Route.BASE`."""
+        return self.base_url + API
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Point discord.py's REST and interaction webhook calls here for this test."""
+        monkeypatch.setattr(discord.http.Route, "BASE", self.api_base)
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=256 * 1024 * 1024)
+        app.router.add_route("*", API + "/{tail:.*}", self._api)
+        app.router.add_get("/attachments/{id}/{filename}", self._download)
+        app.router.add_route("*", "/{tail:.*}", self._not_api)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = int(self._runner.addresses[0][1])
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # -- scripting ------------------------------------------------------------------------
+
+    def fail(self, kind: Kind, fault: Fault, times: int = 1, *, retry_after: float = 0.05) -> None:
+        """The next `times` calls of `kind` get `fault` instead of their answer."""
+        if kind not in get_args(Kind) or fault not in get_args(Fault):
+            raise ValueError(f"unknown route kind or fault: {kind!r}, {fault!r}")
+        self._faults.append(_Fault(kind, fault, times, retry_after))
+
+    def register(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Learn an interaction payload's token, so its callback and webhook calls succeed."""
+        message = payload.get("message")
+        state = InteractionState(
+            id=int(payload["id"]),
+            token=payload["token"],
+            type=payload["type"],
+            channel_id=int(payload["channel_id"]),
+            guild_id=_id(payload.get("guild_id")),
+            upload_limit=int(payload["attachment_size_limit"]),
+            payload=payload,
+            component_message_id=int(message["id"]) if message else None,
+        )
+        self.interactions[state.token] = state
+        if message and state.component_message_id not in self.messages:
+            self.messages[int(message["id"])] = StoredMessage(
+                int(message["id"]), int(message["channel_id"]), message.get("content", ""),
+                components=message.get("components", []), flags=message.get("flags", 0),
+            )  # fmt: skip
+        return payload
+
+    def command_payload(
+        self, name: str, options: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """`discord_payloads.command_payload` for this application, registered here."""
+        kwargs.setdefault("application_id", self.application_id)
+        return self.register(dp.command_payload(name, options, **kwargs))
+
+    def button_payload(
+        self, custom_id: str, *, message_id: int | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """A button press on a stored message (`message_id`) or on a given `message` dict."""
+        kwargs.setdefault("application_id", self.application_id)
+        if message_id is not None:
+            kwargs["message"] = self.message_json(self.messages[message_id])
+        return self.register(dp.button_payload(custom_id, **kwargs))
+
+    def expire_token(self, token: str | dict[str, Any]) -> None:
+        """15 minutes have passed: webhook calls get 401 Invalid Webhook Token (50027) and the
+        callback 404 Unknown interaction (10062)."""
+        key = token["token"] if isinstance(token, dict) else token
+        self.interactions[key].expired = True
+
+    def delete_message(self, message_id: int) -> None:
+        """Someone deleted the message: later edits get 404 Unknown Message (10008)."""
+        self.messages[message_id].deleted = True
+
+    # -- records --------------------------------------------------------------------------
+
+    def calls_to(self, kind: Kind) -> list[Call]:
+        return [c for c in self.calls if c.kind == kind]
+
+    def original(self, token: str | dict[str, Any]) -> StoredMessage:
+        """The interaction's original response message."""
+        key = token["token"] if isinstance(token, dict) else token
+        original_id = self.interactions[key].original_id
+        if original_id is None:
+            raise LookupError("the interaction has no original response yet")
+        return self.messages[original_id]
+
+    def attachment_url(self, attachment: StoredAttachment) -> str:
+        return f"{self.base_url}/attachments/{attachment.id}/{attachment.filename}"
+
+    def edits_per_second_max(self, message_id: int) -> float:
+        """Most edit attempts of the message inside any 1-second window [t, t + 1)."""
+        times = sorted(c.at for c in self.calls if c.message_id == message_id and self._edits(c))
+        return float(
+            max((bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
+        )
+
+    @staticmethod
+    def _edits(call: Call) -> bool:
+        if call.kind == "callback":
+            return isinstance(call.body, dict) and call.body.get("type") in EDITING_CALLBACKS
+        return call.method == "PATCH"
+
+    def message_json(self, m: StoredMessage) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": str(m.id), "channel_id": str(m.channel_id), "type": m.type,
+            "content": m.content, "author": self.me, "attachments": [
+                self._attachment_json(a) for a in m.attachments
+            ], "embeds": m.embeds, "components": m.components, "mentions": [],
+            "mention_roles": [], "mention_everyone": False, "pinned": False, "tts": False,
+            "timestamp": dp.iso(m.created), "edited_timestamp": m.edited and dp.iso(m.edited),
+            "flags": m.flags,
+        }  # fmt: skip
+        state = next((s for s in self.interactions.values() if s.id == m.interaction_id), None)
+        if state is not None:
+            payload = state.payload
+            metadata = {
+                "id": str(state.id), "type": state.type,
+                "user": payload.get("member", {}).get("user") or payload.get("user"),
+                "authorizing_integration_owners": payload.get("authorizing_integration_owners", {}),
+            }  # fmt: skip
+            out["webhook_id"] = out["application_id"] = str(self.application_id)
+            out["interaction_metadata"] = metadata
+        return out
+
+    def _attachment_json(self, a: StoredAttachment) -> dict[str, Any]:
+        url = self.attachment_url(a)
+        out: dict[str, Any] = {
+            "id": str(a.id), "filename": a.filename, "size": a.size, "url": url,
+            "proxy_url": url, "content_type": a.content_type,
+        }  # fmt: skip
+        if a.description is not None:
+            out["description"] = a.description
+        return out
+
+    # -- protocol -------------------------------------------------------------------------
+
+    async def _not_api(self, request: web.Request) -> web.Response:
+        self.unexpected.append(f"{request.method} {request.path}")
+        return json_response({"message": "404: Not Found", "code": 0}, 404)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        found = self._attachments.get(_id(request.match_info["id"]) or 0)
+        if found is None or found.filename != request.match_info["filename"]:
+            return await self._not_api(request)
+        self.downloads.append(found.id)
+        return web.Response(
+            body=found.data, content_type=found.content_type or "application/octet-stream"
+        )
+
+    @staticmethod
+    async def _read(request: web.Request) -> tuple[Any, dict[str, tuple[str, bytes]], bool]:
+        """The JSON body (or payload_json) and the file parts by field name."""
+        files: dict[str, tuple[str, bytes]] = {}
+        if request.content_type.startswith("multipart/"):
+            body: Any = None
+            async for part in await request.multipart():
+                if not isinstance(part, BodyPartReader) or part.name is None:
+                    continue
+                if part.filename is not None:
+                    files[part.name] = (part.filename, bytes(await part.read()))
+                elif part.name == "payload_json":
+                    body = json.loads(await part.text())
+            return body, files, True
+        raw = await request.read()
+        try:
+            return (json.loads(raw) if raw else None), files, False
+        except ValueError:
+            return _Unparsed(raw.decode(errors="replace")), files, False
+
+    async def _api(self, request: web.Request) -> web.Response:
+        path = request.path.removeprefix(API)
+        body, files, multipart = await self._read(request)
+        matched = [(m, k, found) for m, p, k in ROUTES if (found := p.fullmatch(path))]
+        route = next(((k, f) for m, k, f in matched if request.method in m.split()), None)
+        call = Call(
+            request.method, path, route[0] if route else None, dict(request.query), body,
+            tuple(FileInfo(name, n, len(d)) for name, (n, d) in files.items()), multipart,
+            time.monotonic(),
+        )  # fmt: skip
+        self.calls.append(call)
+        try:
+            if route is None:
+                self.unexpected.append(f"{request.method} {path}")
+                raise ApiError(METHOD_NOT_ALLOWED if matched else NOT_FOUND)
+            kind, found = route
+            if isinstance(body, _Unparsed):
+                raise ApiError(INVALID_JSON)
+            if kind in BOT_KINDS:
+                self._authorize(request.headers.get("Authorization", ""))
+            call.message_id = self._target(kind, found.groupdict(), body)
+            self._take_fault(kind)
+            parsed = _Request(request.method, found.groupdict(), call.query, body, files, kind)
+            result = self._handlers[kind](parsed)
+            response = result if isinstance(result, web.Response) else json_response(result)
+            response.headers.update(self._ratelimit_headers(kind, remaining=4))
+        except ApiError as error:
+            response = json_response(error.body, error.status, error.headers)
+        call.status = response.status
+        return response
+
+    def _authorize(self, header: str) -> None:
+        scheme, _, token = header.partition(" ")
+        if scheme != "Bot" or not token or (self.token is not None and token != self.token):
+            raise ApiError(UNAUTHORIZED)
+
+    @staticmethod
+    def _ratelimit_headers(
+        kind: str, *, remaining: int, reset_after: float = 1.0
+    ) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": f"fake-{kind}",
+        }  # fmt: skip
+
+    def _take_fault(self, kind: Kind) -> None:
+        fault = next((f for f in self._faults if f.kind == kind), None)
+        if fault is None:
+            return
+        fault.left -= 1
+        if fault.left <= 0:
+            self._faults.remove(fault)
+        if fault.fault != "429":
+            raise ApiError(FAULTS[fault.fault])
+        # discord.py retries a 429 only when it carries `Via` (from Discord's proxies); without
+        # it, the 429 is taken for a Cloudflare ban and raised as HTTPException.
+        headers = self._ratelimit_headers(kind, remaining=0, reset_after=fault.retry_after)
+        headers |= {"Retry-After": str(math.ceil(fault.retry_after)), "Via": "1.1 google",
+                    "X-RateLimit-Scope": "user"}  # fmt: skip
+        body = {"message": "You are being rate limited.", "retry_after": fault.retry_after,
+                "global": False}  # fmt: skip
+        raise ApiError((429, 0, ""), headers=headers, body=body)
+
+    def _target(self, kind: Kind, groups: dict[str, str], body: Any) -> int | None:
+        """The message a call addresses, as far as can be told before handling it."""
+        if "mid" in groups:
+            return int(groups["mid"])
+        state = self.interactions.get(groups.get("token", ""))
+        if state is None:
+            return None
+        if kind == "callback" and isinstance(body, dict) and body.get("type") in EDITING_CALLBACKS:
+            return state.component_message_id
+        if kind == "original":
+            return state.original_id or state.component_message_id
+        return None
+
+    # -- login and commands ---------------------------------------------------------------
+
+    def _application(self) -> dict[str, Any]:
+        return {
+            "id": str(self.application_id), "name": self.me["username"], "icon": None,
+            "description": "", "summary": "", "type": None, "bot_public": True,
+            "bot_require_code_grant": False, "verify_key": "0" * 64, "flags": 0,
+            "owner": dp.user_json(dp.USER_ID, "owner"), "team": None, "bot": self.me,
+            "redirect_uris": [], "interactions_endpoint_url": None, "tags": [],
+            "install_params": None, "approximate_guild_count": 1,
+        }  # fmt: skip
+
+    def _gateway(self, r: _Request) -> dict[str, Any]:
+        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        return {"url": f"ws://127.0.0.1:{self._port}/gateway", "shards": 1,
+                "session_start_limit": limit}  # fmt: skip
+
+    def _commands(self, r: _Request) -> list[dict[str, Any]]:
+        if int(r.groups["app"]) != self.application_id:
+            raise ApiError(MISSING_ACCESS)
+        guild_id = _id(r.groups.get("guild"))
+        if r.method == "PUT":
+            synced = []
+            for command in r.body or []:
+                extra = {"guild_id": str(guild_id)} if guild_id else {}
+                synced.append(
+                    {"type": 1, "description": "", "options": [], "nsfw": False,
+                     "default_member_permissions": None} | command | extra
+                    | {"id": str(dp.snowflake()), "application_id": str(self.application_id),
+                       "version": str(dp.snowflake())}
+                )  # fmt: skip
+            self.commands[guild_id] = synced
+        return self.commands.get(guild_id, [])
+
+    # -- interactions ---------------------------------------------------------------------
+
+    def _interaction(self, r: _Request, *, callback: bool = False) -> InteractionState:
+        state = self.interactions.get(r.groups["token"])
+        if callback:
+            if state is None or state.id != int(r.groups["iid"]) or state.expired:
+                raise ApiError(UNKNOWN_INTERACTION)
+            return state
+        if state is None or int(r.groups["app"]) != self.application_id:
+            raise ApiError(UNKNOWN_WEBHOOK)
+        if state.expired:
+            raise ApiError(INVALID_WEBHOOK_TOKEN)
+        if state.response_type is None:  # the webhook exists once the interaction is answered
+            raise ApiError(UNKNOWN_WEBHOOK)
+        return state
+
+    def _callback(self, r: _Request) -> web.Response | dict[str, Any]:
+        state = self._interaction(r, callback=True)
+        body = r.body if isinstance(r.body, dict) else {}
+        kind, data = body.get("type"), body.get("data") or {}
+        if state.response_type is not None:
+            raise ApiError(ALREADY_ACKNOWLEDGED)
+        component = state.type == dp.INTERACTION_COMPONENT
+        if kind not in (CALLBACK_MESSAGE, CALLBACK_DEFERRED) and not (
+            component and kind in EDITING_CALLBACKS
+        ):
+            raise _form_error(["type"], "INTERACTION_RESPONSE_TYPE_INVALID", "Invalid type")
+        message: StoredMessage | None = None
+        if kind == CALLBACK_MESSAGE:
+            message = self._create(r, state.channel_id, data, state)
+        elif kind == CALLBACK_DEFERRED:
+            flags = FLAG_LOADING | (data.get("flags", 0) & FLAG_EPHEMERAL)
+            message = self._new_message(state.channel_id, {"flags": flags}, state)
+        else:
+            message = self._component_message(state)
+            if kind == CALLBACK_UPDATE:
+                self._edit(r, message, data, state.upload_limit)
+        state.response_type = kind
+        if kind in (CALLBACK_MESSAGE, CALLBACK_DEFERRED):
+            state.original_id = message.id
+        if not _truthy(r.query.get("with_response")):
+            return web.Response(status=204)
+        interaction: dict[str, Any] = {"id": str(state.id), "type": state.type}
+        if kind in (CALLBACK_MESSAGE, CALLBACK_DEFERRED):
+            interaction |= {
+                "response_message_id": str(message.id),
+                "response_message_loading": kind == CALLBACK_DEFERRED,
+                "response_message_ephemeral": message.ephemeral,
+            }
+        resource: dict[str, Any] = {"type": kind}
+        if kind in (CALLBACK_MESSAGE, CALLBACK_UPDATE):  # only these carry the message
+            resource["message"] = self.message_json(message)
+        return {"interaction": interaction, "resource": resource}
+
+    def _component_message(self, state: InteractionState) -> StoredMessage:
+        message = self.messages.get(state.component_message_id or 0)
+        if message is None or message.deleted:
+            raise ApiError(UNKNOWN_MESSAGE)
+        return message
+
+    def _original(self, r: _Request) -> web.Response | dict[str, Any]:
+        state = self._interaction(r)
+        if state.original_id is None:  # deferred update of a component: its message
+            message = self._component_message(state)
+        else:
+            message = self._live(state.original_id)
+        return self._message_call(r, message, state.upload_limit)
+
+    def _followup(self, r: _Request) -> web.Response | dict[str, Any]:
+        state = self._interaction(r)
+        if r.method != "POST":
+            message_id = int(r.groups["mid"])
+            if message_id not in state.message_ids and message_id != state.component_message_id:
+                raise ApiError(UNKNOWN_MESSAGE)
+            return self._message_call(r, self._live(message_id), state.upload_limit)
+        data = r.body if isinstance(r.body, dict) else {}
+        original = self.messages.get(state.original_id or 0)
+        if original is not None and original.loading and not original.deleted:
+            # The first followup after a "thinking" defer replaces the loading message.
+            message = self._edit(r, original, data, state.upload_limit, creating=True)
+        else:
+            message = self._create(r, state.channel_id, data, state)
+        if not _truthy(r.query.get("wait")):
+            return web.Response(status=204)
+        return self.message_json(message)
+
+    # -- channel messages -----------------------------------------------------------------
+
+    def _channel_message(self, r: _Request) -> web.Response | dict[str, Any]:
+        channel_id = int(r.groups["cid"])
+        if r.method == "POST":
+            data = r.body if isinstance(r.body, dict) else {}
+            return self.message_json(self._create(r, channel_id, data, None))
+        message = self._live(int(r.groups["mid"]))
+        if message.channel_id != channel_id or message.ephemeral:
+            raise ApiError(UNKNOWN_MESSAGE)
+        return self._message_call(r, message, self.upload_limit_bytes)
+
+    def _message_call(
+        self, r: _Request, message: StoredMessage, limit: int
+    ) -> web.Response | dict[str, Any]:
+        if r.method == "DELETE":
+            message.deleted = True
+            return web.Response(status=204)
+        if r.method == "PATCH":
+            data = r.body if isinstance(r.body, dict) else {}
+            self._edit(r, message, data, limit)
+        return self.message_json(message)
+
+    def _live(self, message_id: int) -> StoredMessage:
+        message = self.messages.get(message_id)
+        if message is None or message.deleted:
+            raise ApiError(UNKNOWN_MESSAGE)
+        return message
+
+    # -- message state --------------------------------------------------------------------
+
+    def _new_message(
+        self, channel_id: int, data: dict[str, Any], state: InteractionState | None
+    ) -> StoredMessage:
+        message = StoredMessage(dp.snowflake(), channel_id, flags=data.get("flags", 0))
+        if state is not None:
+            message.interaction_id = state.id
+            first = state.original_id is None and state.type == dp.INTERACTION_COMMAND
+            message.type = MESSAGE_CHAT_INPUT if first else MESSAGE_DEFAULT
+            state.message_ids.add(message.id)
+        self.messages[message.id] = message
+        return message
+
+    def _create(
+        self, r: _Request, channel_id: int, data: dict[str, Any], state: InteractionState | None
+    ) -> StoredMessage:
+        limit = state.upload_limit if state else self.upload_limit_bytes
+        flags = int(data.get("flags") or 0)
+        if flags & ~CREATE_FLAGS:
+            raise _form_error(["flags"], "MESSAGE_FLAGS_INVALID", "Invalid flags")
+        if flags & FLAG_EPHEMERAL and state is None:
+            flags &= ~FLAG_EPHEMERAL  # only interaction responses can be ephemeral
+        draft = StoredMessage(0, channel_id)
+        self._apply(r, draft, data, limit, creating=True)  # checks first: a refusal stores nothing
+        message = self._new_message(channel_id, {"flags": flags}, state)
+        self._apply(r, message, data, limit, creating=True)
+        message.flags = flags
+        return message
+
+    def _edit(
+        self,
+        r: _Request,
+        message: StoredMessage,
+        data: dict[str, Any],
+        limit: int,
+        *,
+        creating: bool = False,
+    ) -> StoredMessage:
+        self._apply(r, StoredMessage(0, message.channel_id, **self._copy(message)), data, limit,
+                    creating=creating)  # fmt: skip
+        self._apply(r, message, data, limit, creating=creating)
+        message.flags &= ~FLAG_LOADING
+        if "flags" in data and data["flags"] is not None:  # only suppress_embeds can change
+            changed = int(data["flags"]) & FLAG_SUPPRESS_EMBEDS
+            message.flags = (message.flags & ~FLAG_SUPPRESS_EMBEDS) | changed
+        if not creating:
+            message.edited = time.time()
+        return message
+
+    @staticmethod
+    def _copy(m: StoredMessage) -> dict[str, Any]:
+        return {
+            "content": m.content, "attachments": list(m.attachments), "embeds": m.embeds,
+            "components": m.components, "flags": m.flags,
+        }  # fmt: skip
+
+    def _apply(
+        self, r: _Request, m: StoredMessage, data: dict[str, Any], limit: int, *, creating: bool
+    ) -> None:
+        """Discord's checks and the change itself; run on a draft first, so refusals are clean."""
+        content = data.get("content", m.content) or ""
+        if len(content) > CONTENT_LIMIT:
+            raise _form_error(
+                ["content"], "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length."
+            )
+        uploads = {int(found.group(1)): (name, blob) for key, (name, blob) in r.files.items()
+                   if (found := FILE_PART.fullmatch(key))}  # fmt: skip
+        if sum(len(blob) for _, blob in uploads.values()) > limit:
+            raise ApiError(TOO_LARGE)
+        attachments = self._attachments_after(m, data, uploads, creating=creating)
+        if len(attachments) > ATTACHMENTS_LIMIT:
+            raise _form_error(
+                ["attachments"], "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length."
+            )
+        embeds = data.get("embeds", m.embeds) or []
+        components = data.get("components", m.components) or []
+        has_poll_or_sticker = data.get("poll") or data.get("sticker_ids")
+        if not (content or embeds or attachments or components or has_poll_or_sticker):
+            raise ApiError(EMPTY_MESSAGE)
+        if m.id == 0:  # the draft: checks only
+            return
+        fresh = [a for a in attachments if a.id not in self._attachments]
+        m.content, m.embeds, m.components, m.attachments = content, embeds, components, attachments
+        if "allowed_mentions" in data:
+            m.allowed_mentions = data["allowed_mentions"]
+        for attachment in fresh:
+            self._attachments[attachment.id] = attachment
+            self.uploads.append(Upload(r.kind, attachment.filename, attachment.size, m.id))
+
+    @staticmethod
+    def _attachments_after(
+        m: StoredMessage,
+        data: dict[str, Any],
+        uploads: dict[int, tuple[str, bytes]],
+        *,
+        creating: bool,
+    ) -> list[StoredAttachment]:
+        """v10: `attachments` lists what the message keeps (by id) and the new files (by the
+        index n of their `files[n]` part); without it an edit keeps the old ones and adds."""
+
+        def new(index: int, entry: dict[str, Any]) -> StoredAttachment:
+            name, blob = uploads[index]
+            filename = entry.get("filename") or name
+            content_type = mimetypes.guess_type(filename)[0]
+            return StoredAttachment(dp.snowflake(), filename, blob, content_type,
+                                    entry.get("description"))  # fmt: skip
+
+        if "attachments" not in data or data["attachments"] is None:
+            kept = [] if creating else list(m.attachments)
+            return kept + [new(i, {}) for i in sorted(uploads)]
+        result: list[StoredAttachment] = []
+        used: set[int] = set()
+        for position, entry in enumerate(data["attachments"]):
+            wanted = _id(entry.get("id"))
+            old = next((a for a in m.attachments if a.id == wanted), None)
+            if old is not None:
+                result.append(old)
+            elif wanted is not None and wanted in uploads and wanted not in used:
+                used.add(wanted)
+                result.append(new(wanted, entry))
+            else:
+                raise _form_error(["attachments", str(position), "id"], "ATTACHMENT_NOT_FOUND",
+                                  "Unknown attachment")  # fmt: skip
+        if creating:  # files sent without an attachments entry are still attached
+            result += [new(i, {}) for i in sorted(uploads) if i not in used]
+        return result
+
+
+class _Unparsed(str):
+    """A request body that is not JSON, kept as text in the call record."""
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    groups: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    files: dict[str, tuple[str, bytes]]
+    kind: Kind
+
+
+# -- delivering gateway events -------------------------------------------------------------
+
+
+class DeliveryError(AssertionError):
+    """discord.py logged an exception while dispatching: a command, view or event failed."""
+
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        first = records[0]
+        super().__init__(f"{first.getMessage()}: {first.exc_info[1] if first.exc_info else ''}")
+        self.records = records
+
+
+@dataclass
+class Delivery:
+    """What dispatching one gateway event did: the events the client dispatched (name and
+    arguments, e.g. ("interaction", (interaction,))), the tasks it spawned, logged errors."""
+
+    events: list[tuple[str, tuple[Any, ...]]]
+    tasks: list[asyncio.Task[Any]]
+    errors: list[logging.LogRecord]
+
+    @property
+    def interaction(self) -> discord.Interaction:
+        return next(args[0] for name, args in self.events if name == "interaction")
+
+
+class _Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def deliver_event(
+    client: discord.Client,
+    event: str,
+    data: dict[str, Any],
+    *,
+    raise_errors: bool = True,
+) -> Delivery:
+    """Hand a gateway event (e.g. "INTERACTION_CREATE", "GUILD_CREATE") to the client's own
+    parser, exactly as its gateway would, then await the tasks that dispatch created.
+
+    The command tree, views and dynamic items run their callbacks in such tasks and log, rather
+    than raise, what fails; with `raise_errors` those logged errors raise DeliveryError.
+    Tasks the callbacks start themselves are not awaited; a dispatch that is still running
+    after DELIVERY_TIMEOUT_S is cancelled (wrap the call in `asyncio.timeout` for less).
+    """
+    state = client._connection
+    events: list[tuple[str, tuple[Any, ...]]] = []
+    dispatch = state.dispatch
+
+    def recording(name: str, *args: Any, **kwargs: Any) -> None:
+        events.append((name, args))
+        dispatch(name, *args, **kwargs)
+
+    errors = _Errors()
+    logger = logging.getLogger("discord")
+    logger.addHandler(errors)
+    try:
+        before = asyncio.all_tasks()
+        state.dispatch = recording
+        try:
+            state.parsers[event](data)
+        finally:
+            state.dispatch = dispatch
+        spawned = list(asyncio.all_tasks() - before)
+        results: list[Any] = []
+        if spawned:
+            async with asyncio.timeout(DELIVERY_TIMEOUT_S):
+                results = await asyncio.gather(*spawned, return_exceptions=True)
+    finally:
+        logger.removeHandler(errors)
+    if raise_errors:
+        if errors.records:
+            raise DeliveryError(errors.records)
+        if failed := next((r for r in results if isinstance(r, BaseException)), None):
+            raise failed
+    return Delivery(events, spawned, errors.records)
+
+
+async def deliver(
+    client: discord.Client,
+    payload: dict[str, Any],
+    *,
+    raise_errors: bool = True,
+) -> Delivery:
+    """An INTERACTION_CREATE: slash commands go to the CommandTree (`_from_interaction`),
+    components to the ViewStore (persistent views by custom_id, dynamic items by pattern)."""
+    return await deliver_event(client, "INTERACTION_CREATE", payload, raise_errors=raise_errors)

@@ -1,0 +1,478 @@
+"""The fake Discord API speaks the protocol the real discord.py 2.7 client expects.
+
+A real `discord.Client` logs in against the fake; interactions reach its real CommandTree and
+ViewStore through the client's own INTERACTION_CREATE parser (`deliver`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.fakes import discord_payloads as dp
+from tests.fakes.discord_api import (
+    DeliveryError,
+    FakeDiscordAPI,
+    FileInfo,
+    Upload,
+    deliver,
+    deliver_event,
+    discord,
+)
+
+app_commands = discord.app_commands
+LIMIT = 25 * 1024 * 1024  # a boosted guild's attachment_size_limit, unlike the default
+
+
+@pytest.fixture
+async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscordAPI]:
+    async with FakeDiscordAPI() as fake:
+        fake.install(monkeypatch)
+        yield fake
+
+
+@pytest.fixture
+async def client(fake: FakeDiscordAPI) -> AsyncIterator[discord.Client]:
+    client = discord.Client(intents=discord.Intents.none())
+    await client.login("fake-token")
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def tree(client: discord.Client) -> app_commands.CommandTree[discord.Client]:
+    return app_commands.CommandTree(client)
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    path = tmp_path / "dream.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
+    return path
+
+
+class Seen:
+    """What a command callback saw, for assertions after delivery."""
+
+    interaction: discord.Interaction[Any]
+    deferred: discord.InteractionCallbackResponse[Any] | None
+    edited: discord.InteractionMessage
+
+
+def add_dream(
+    tree: app_commands.CommandTree[discord.Client], clip: Path, seen: Seen, **edit: Any
+) -> None:
+    @tree.command(name="dream", description="Turn a story into a video")
+    async def dream(interaction: discord.Interaction, story: str) -> None:
+        seen.interaction = interaction
+        seen.deferred = await interaction.response.defer(thinking=True)
+        seen.edited = await interaction.edit_original_response(
+            content=f"Dreaming: {story}", attachments=[discord.File(clip)], **edit
+        )
+
+
+async def test_login_reads_the_bot_user_and_application(
+    fake: FakeDiscordAPI, client: discord.Client
+) -> None:
+    assert client.user is not None and client.user.id == fake.application_id
+    assert client.application_id == fake.application_id and client.user.bot
+    assert [(c.method, c.path, c.kind, c.status) for c in fake.calls] == [
+        ("GET", "/users/@me", "users_me", 200),
+        ("GET", "/oauth2/applications/@me", "application", 200),
+    ]
+    assert fake.unexpected == []
+
+
+async def test_a_wrong_token_fails_login(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with FakeDiscordAPI(token="right-token") as fake:  # noqa: S106 - a fake token
+        fake.install(monkeypatch)
+        client = discord.Client(intents=discord.Intents.none())
+        with pytest.raises(discord.LoginFailure):
+            await client.login("wrong-token")
+        await client.close()
+    assert [c.status for c in fake.calls] == [401]
+
+
+async def test_dream_defers_thinking_then_edits_the_original_with_a_file(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Any, clip: Path
+) -> None:
+    seen = Seen()
+    add_dream(tree, clip, seen)
+    payload = fake.command_payload("dream", {"story": "a cat"}, attachment_size_limit=LIMIT)
+    delivery = await deliver(client, payload)
+
+    interaction = seen.interaction
+    assert delivery.interaction is interaction and interaction.command is not None
+    assert interaction.filesize_limit == LIMIT
+    assert interaction.expires_at == interaction.created_at + timedelta(minutes=15)
+    assert abs(interaction.expires_at.timestamp() - (time.time() + 900)) < 60
+    callback, edit = fake.calls_to("callback"), fake.calls_to("original")
+    # defer(thinking=True) on a slash command: type 5, no data, and always ?with_response=1
+    assert [(c.method, c.body, c.query, c.status) for c in callback] == [
+        ("POST", {"type": 5}, {"with_response": "1"}, 200)
+    ]
+    original = fake.original(payload)
+    assert seen.deferred is not None and seen.deferred.is_thinking()
+    assert seen.deferred.message_id == original.id and seen.deferred.resource is None
+    # edit_original_response with a file: multipart, payload_json plus files[0]
+    assert [(c.method, c.multipart, c.files) for c in edit] == [
+        ("PATCH", True, (FileInfo("files[0]", "dream.mp4", clip.stat().st_size),))
+    ]
+    attachments = [{"id": 0, "filename": "dream.mp4"}]  # File.to_dict(index)
+    assert edit[0].body == {"content": "Dreaming: a cat", "tts": False, "attachments": attachments}
+    assert edit[0].message_id == original.id and edit[0].path.endswith("/messages/@original")
+    assert not original.loading and original.content == "Dreaming: a cat"
+    assert [(a.filename, a.size, a.content_type) for a in original.attachments] == [
+        ("dream.mp4", clip.stat().st_size, "video/mp4")
+    ]
+    assert fake.uploads == [Upload("original", "dream.mp4", clip.stat().st_size, original.id)]
+    # discord.py parses the answer, and the attachment URL serves the bytes
+    assert (
+        seen.edited.id == original.id and seen.edited.type == discord.MessageType.chat_input_command
+    )
+    assert await seen.edited.attachments[0].read() == clip.read_bytes()
+    assert fake.downloads == [original.attachments[0].id]
+    assert original.allowed_mentions is None  # nothing was sent: the client has no default
+
+
+async def test_allowed_mentions_are_recorded_as_sent(fake: FakeDiscordAPI, clip: Path) -> None:
+    client = discord.Client(
+        intents=discord.Intents.none(), allowed_mentions=discord.AllowedMentions(everyone=False)
+    )
+    await client.login("fake-token")
+    try:
+        tree = app_commands.CommandTree(client)
+        seen = Seen()
+        users = discord.AllowedMentions(users=[discord.Object(42)])
+        add_dream(tree, clip, seen, allowed_mentions=users)
+        payload = fake.command_payload("dream", {"story": "<@42> and @everyone"})
+        await deliver(client, payload)
+        # the client's default is merged with the call's (replied_user defaults to True);
+        # ids are ints
+        expected = {"users": [42], "replied_user": True, "parse": ["roles"]}
+        assert fake.calls_to("original")[0].body["allowed_mentions"] == expected
+        assert fake.original(payload).allowed_mentions == expected
+        await client.get_partial_messageable(dp.CHANNEL_ID).send("hi")
+        assert fake.calls_to("channel_message")[0].body["allowed_mentions"] == {
+            "replied_user": True,
+            "parse": ["users", "roles"],
+        }
+    finally:
+        await client.close()
+
+
+async def test_edit_keeps_listed_attachments_and_adds_new_ones(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Any, clip: Path, tmp_path: Path
+) -> None:
+    seen = Seen()
+    add_dream(tree, clip, seen)
+    payload = fake.command_payload("dream", {"story": "a cat"})
+    await deliver(client, payload)
+    first = seen.edited.attachments[0]
+    other = tmp_path / "final.mp4"
+    other.write_bytes(b"final" * 100)
+
+    edited = await seen.interaction.edit_original_response(attachments=[first, discord.File(other)])
+    body = fake.calls_to("original")[-1].body
+    # kept: the Attachment's own dict with its snowflake id; new: {"id": n} for files[n]
+    assert body["attachments"][0]["id"] == first.id and body["attachments"][0]["url"] == first.url
+    assert body["attachments"][1] == {"id": 0, "filename": "final.mp4"}
+    assert "content" not in body
+    assert [a.filename for a in edited.attachments] == ["dream.mp4", "final.mp4"]
+    assert edited.attachments[0].id == first.id and edited.content == "Dreaming: a cat"
+
+    cleared = await seen.interaction.edit_original_response(content="gone", attachments=[])
+    assert fake.calls_to("original")[-1].body["attachments"] == []
+    assert cleared.attachments == [] and fake.original(payload).attachments == []
+
+
+async def test_persistent_view_button_gets_the_press(
+    fake: FakeDiscordAPI, client: discord.Client
+) -> None:
+    pressed: list[discord.Interaction[Any]] = []
+
+    class Jobs(discord.ui.View):
+        def __init__(self) -> None:
+            super().__init__(timeout=None)
+
+        @discord.ui.button(label="Cancel", custom_id="dream:cancel:7")
+        async def cancel(
+            self, interaction: discord.Interaction, button: discord.ui.Button[Any]
+        ) -> None:
+            pressed.append(interaction)
+            await interaction.response.edit_message(content="Cancelled", view=None)
+
+    client.add_view(Jobs())
+    sent = await client.get_partial_messageable(dp.CHANNEL_ID).send("Working", view=Jobs())
+    stored = fake.messages[sent.id]
+    assert stored.components[0]["components"][0]["custom_id"] == "dream:cancel:7"
+
+    payload = fake.button_payload("dream:cancel:7", message_id=sent.id)
+    await deliver(client, payload)
+    assert len(pressed) == 1 and pressed[0].message is not None and pressed[0].message.id == sent.id
+    assert pressed[0].data == {"custom_id": "dream:cancel:7", "component_type": 2}
+    [callback] = fake.calls_to("callback")
+    assert callback.body == {
+        "type": 7,
+        "data": {"tts": False, "content": "Cancelled", "components": []},
+    }
+    assert (stored.content, stored.components, callback.message_id) == ("Cancelled", [], sent.id)
+    assert fake.edits_per_second_max(sent.id) == 1
+
+
+async def test_dynamic_item_button_matches_its_pattern(
+    fake: FakeDiscordAPI, client: discord.Client
+) -> None:
+    jobs: list[str] = []
+
+    class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"job:(?P<id>\w+)"):
+        def __init__(self, job: str) -> None:
+            super().__init__(discord.ui.Button(label="Go", custom_id=f"job:{job}"))
+            self.job = job
+
+        @classmethod
+        async def from_custom_id(
+            cls,
+            interaction: discord.Interaction,
+            item: discord.ui.Item[Any],
+            match: re.Match[str],
+            /,
+        ) -> JobButton:
+            return cls(match["id"])
+
+        async def callback(self, interaction: discord.Interaction) -> None:
+            jobs.append(self.job)
+            await interaction.response.defer()
+
+    client.add_dynamic_items(JobButton)
+    view = discord.ui.View(timeout=None)
+    view.add_item(JobButton("abc"))
+    sent = await client.get_partial_messageable(dp.CHANNEL_ID).send("Job", view=view)
+    payload = fake.button_payload("job:abc", message_id=sent.id)
+    await deliver(client, payload)
+    assert jobs == ["abc"]
+    # defer() on a component: type 6, the message the button is on is the "original"
+    assert fake.calls_to("callback")[0].body == {"type": 6}
+    message = await discord.Interaction(data=payload, state=client._connection).original_response()
+    assert message.id == sent.id
+
+
+async def test_first_followup_replaces_the_thinking_message(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Any
+) -> None:
+    @tree.command(name="quota", description="q")
+    async def quota(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        await interaction.followup.send("3 left")
+        await interaction.followup.send("and more", ephemeral=True)
+
+    payload = fake.command_payload("quota", {})
+    await deliver(client, payload)
+    first, second = fake.calls_to("followup")
+    assert first.query == {"wait": "1", "with_components": "0"}  # wait is forced
+    original = fake.original(payload)
+    assert (original.content, original.loading, first.status) == ("3 left", False, 200)
+    assert second.body["flags"] == 64
+    others = [m for m in fake.messages.values() if m.interaction_id == int(payload["id"])]
+    assert [m.content for m in others] == ["3 left", "and more"] and others[1].ephemeral
+
+
+async def test_send_message_callback_returns_the_message(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Any
+) -> None:
+    @tree.command(name="quota", description="q")
+    async def quota(interaction: discord.Interaction) -> None:
+        response = await interaction.response.send_message("Only you", ephemeral=True)
+        assert isinstance(response.resource, discord.InteractionMessage)
+        assert response.resource.flags.ephemeral and response.resource.content == "Only you"
+
+    payload = fake.command_payload("quota", guild_id=None)  # a DM with the bot
+    delivery = await deliver(client, payload)
+    assert delivery.interaction.guild_id is None and delivery.interaction.user.id == dp.USER_ID
+    assert fake.calls_to("callback")[0].body["type"] == 4
+    original = fake.original(payload)
+    with pytest.raises(discord.NotFound):  # ephemeral: not in the channel for the bot token
+        await client.get_partial_messageable(original.channel_id).fetch_message(original.id)
+
+
+async def test_expired_token_raises_http_exception_50027_not_not_found(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Any
+) -> None:
+    @tree.command(name="quota", description="q")
+    async def quota(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+
+    payload = fake.command_payload("quota")
+    interaction = (await deliver(client, payload)).interaction
+    fake.expire_token(payload)
+    with pytest.raises(discord.HTTPException) as caught:
+        await interaction.edit_original_response(content="late")
+    assert type(caught.value) is discord.HTTPException
+    assert (caught.value.status, caught.value.code, caught.value.text) == (
+        401, 50027, "Invalid Webhook Token",
+    )  # fmt: skip
+    with pytest.raises(discord.HTTPException) as caught:
+        await interaction.followup.send("late")
+    assert caught.value.code == 50027
+    fresh = discord.Interaction(data=payload, state=client._connection)
+    with pytest.raises(discord.NotFound) as missing:
+        await fresh.response.defer()
+    assert missing.value.code == 10062
+    assert fake.original(payload).loading  # nothing changed
+
+
+async def test_429_is_retried_transparently(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Any, clip: Path
+) -> None:
+    seen = Seen()
+    add_dream(tree, clip, seen)
+    fake.fail("original", "429", retry_after=0.05)
+    fake.fail("channel_message", "429", retry_after=0.05)
+    payload = fake.command_payload("dream", {"story": "a cat"})
+    await deliver(client, payload)
+    sent = await client.get_partial_messageable(dp.CHANNEL_ID).send("hi")
+    for kind in ("original", "channel_message"):
+        calls = fake.calls_to(kind)
+        assert [c.status for c in calls] == [429, 200]
+        assert calls[1].at - calls[0].at >= 0.05  # it waited retry_after
+        assert calls[1].files == calls[0].files  # and sent the file again
+    assert fake.original(payload).content == "Dreaming: a cat" and sent.content == "hi"
+    assert len(fake.uploads) == 1
+    assert fake.edits_per_second_max(fake.original(payload).id) == 2  # attempts count
+
+
+async def test_500_is_retried_after_a_second(fake: FakeDiscordAPI, client: discord.Client) -> None:
+    fake.fail("channel_message", "500")
+    sent = await client.get_partial_messageable(dp.CHANNEL_ID).send("hi")
+    calls = fake.calls_to("channel_message")
+    assert [c.status for c in calls] == [500, 200] and calls[1].at - calls[0].at >= 1.0
+    assert fake.messages[sent.id].content == "hi"
+
+
+async def test_faults_403_404_and_401(fake: FakeDiscordAPI, client: discord.Client) -> None:
+    channel = client.get_partial_messageable(dp.CHANNEL_ID)
+    fake.fail("channel_message", "403")
+    with pytest.raises(discord.Forbidden):
+        await channel.send("hi")
+    sent = await channel.send("hi")
+    fake.fail("edit_channel_message", "404")
+    with pytest.raises(discord.NotFound):
+        await channel.get_partial_message(sent.id).edit(content="x")
+    fake.fail("edit_channel_message", "401_expired")
+    with pytest.raises(discord.HTTPException) as caught:
+        await channel.get_partial_message(sent.id).edit(content="x")
+    assert caught.value.code == 50027 and fake.messages[sent.id].content == "hi"
+    fake.delete_message(sent.id)
+    with pytest.raises(discord.NotFound) as gone:
+        await channel.get_partial_message(sent.id).edit(content="x")
+    assert gone.value.code == 10008
+
+
+async def test_discord_limits_refuse_long_content_big_uploads_and_empty_messages(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Any, clip: Path
+) -> None:
+    channel = client.get_partial_messageable(dp.CHANNEL_ID)
+    with pytest.raises(discord.HTTPException) as long:
+        await channel.send("x" * 2001)
+    assert (long.value.status, long.value.code) == (400, 50035)
+    assert "content" in long.value.text and "2000 or fewer" in long.value.text
+    with pytest.raises(discord.HTTPException) as empty:
+        await channel.send("")
+    assert empty.value.code == 50006
+
+    seen = Seen()
+    add_dream(tree, clip, seen)
+    small = clip.stat().st_size - 1
+    payload = fake.command_payload("dream", {"story": "a cat"}, attachment_size_limit=small)
+    with pytest.raises(DeliveryError) as failed:
+        await deliver(client, payload)
+    error = failed.value.records[0].exc_info[1].__cause__  # type: ignore[index,union-attr]
+    assert isinstance(error, discord.HTTPException) and (error.status, error.code) == (413, 40005)
+    assert fake.original(payload).loading and fake.uploads == []
+    assert [m.content for m in fake.messages.values()] == [""]  # only the thinking message
+
+
+async def test_edits_per_second_counts_edits_of_one_message(
+    fake: FakeDiscordAPI, client: discord.Client
+) -> None:
+    channel = client.get_partial_messageable(dp.CHANNEL_ID)
+    sent = await channel.send("0")
+    for n in range(1, 4):
+        await channel.get_partial_message(sent.id).edit(content=str(n))
+    other = await channel.send("other")
+    assert fake.edits_per_second_max(sent.id) == 3 and fake.edits_per_second_max(other.id) == 0
+    fetched = await channel.fetch_message(sent.id)
+    assert fetched.content == "3" and fetched.edited_at is not None
+
+
+async def test_an_unknown_command_fails_the_delivery(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Any
+) -> None:
+    with pytest.raises(DeliveryError, match="command tree"):
+        await deliver(client, fake.command_payload("nope"))
+    assert fake.calls_to("callback") == []
+
+
+async def test_a_failing_command_fails_the_delivery(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Any
+) -> None:
+    @tree.command(name="boom", description="b")
+    async def boom(interaction: discord.Interaction) -> None:
+        raise RuntimeError("kaput")
+
+    with pytest.raises(DeliveryError, match="kaput"):
+        await deliver(client, fake.command_payload("boom"))
+    delivery = await deliver(client, fake.command_payload("boom"), raise_errors=False)
+    assert len(delivery.errors) == 1
+
+
+async def test_synced_commands_and_a_seeded_guild_resolve_channel_options(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Any
+) -> None:
+    chosen: list[discord.TextChannel] = []
+
+    @tree.command(name="gallery", description="g")
+    async def gallery(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        chosen.append(channel)
+        await interaction.response.send_message(f"Gallery: {channel.mention}", ephemeral=True)
+
+    guild = discord.Object(dp.GUILD_ID)
+    tree.copy_global_to(guild=guild)
+    synced = await tree.sync(guild=guild)
+    assert [c.name for c in synced] == ["gallery"] and synced[0].guild_id == dp.GUILD_ID
+    assert fake.calls_to("commands")[0].path.endswith(f"/guilds/{dp.GUILD_ID}/commands")
+
+    gallery_id = dp.CHANNEL_ID + 1
+    channels = [dp.channel_json(dp.CHANNEL_ID, dp.GUILD_ID),
+                dp.channel_json(gallery_id, dp.GUILD_ID, name="gallery")]  # fmt: skip
+    await deliver_event(client, "GUILD_CREATE", dp.guild_json(channels=channels))
+    option = dp.ChannelOption(gallery_id, name="gallery")
+    await deliver(client, fake.command_payload("gallery", {"channel": option}))
+    assert [(c.id, c.name) for c in chosen] == [(gallery_id, "gallery")]
+
+
+async def test_unimplemented_routes_are_recorded(
+    fake: FakeDiscordAPI, client: discord.Client
+) -> None:
+    with pytest.raises(discord.NotFound):
+        await client.fetch_channel(dp.CHANNEL_ID)
+    assert fake.unexpected == [f"GET /channels/{dp.CHANNEL_ID}"]
+
+
+async def test_a_body_that_is_not_json_is_refused(fake: FakeDiscordAPI) -> None:
+    url = f"{fake.api_base}/channels/{dp.CHANNEL_ID}/messages"
+    headers = {"Authorization": "Bot fake-token", "Content-Type": "application/json"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data="{not json", headers=headers) as response,
+    ):
+        assert response.status == 400 and response.headers["Content-Type"] == "application/json"
+        assert (await response.json())["code"] == 50109
+    assert fake.calls[0].body == "{not json" and fake.messages == {}
