@@ -234,3 +234,45 @@ async def test_the_final_is_shrunk_to_the_interactions_upload_limit(discord_bot:
     original = t.fake.original(payload)
     assert "compressed to fit" in original.content
     assert original.attachments[0].size <= 150_000
+
+
+async def test_commands_sync_to_the_development_guilds(discord_bot: Build) -> None:
+    t = await discord_bot(sync_commands=True, guild_ids=(GUILD,))
+    synced = [c for c in t.fake.calls if c.method == "PUT" and "commands" in c.path]
+    assert len(synced) == 1 and f"guilds/{GUILD}" in synced[0].path
+    names = {command["name"] for command in synced[0].body}
+    assert {"dream", "quota", "gallery", "grant", "reset", "ban", "unban", "stats"} <= names
+
+
+async def test_quota_and_admin_commands_are_ephemeral_and_checked(discord_bot: Build) -> None:
+    t = await discord_bot()
+
+    async def command(user: int, name: str, options: dict[str, Any]) -> dict[str, Any]:
+        payload = t.fake.command_payload(
+            name, options, user_id=user, guild_id=GUILD, channel_id=CHANNEL
+        )
+        await deliver(t.app.client, payload)
+        return dict(t.fake.calls_to("callback")[-1].body["data"])
+
+    quota = await command(OWNER, "quota", {})
+    assert "5 of 5 dreams left" in quota["content"] and quota["flags"] & 64
+    refused = await command(OTHER, "grant", {"user": dp.UserOption(OWNER), "dreams": 2})
+    assert "for the bot's admins" in refused["content"]
+    granted = await command(ADMIN, "grant", {"user": dp.UserOption(OWNER), "dreams": 2})
+    assert f"discord:{OWNER}: 0 of 7 dreams" in granted["content"]
+
+
+async def test_buttons_still_work_after_a_restart(discord_bot: Build) -> None:
+    first = await discord_bot()
+    payload = await first.dream(OWNER)
+    await first.app.drain()
+    job, message_id = await first.job_id(), first.fake.original(payload).id
+
+    restarted = await discord_bot()  # a new client: nothing of the old views in memory
+    await restarted.press(OTHER, "regenerate", job, message_id)
+    assert restarted.fake.calls_to("callback")[-1].body["data"]["content"] == NOT_YOURS
+    await restarted.press(OWNER, "regenerate", job, message_id)
+    await restarted.app.drain()
+    assert restarted.fake.calls_to("callback")[-1].body["type"] == 5  # a new job, deferred
+    rows = await restarted.storage.db.fetch("SELECT state FROM jobs ORDER BY created_at")
+    assert rows == [("delivered",), ("delivered",)]
