@@ -7,7 +7,6 @@ keeps editing that, so long jobs still deliver. Mentions are suppressed on every
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -21,6 +20,7 @@ import discord
 
 from bot.discord_app import render
 from bot.discord_app.buttons import failed_view, finished_view, running_view
+from bot.flusher import ProgressFlusher
 from bot.pacing import ChatPacer
 from engine import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
 from engine.errors import EngineError
@@ -88,10 +88,9 @@ class DiscordSurface:
         self._can_share = can_share
         self._remember = remember
         self._handover_at = time.monotonic() + handover_after_s
-        self._latest: ProgressSnapshot | None = None
         self._shown = ""
         self._preview: Path | None = None
-        self._flusher: asyncio.Task[None] | None = None
+        self._flusher = ProgressFlusher(pacer, self._send_progress)
 
     async def acknowledge(self, ticket: JobTicket) -> None:
         """Turn the deferred "thinking…" reply into the job's message with a Cancel button."""
@@ -104,7 +103,7 @@ class DiscordSurface:
         """Attach the preview clip under the progress."""
         self._preview = preview
         async with self._pacer.turn():
-            content = render.progress(self.place.title, self._latest)
+            content = render.progress(self.place.title, self._flusher.latest)
             await self._show(
                 content,
                 attachments=[discord.File(preview, filename="preview.mp4")],
@@ -112,14 +111,12 @@ class DiscordSurface:
             )
 
     async def show_progress(self, progress: ProgressSnapshot) -> None:
-        """Note the newest state; a single flusher sends it when the message's slot comes."""
-        self._latest = progress
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
+        """Note the newest state; it is sent when the message's slot comes."""
+        self._flusher.offer(progress)
 
     async def deliver_final(self, result: DreamResult) -> None:
         """Replace the preview with the final video in the same message (shrunk to fit)."""
-        await self._stop_flusher()
+        await self._flusher.stop()
         video, shrunk = await fit_to_size(self._ffmpeg, result.final, self._limit)
         content = render.final(result, shrunk=shrunk, limit_mb=round(self._limit / 2**20, 1))
         async with self._pacer.turn(final=True):
@@ -131,7 +128,7 @@ class DiscordSurface:
 
     async def fail(self, failure: JobFailure) -> None:
         """Say why there is no video (or that it was cancelled), with a Try again button."""
-        await self._stop_flusher()
+        await self._flusher.stop()
         async with self._pacer.turn(final=True):
             await self._show(
                 render.failure(self.place.title, failure),
@@ -142,15 +139,10 @@ class DiscordSurface:
     async def offer_actions(self, actions: Sequence[Action]) -> None:
         """Buttons travel with every edit (Cancel while running, the rest at the end)."""
 
-    async def _flush(self) -> None:
-        while self._latest is not None:
-            async with self._pacer.turn():
-                snapshot, self._latest = self._latest, None  # the newest, taken after the wait
-                if snapshot is None:
-                    break
-                content = render.progress(self.place.title, snapshot)
-                if content != self._shown:
-                    await self._show(content, view=running_view(self.job_id))
+    async def _send_progress(self, snapshot: ProgressSnapshot) -> None:
+        content = render.progress(self.place.title, snapshot)
+        if content != self._shown:
+            await self._show(content, view=running_view(self.job_id))
 
     async def _show(self, content: str, **changes: Any) -> None:
         """Edit the job's message, moving to a channel message before the token expires."""
@@ -202,13 +194,6 @@ class DiscordSurface:
                 await interaction.edit_original_response(
                     content=render.moved(self.place.title), attachments=[], view=None
                 )
-
-    async def _stop_flusher(self) -> None:
-        self._latest = None
-        if self._flusher is not None and not self._flusher.done():
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
 
     async def _store_place(self) -> None:
         if self._remember is not None:

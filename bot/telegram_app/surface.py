@@ -8,7 +8,6 @@ a deleted message or a blocked bot ends the job's updates without failing the jo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +25,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot.flusher import ProgressFlusher
 from bot.pacing import ChatPacer
 from bot.telegram_app import keyboards, render
 from engine import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
@@ -92,9 +92,8 @@ class TelegramSurface:
         self._limit = upload_limit_bytes
         self._can_share = can_share
         self._remember = remember
-        self._latest: ProgressSnapshot | None = None
         self._shown = ""
-        self._flusher: asyncio.Task[None] | None = None
+        self._flusher = ProgressFlusher(pacer, self._send_progress)
         self._gone = False  # the message cannot be edited (deleted, or the chat is closed)
         self._blocked = False  # the chat refuses the bot: nothing more may be sent
 
@@ -123,7 +122,7 @@ class TelegramSurface:
         if self._gone or self.place.message_id is None:
             return
         async with self._pacer.turn():
-            caption = render.progress(self.place.title, self._latest)
+            caption = render.progress(self.place.title, self._flusher.latest)
             edited = await self._call(
                 lambda: self.bot.edit_message_media(
                     media=InputMediaVideo(
@@ -139,14 +138,13 @@ class TelegramSurface:
             await self._store_place()
 
     async def show_progress(self, progress: ProgressSnapshot) -> None:
-        """Note the newest state; a single flusher sends it when the chat's slot comes."""
-        self._latest = progress
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
+        """Note the newest state; it is sent when the chat's slot comes."""
+        if not self._gone:
+            self._flusher.offer(progress)
 
     async def deliver_final(self, result: DreamResult) -> None:
         """Replace the preview (or the text) with the final video, in the same message."""
-        await self._stop_flusher()
+        await self._flusher.stop()
         if self._blocked:
             raise SurfaceGoneError("the bot can no longer write to this chat")
         video, shrunk = await fit_to_size(self._ffmpeg, result.final, self._limit)
@@ -186,7 +184,7 @@ class TelegramSurface:
 
     async def fail(self, failure: JobFailure) -> None:
         """Say why there is no video (or that it was cancelled), with a Try again button."""
-        await self._stop_flusher()
+        await self._flusher.stop()
         if self._gone or self.place.message_id is None:
             return
         async with self._pacer.turn(final=True):
@@ -197,15 +195,10 @@ class TelegramSurface:
     async def offer_actions(self, actions: Sequence[Action]) -> None:
         """Buttons travel with every edit (Cancel while running, the rest at the end)."""
 
-    async def _flush(self) -> None:
-        while self._latest is not None and not self._gone:
-            async with self._pacer.turn():
-                snapshot, self._latest = self._latest, None  # the newest, taken after the wait
-                if snapshot is None:
-                    break
-                text = render.progress(self.place.title, snapshot)
-                if text != self._shown:
-                    await self._edit(text, keyboards.running(self.job_id))
+    async def _send_progress(self, snapshot: ProgressSnapshot) -> None:
+        text = render.progress(self.place.title, snapshot)
+        if text != self._shown and not self._gone:
+            await self._edit(text, keyboards.running(self.job_id))
 
     async def _edit(self, text: str, markup: InlineKeyboardMarkup, *, final: bool = False) -> None:
         chat, message = self.place.chat_id, self.place.message_id
@@ -251,13 +244,6 @@ class TelegramSurface:
                     raise SurfaceGoneError("the bot can no longer write to this chat") from exc
                 return None
         return None
-
-    async def _stop_flusher(self) -> None:
-        self._latest = None
-        if self._flusher is not None and not self._flusher.done():
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
 
     async def _store_place(self) -> None:
         if self._remember is not None:
