@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bot import admin
+from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.terminal import TerminalSurface
 from engine import Engine, StageFailedError, StoryRejectedError
@@ -52,10 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format)
     try:
         if args.command == "run":
             # Imported here: aiogram alone takes seconds to import, and only `run` needs it.

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
 
     work_dir: Path = Path("./dreambot-work")
     log_level: str = "WARNING"
+    log_format: Literal["text", "json"] = "text"
     max_story_chars: int = Field(default=1500, ge=20, le=4000)
     video_width: int = Field(default=1280, ge=64, le=3840)
     video_height: int = Field(default=720, ge=64, le=2160)

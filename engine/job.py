@@ -94,6 +94,7 @@ class JobRun:
         finally:
             await _stop(reporter)
         log.info("job %s: delivering %.1f s of video", self.job_id, result.duration_s)
+        self._log_stages()
         try:
             await self.surface.deliver_final(result)
         except Exception as exc:
@@ -120,10 +121,39 @@ class JobRun:
         await _stop(reporter)
         log.warning("job %s: failed at %s: %s", self.job_id, failure.stage, failure.reason)
         self.tracker.fail(failure.stage)
+        self._log_stages()
         await self.surface.fail(
             JobFailure(self.job_id, failure.stage, failure.reason, self.tracker.snapshot())
         )
         await self.surface.offer_actions([Action.REGENERATE])
+
+    def _log_stages(self) -> None:
+        """One log line per stage that ran, with structured fields for log pipelines."""
+        providers = self.engine.providers
+        by_stage = {
+            Stage.PREVIEW: providers.preview.identity,
+            Stage.SCRIPT: providers.script.identity,
+            Stage.IMAGES: providers.images.identity,
+            Stage.NARRATION: providers.voice.identity,
+            Stage.CLIPS: providers.clips.identity,
+            Stage.SCENES: "ffmpeg",
+            Stage.MERGE: "ffmpeg",
+        }
+        for progress in self.tracker.snapshot().stages:
+            if progress.elapsed_s is None:
+                continue
+            fields = {
+                "job_id": self.job_id,
+                "stage": progress.stage.value,
+                "status": progress.status.value,
+                "duration_s": round(progress.elapsed_s, 3),
+                "provider": by_stage[progress.stage],
+            }
+            log.info(
+                "job %s: stage %s %s in %.2f s (%s)",
+                self.job_id, fields["stage"], fields["status"], fields["duration_s"],
+                fields["provider"], extra=fields,
+            )  # fmt: skip
 
     def _current_stage(self) -> Stage:
         stages = self.tracker.snapshot().stages

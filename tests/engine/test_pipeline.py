@@ -249,3 +249,17 @@ async def test_retries_are_bounded(config, ffmpeg, media) -> None:
 
     assert result.scenes[0].visual is VisualKind.IMAGE
     assert [call.scene for call in fake.calls_of("clips")].count(0) == config.retry.attempts
+
+
+async def test_each_stage_is_logged_once_with_structured_fields(
+    config, ffmpeg, media, caplog
+) -> None:
+    caplog.set_level("INFO", logger="engine.job")
+    result = await run_job(build(config, ffmpeg, FakeProviders(media)), RecordingSurface())
+
+    lines = [r for r in caplog.records if hasattr(r, "stage")]
+    assert sorted(r.stage for r in lines) == sorted(s.value for s in Stage)
+    for record in lines:
+        assert record.job_id == result.job_id
+        assert record.status == "done" and record.duration_s >= 0
+        assert record.provider == ("ffmpeg" if record.stage in {"scenes", "merge"} else "fake/1")
