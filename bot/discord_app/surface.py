@@ -8,7 +8,6 @@ keeps editing that, so long jobs still deliver. Mentions are suppressed on every
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 
 import discord
 
+from bot import refs
 from bot.discord_app import render
 from bot.discord_app.buttons import failed_view, finished_view, running_view
 from bot.flusher import ProgressFlusher
@@ -49,17 +49,12 @@ class Place:
 
     def ref(self) -> str:
         """The reference string stored with the job."""
-        return REF_PREFIX + json.dumps(self.__dict__, ensure_ascii=False)
+        return refs.encode(REF_PREFIX, self)
 
     @classmethod
     def from_ref(cls, ref: str) -> Place | None:
-        """The place a stored reference names, or None if it is not a Discord one."""
-        if not ref.startswith(REF_PREFIX):
-            return None
-        try:
-            return cls(**json.loads(ref[len(REF_PREFIX) :]))
-        except (ValueError, TypeError):
-            return None
+        """The place a stored reference names, or None if it is not this platform's."""
+        return refs.decode(REF_PREFIX, cls, ref)
 
 
 class DiscordSurface:

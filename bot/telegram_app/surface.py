@@ -8,7 +8,6 @@ a deleted message or a blocked bot ends the job's updates without failing the jo
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot import refs
 from bot.flusher import ProgressFlusher
 from bot.pacing import ChatPacer
 from bot.telegram_app import keyboards, render
@@ -57,17 +57,12 @@ class Place:
 
     def ref(self) -> str:
         """The reference string stored with the job."""
-        return REF_PREFIX + json.dumps(self.__dict__, ensure_ascii=False)
+        return refs.encode(REF_PREFIX, self)
 
     @classmethod
     def from_ref(cls, ref: str) -> Place | None:
-        """The place a stored reference names, or None if it is not a Telegram one."""
-        if not ref.startswith(REF_PREFIX):
-            return None
-        try:
-            return cls(**json.loads(ref[len(REF_PREFIX) :]))
-        except (ValueError, TypeError):
-            return None
+        """The place a stored reference names, or None if it is not this platform's."""
+        return refs.decode(REF_PREFIX, cls, ref)
 
 
 class TelegramSurface:
