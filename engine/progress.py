@@ -40,7 +40,6 @@ class ProgressSnapshot:
 
     title: str
     stages: tuple[StageProgress, ...]
-    version: int
 
     def of(self, stage: Stage) -> StageProgress:
         """The progress of one stage."""
@@ -55,7 +54,6 @@ class ProgressTracker:
         self._clock = clock
         self._stages = {stage: StageProgress(stage) for stage in Stage}
         self._started: dict[Stage, float] = {}
-        self._version = 0
         self._changed = asyncio.Event()
         self._queues: dict[Stage, dict[str, int]] = {}
 
@@ -109,7 +107,7 @@ class ProgressTracker:
 
     def snapshot(self) -> ProgressSnapshot:
         """The current state of every stage."""
-        return ProgressSnapshot(self._title, tuple(self._stages.values()), self._version)
+        return ProgressSnapshot(self._title, tuple(self._stages.values()))
 
     def timings(self) -> dict[Stage, float]:
         """Seconds taken by every stage that has finished or failed."""
@@ -127,5 +125,4 @@ class ProgressTracker:
 
     def _update(self, stage: Stage, **changes: object) -> None:
         self._stages[stage] = replace(self._stages[stage], **changes)  # type: ignore[arg-type]
-        self._version += 1
         self._changed.set()

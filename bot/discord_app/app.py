@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +18,6 @@ from bot.pacing import ChatPacer
 from engine import Engine, StoryRejectedError
 from engine.media.ffmpeg import FFmpeg
 from engine.storage import AdmissionRefusedError, Storage, StoredJob
-
-log = logging.getLogger(__name__)
 
 NOT_YOURS = "Only the person who asked for this dream can do that."
 EDIT_INTERVAL_S = 1.05  # per message: a calm, steady update, well inside Discord's buckets

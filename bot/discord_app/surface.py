@@ -8,7 +8,6 @@ keeps editing that, so long jobs still deliver. Mentions are suppressed on every
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -26,8 +25,6 @@ from engine import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
 from engine.errors import EngineError
 from engine.media.ffmpeg import FFmpeg
 from engine.media.fit import fit_to_size
-
-log = logging.getLogger(__name__)
 
 REF_PREFIX = "discord:"
 NO_MENTIONS = discord.AllowedMentions.none()

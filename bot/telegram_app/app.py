@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -18,8 +17,6 @@ from bot.telegram_app.surface import Place, TelegramSurface
 from engine import Engine, StoryRejectedError
 from engine.media.ffmpeg import FFmpeg
 from engine.storage import AdmissionRefusedError, StoredJob
-
-log = logging.getLogger(__name__)
 
 REFUSAL_REPEAT_S = 10.0
 

@@ -6,7 +6,6 @@ from bot.progress_text import progress_lines
 from engine import DreamResult, JobFailure, ProgressSnapshot
 
 CAPTION_LIMIT = 1024
-TEXT_LIMIT = 4096
 
 HELP = (
     "Send me a short story and I will turn it into a narrated video.\n\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,6 @@ from engine.errors import ContentRejectedError, PermanentError, ProviderError, T
 from engine.journal import RequestTicket
 from engine.providers.download import MediaKind, download
 
-log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 _SOURCE_URL = ".source-url"  # sidecar: lets the next fal model take the picture by URL

@@ -14,8 +14,6 @@ from pathlib import Path
 
 from engine.storage.db import Database
 
-UNFINISHED = ("admitted", "running")
-
 
 @dataclass(frozen=True)
 class StoredFile:

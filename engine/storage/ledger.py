@@ -19,8 +19,6 @@ from datetime import UTC, datetime, timedelta
 from engine.errors import EngineError
 from engine.storage.db import Database, Transaction
 
-LIVE = ("reserved", "committed")  # charges that count against quota, caps and budget
-
 _ADMIT = """
 INSERT INTO jobs (id, user_key, chat_key, day, story, seed, cost, state, charge, created_at)
 SELECT :id, :user, :chat, :day, :story, :seed, :cost, 'admitted', 'reserved', :now

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 import wave
 from pathlib import Path
@@ -10,8 +9,6 @@ from pathlib import Path
 from engine.errors import ProviderError
 from engine.journal import RequestTicket
 from engine.process import ProcessTimeoutError, run_process
-
-log = logging.getLogger(__name__)
 
 _WORDS_PER_SECOND = 2.6  # an unhurried storytelling pace
 _SILENCE_RATE = 16000
