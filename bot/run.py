@@ -7,21 +7,25 @@ import contextlib
 import logging
 import signal
 import sys
+from datetime import timedelta
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.discord_app import DiscordApp, DiscordOptions
+from bot.discord_app import DiscordApp, DiscordOptions, use_api_base
 from bot.jobs import JobTasks
+from bot.metrics import MetricsServer, PrometheusTelemetry
 from bot.providers import ProviderSettingsError, build_providers
 from bot.settings import TELEGRAM_PUBLIC_API, Settings
 from bot.telegram_app import TelegramApp
 from bot.telegram_app.app import TelegramOptions
 from engine import Engine, Surface
 from engine.cache import MediaCache
+from engine.housekeeping import CACHE_FOLDER, Housekeeper, Retention
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.storage import Storage, StoredJob
+from engine.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +53,52 @@ async def run(settings: Settings) -> int:
     ffmpeg = FFmpeg(
         locate_ffmpeg(), max_procs=config.limits.ffmpeg, timeout_s=config.timeouts.ffmpeg
     )
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            built = build_providers(settings, ffmpeg, config.render)
+            stack.push_async_callback(built.close)
+            telemetry = serve_metrics(settings, stack)
+        except (ProviderSettingsError, OSError) as exc:
+            print(f"dreambot: {exc}", file=sys.stderr)
+            return 2
+        storage = await Storage.open(settings.db, settings.quota_policy())
+        stack.push_async_callback(storage.close)
+        cache = MediaCache(config.work_dir / CACHE_FOLDER, storage.db)
+        retention = Retention(
+            keep=timedelta(hours=settings.media_retention_h),
+            budget_bytes=settings.disk_budget_mb * 2**20,
+        )
+        housekeeper = Housekeeper(config.work_dir, storage.jobs, retention, cache=cache)
+        engine = Engine(
+            config, built.providers, ffmpeg, storage=storage, cache=cache,
+            estimate_cost=built.estimate_cost, telemetry=telemetry, housekeeper=housekeeper,
+        )  # fmt: skip
+        await _serve(settings, engine, ffmpeg, housekeeper, built.choice)
+    return 0
+
+
+def serve_metrics(settings: Settings, stack: contextlib.AsyncExitStack) -> Telemetry | None:
+    """Start the Prometheus endpoint when DREAMBOT_METRICS_PORT is set (OSError if taken)."""
+    if settings.metrics_port is None:
+        return None
+    telemetry = PrometheusTelemetry()
     try:
-        built = build_providers(settings, ffmpeg, config.render)
-    except ProviderSettingsError as exc:
-        print(f"dreambot: {exc}", file=sys.stderr)
-        return 2
-    storage = await Storage.open(settings.db, settings.quota_policy())
-    engine = Engine(
-        config, built.providers, ffmpeg, storage=storage,
-        cache=MediaCache(config.work_dir / "cache", storage.db),
-        estimate_cost=built.estimate_cost,
-    )  # fmt: skip
+        server = MetricsServer(telemetry.registry, settings.metrics_addr, settings.metrics_port)
+    except OSError as exc:
+        raise OSError(f"cannot serve metrics on port {settings.metrics_port}: {exc}") from exc
+    stack.callback(server.close)
+    log.info("metrics on http://%s:%d/metrics", settings.metrics_addr, server.port)
+    return telemetry
+
+
+async def _serve(
+    settings: Settings,
+    engine: Engine,
+    ffmpeg: FFmpeg,
+    housekeeper: Housekeeper,
+    choice: dict[str, str],
+) -> None:
+    """The bots, resumed jobs and housekeeping until a stop signal; then a graceful stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -73,6 +112,7 @@ async def run(settings: Settings) -> int:
                 telegram = TelegramApp(bot, engine, ffmpeg, telegram_options(settings))
                 group.create_task(telegram.dispatcher.start_polling(bot, handle_signals=False))
             if settings.discord_token is not None:
+                use_api_base(settings.discord_api_base)
                 discord_app = DiscordApp(
                     engine, ffmpeg, DiscordOptions(
                         frozenset(settings.admins), tuple(settings.discord_guild_ids)
@@ -91,11 +131,18 @@ async def run(settings: Settings) -> int:
 
             for task in await engine.resume(rebuild):
                 resumed.track(task, task.get_name())
-            log.info("running: %s; stages: %s", [type(a).__name__ for a in adapters], built.choice)
+            group.create_task(housekeeper.run())
+            log.info("running: %s; stages: %s", [type(a).__name__ for a in adapters], choice)
             await stop.wait()
+            if telegram is not None:
+                # No new updates are taken; Telegram keeps them for the next start.
+                with contextlib.suppress(RuntimeError):
+                    await telegram.dispatcher.stop_polling()
+            left = await engine.drain(settings.shutdown_grace_s)
+            log.info("stopping: %d running jobs will resume on the next start", left)
             raise _ShutdownError
     except* _ShutdownError:
-        log.info("stopping: running jobs will resume on the next start")
+        pass
     finally:
         await resumed.close()
         if telegram is not None:
@@ -105,9 +152,6 @@ async def run(settings: Settings) -> int:
             await telegram.bot.session.close()
         if discord_app is not None:
             await discord_app.close()
-        await built.close()
-        await storage.close()
-    return 0
 
 
 class _ShutdownError(Exception):

@@ -13,6 +13,7 @@ from engine import EngineConfig, Limits, RenderConfig, StoryLimits
 from engine.storage import QuotaPolicy
 
 TELEGRAM_PUBLIC_API = "https://api.telegram.org"
+DISCORD_PUBLIC_API = "https://discord.com/api/v10"
 
 # Cost units are US dollars per call, from each model's fal or OpenAI price page; the
 # fast-animatediff page lists "$0 per compute second", so its figure is an estimate.
@@ -100,6 +101,15 @@ class Settings(BaseSettings):
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, validation_alias="DISCORD_GUILD_IDS"
     )
+    # For a REST proxy that shares Discord's rate limits between processes (and for tests).
+    discord_api_base: str = Field(default=DISCORD_PUBLIC_API, validation_alias="DISCORD_API_BASE")
+
+    # Running for real: metrics, shutdown and disk.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)  # None: no endpoint
+    metrics_addr: str = "127.0.0.1"
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
+    media_retention_h: float = Field(default=1.0, ge=0)
+    disk_budget_mb: int = Field(default=5000, ge=1)
 
     @property
     def telegram_upload_limit_bytes(self) -> int:

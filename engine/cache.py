@@ -68,6 +68,15 @@ class MediaCache:
             )
 
 
+    async def evict(self, paths: list[Path]) -> None:
+        """Forget entries whose files housekeeping removed."""
+        if self._db is not None and paths:
+            await self._db.fetch(
+                "DELETE FROM media_cache WHERE path IN (SELECT value FROM json_each(?))",
+                (json.dumps([str(p) for p in paths]),),
+            )
+
+
 def _place(source: Path, target: Path) -> None:
     """Hard-link when the file system allows (no copy, no space), else copy."""
     target.unlink(missing_ok=True)

@@ -27,6 +27,7 @@ from engine.errors import (
     StoryRejectedError,
     TransientError,
 )
+from engine.telemetry import NoTelemetry, Telemetry
 
 T = TypeVar("T")
 ROLES = ("script", "preview", "images", "clips", "voice")
@@ -41,10 +42,17 @@ class ProviderGates:
     else, so a failure is never retried twice over.
     """
 
-    def __init__(self, limits: Limits, rates: RateLimits, retry: RetryPolicy) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        rates: RateLimits,
+        retry: RetryPolicy,
+        telemetry: Telemetry | None = None,
+    ) -> None:
         self._gates = {role: asyncio.Semaphore(getattr(limits, role)) for role in ROLES}
         self._rates = {role: AsyncLimiter(getattr(rates, role), 1.0) for role in ROLES}
         self._retry = retry
+        self._telemetry = telemetry or NoTelemetry()
 
     async def call(self, role: str, timeout_s: float, work: Callable[[], Awaitable[T]]) -> T:
         """Await ``work()`` under the role's limits, retrying transient errors, by the deadline."""
@@ -60,9 +68,18 @@ class ProviderGates:
                     ):
                         with attempt:
                             async with self._rates[role]:
-                                result = await _guarded(role, work)
+                                result = await self._attempt(role, work)
             except TimeoutError:
+                self._telemetry.provider_failed(role, "TimeoutError")
                 raise TransientError(f"{role} took longer than {timeout_s:g} s") from None
+        return result
+
+    async def _attempt(self, role: str, work: Callable[[], Awaitable[T]]) -> T:
+        try:
+            result = await _guarded(role, work)
+        except EngineError as exc:
+            self._telemetry.provider_failed(role, type(exc).__name__)
+            raise
         return result
 
 

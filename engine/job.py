@@ -154,6 +154,9 @@ class JobRun:
                 self.job_id, fields["stage"], fields["status"], fields["duration_s"],
                 fields["provider"], extra=fields,
             )  # fmt: skip
+            self.engine.telemetry.stage_done(
+                progress.stage, progress.status.value, progress.elapsed_s, by_stage[progress.stage]
+            )
 
     def _current_stage(self) -> Stage:
         stages = self.tracker.snapshot().stages

@@ -12,18 +12,21 @@ from engine.cache import MediaCache
 from engine.calls import ProviderGates
 from engine.config import EngineConfig
 from engine.errors import StageFailedError, StoryRejectedError
+from engine.housekeeping import Housekeeper
 from engine.job import JobRun
 from engine.journal import Journal
 from engine.media.ffmpeg import FFmpeg
 from engine.models import DreamRequest, DreamResult, JobFailure, Stage
 from engine.ports import CancellableProvider, Providers, Surface
 from engine.storage import JobStore, Storage, StoredJob
-from engine.storage.ledger import Ask
+from engine.storage.ledger import AdmissionRefusedError, Ask
 from engine.story import validate_story
+from engine.telemetry import NoTelemetry, Telemetry
 
 log = logging.getLogger(__name__)
 
 Rebuild = Callable[[StoredJob], Awaitable[Surface | None]]
+STOPPING = "dreambot is restarting. Please send that again in a minute; nothing was charged."
 
 
 class Engine:
@@ -43,6 +46,8 @@ class Engine:
         cache: MediaCache | None = None,
         estimate_cost: Callable[[str], float] | None = None,
         resume_window: timedelta = timedelta(hours=6),
+        telemetry: Telemetry | None = None,
+        housekeeper: Housekeeper | None = None,
     ) -> None:
         self.config = config
         self.providers = providers
@@ -51,7 +56,10 @@ class Engine:
         self.cache = cache
         self.estimate_cost = estimate_cost or (lambda story: 0.0)
         self.resume_window = resume_window
-        self.gates = ProviderGates(config.limits, config.rates, config.retry)
+        self.telemetry = telemetry or NoTelemetry()
+        self.housekeeper = housekeeper
+        self._draining = False
+        self.gates = ProviderGates(config.limits, config.rates, config.retry, self.telemetry)
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._cancel_requested: set[str] = set()
 
@@ -62,6 +70,21 @@ class Engine:
 
         Nothing is charged for a refusal: the reservation is the last step.
         """
+        if self._draining:
+            self.telemetry.admission_refused("stopping")
+            raise StoryRejectedError(STOPPING)
+        try:
+            return await self._admit(story, requester, chat, seed)
+        except StoryRejectedError:
+            self.telemetry.admission_refused("rejected")
+            raise
+        except AdmissionRefusedError as refused:
+            self.telemetry.admission_refused(refused.refusal.value)
+            raise
+
+    async def _admit(
+        self, story: str, requester: str, chat: str | None, seed: int | None
+    ) -> DreamRequest:
         request = DreamRequest(validate_story(story, self.config.story), requester, seed, chat=chat)
         if self.storage is not None:
             await self.storage.ledger.precheck(requester)
@@ -115,6 +138,24 @@ class Engine:
         """Whether a job is running in this process."""
         task = self._tasks.get(job_id)
         return task is not None and not task.done()
+
+    def drain(self, grace_s: float) -> Awaitable[int]:
+        """Stop admitting at once; the result waits up to ``grace_s`` for running jobs.
+
+        It gives how many are still running; the caller cancels those, and since every
+        validated file and provider request id is already in the journal, they resume from
+        their last checkpoint on the next start.
+        """
+        self._draining = True
+        running = [task for task in self._tasks.values() if not task.done()]
+        return self._wait_for(running, grace_s)
+
+    @staticmethod
+    async def _wait_for(running: list[asyncio.Task[Any]], grace_s: float) -> int:
+        if running and grace_s > 0:
+            log.info("stopping: waiting up to %g s for %d running jobs", grace_s, len(running))
+            await asyncio.wait(running, timeout=grace_s)
+        return sum(not task.done() for task in running)
 
     async def resume(self, rebuild: Rebuild) -> list[asyncio.Task[DreamResult]]:
         """Continue every job left unfinished by the last process; returns their tasks.
@@ -199,10 +240,12 @@ class Engine:
         timings: Mapping[Stage, float] | None = None,
     ) -> None:
         """Charge or refund exactly once, and record how the job ended."""
+        self.telemetry.job_ended(state)
         if self.storage is None:
             return
         if state == "delivered":
-            await self.storage.ledger.commit(job_id)
+            if (cost := await self.storage.ledger.commit(job_id)) is not None:
+                self.telemetry.spent(cost)
         else:
             await self.storage.ledger.refund(job_id)
         for done_stage, seconds in (timings or {}).items():
@@ -210,6 +253,8 @@ class Engine:
         await self.storage.jobs.finish(
             job_id, state, stage=stage.value if stage else None, failure=reason
         )
+        if self.housekeeper is not None:
+            self.housekeeper.wake()
 
     async def _give_up(self, stored: StoredJob, surface: Surface | None, reason: str) -> None:
         stage = Stage.SCENES if "script" in stored.files else Stage.SCRIPT

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import discord
+import discord.http
 from discord import app_commands
 
 from bot import admin
@@ -22,6 +23,15 @@ from engine.storage import AdmissionRefusedError, Storage, StoredJob
 NOT_YOURS = "Only the person who asked for this dream can do that."
 EDIT_INTERVAL_S = 1.05  # per message: a calm, steady update, well inside Discord's buckets
 GALLERY = "gallery_channel"
+
+
+def use_api_base(base: str) -> None:
+    """Send discord.py's REST calls to ``base`` (a rate-limit proxy, or a test server).
+
+    discord.py keeps the base URL as a class attribute, so this holds for the whole process;
+    the gateway's address is then asked of that server too (GET /gateway/bot).
+    """
+    discord.http.Route.BASE = base.rstrip("/")
 
 
 @dataclass(frozen=True)

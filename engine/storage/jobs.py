@@ -117,6 +117,19 @@ class JobStore:
             (job_id, name, provider, request_id, datetime.now(UTC).isoformat()),
         )
 
+    async def finish_times(self, job_ids: list[str]) -> dict[str, datetime | None]:
+        """When each known job finished, None while it is unfinished; unknown ids are absent."""
+        rows = await self.db.fetch(
+            "SELECT id, finished_at, state FROM jobs WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(job_ids),),
+        )
+        return {
+            str(job_id): datetime.fromisoformat(finished)
+            if finished and state not in ("admitted", "running")
+            else None
+            for job_id, finished, state in rows
+        }
+
     async def unfinished(self) -> list[StoredJob]:
         """Every job that was admitted or running when the process last stopped."""
         rows = await self.db.fetch(

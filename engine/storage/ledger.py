@@ -140,12 +140,12 @@ class Ledger:
                 ask, view.banned, view.running, view.used, view.limit, 0.0, view.resets_at
             )
 
-    async def commit(self, job_id: str) -> bool:
-        """Charge a reserved job for good (on delivery); False if it was not reserved."""
+    async def commit(self, job_id: str) -> float | None:
+        """Charge a reserved job for good (on delivery): its cost, or None if not reserved."""
         return await self._settle(job_id, "committed")
 
-    async def refund(self, job_id: str) -> bool:
-        """Give a reserved job back (on failure or cancel); False if it was not reserved."""
+    async def refund(self, job_id: str) -> float | None:
+        """Give a reserved job back (on failure or cancel): its cost, or None if not reserved."""
         return await self._settle(job_id, "refunded")
 
     async def show(self, user: str) -> QuotaView:
@@ -210,12 +210,12 @@ class Ledger:
         rows = await self.db.fetch("SELECT spent FROM daily_spend WHERE day = ?", (day,))
         return float(rows[0][0]) if rows else 0.0
 
-    async def _settle(self, job_id: str, charge: str) -> bool:
+    async def _settle(self, job_id: str, charge: str) -> float | None:
         rows = await self.db.fetch(
-            "UPDATE jobs SET charge = ? WHERE id = ? AND charge = 'reserved' RETURNING id",
+            "UPDATE jobs SET charge = ? WHERE id = ? AND charge = 'reserved' RETURNING cost",
             (charge, job_id),
         )
-        return bool(rows)
+        return float(rows[0][0]) if rows else None
 
     async def _drain(self) -> None:
         while self._pending:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import Engine, Providers, StageFailedError, Timeouts
+from engine import Engine, Providers, StageFailedError, StoryRejectedError, Timeouts
 from engine.cache import MediaCache
 from engine.models import JobFailure, Stage
 from engine.progress import ProgressSnapshot
@@ -182,3 +182,55 @@ async def test_a_repeated_story_costs_no_provider_call(config, ffmpeg, media, st
     )
     assert third.calls_of("voice") == []  # narration does not depend on the seed
     assert len(third.calls_of("images")) == 3  # pictures do
+
+
+async def test_draining_refuses_new_work_and_lets_running_jobs_finish(
+    config, ffmpeg, media, storage
+) -> None:
+    clips_started, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            clips_started.set()
+            await release.wait()
+
+    engine = engine_for(config, ffmpeg, FakeProviders(media, hook=hold), storage)
+    running = await engine.admit(STORY, requester=USER)
+    job = asyncio.create_task(engine.dream(running, RecordingSurface()))
+    await asyncio.wait_for(clips_started.wait(), timeout=30)
+
+    draining = asyncio.ensure_future(engine.drain(grace_s=60))  # the door closes at the call
+    with pytest.raises(StoryRejectedError, match="restarting"):
+        await engine.admit(STORY, requester="telegram:7")
+    assert (await storage.ledger.show("telegram:7")).used == 0
+    assert not draining.done()
+
+    release.set()
+    assert await asyncio.wait_for(draining, timeout=30) == 0
+    await job
+    assert await job_state(storage, running.job_id) == ("delivered", "committed")
+
+
+async def test_a_job_still_running_after_the_grace_is_left_to_resume(
+    config, ffmpeg, media, storage
+) -> None:
+    clips_started = asyncio.Event()
+
+    async def hang(role: str, scene: int | None) -> None:
+        if role == "clips":
+            clips_started.set()
+            await asyncio.Event().wait()
+
+    engine = engine_for(config, ffmpeg, FakeProviders(media, hook=hang), storage)
+    request = await engine.admit(STORY, requester=USER)
+    job = asyncio.create_task(engine.dream(request, RecordingSurface()))
+    await asyncio.wait_for(clips_started.wait(), timeout=30)
+
+    assert await engine.drain(grace_s=0.05) == 1
+    job.cancel()  # what `dreambot run` does with the jobs left after the grace
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert await job_state(storage, request.job_id) == ("running", "reserved")
+    stored = await storage.jobs.unfinished()
+    assert [s.job_id for s in stored] == [request.job_id]
+    assert "script" in stored[0].files  # the checkpoint it resumes from

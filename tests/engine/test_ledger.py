@@ -61,17 +61,17 @@ async def test_one_running_job_per_user(db) -> None:
 
 async def test_refunds_and_commits_happen_exactly_once(db) -> None:
     ledger = Ledger(db, QuotaPolicy(daily_quota=1, max_running=5), clock=lambda: NOON)
-    failed, delivered = ask(), ask()
+    failed, delivered = ask(cost=0.5), ask(cost=0.25)
     await ledger.admit(failed)
 
-    assert await ledger.refund(failed.job_id) is True
-    assert await ledger.refund(failed.job_id) is False
-    assert await ledger.commit(failed.job_id) is False
+    assert await ledger.refund(failed.job_id) == 0.5
+    assert await ledger.refund(failed.job_id) is None
+    assert await ledger.commit(failed.job_id) is None
     assert (await ledger.show("telegram:1")).used == 0
 
     await ledger.admit(delivered)
-    assert await ledger.commit(delivered.job_id) is True
-    assert await ledger.refund(delivered.job_id) is False
+    assert await ledger.commit(delivered.job_id) == 0.25
+    assert await ledger.refund(delivered.job_id) is None
     assert (await ledger.show("telegram:1")).remaining == 0
 
 
@@ -104,7 +104,7 @@ async def test_the_global_budget_holds_under_concurrency_and_refunds_free_it(db)
     assert {r.refusal for r in results if r} == {Refusal.BUDGET}
     assert await ledger.spent_today() == pytest.approx(9.0)
     admitted = [a for a, r in zip(asks, results, strict=True) if r is None]
-    assert await ledger.refund(admitted[0].job_id)
+    assert await ledger.refund(admitted[0].job_id) is not None
     assert await ledger.spent_today() == pytest.approx(7.5)
     await ledger.admit(ask("discord:99", cost=1.5))
 

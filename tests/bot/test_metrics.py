@@ -1,0 +1,98 @@
+"""The Prometheus endpoint: a real HTTP scrape after real jobs on fake providers."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.metrics import MetricsServer, PrometheusTelemetry
+from engine import Engine, Providers, StageFailedError, StoryRejectedError
+from engine.providers.fake import FakeProviders, Fault
+from engine.storage import AdmissionRefusedError, Storage
+from engine.storage.ledger import QuotaPolicy
+from tests.surfaces import RecordingSurface
+
+STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of a scrape, keyed by name and labels."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(scraped: dict, name: str, **labels: str) -> float:
+    return scraped[(name, frozenset(labels.items()))]
+
+
+async def test_a_scrape_after_jobs_shows_stage_histograms_and_counters(
+    config, ffmpeg, media, tmp_path
+) -> None:
+    storage = await Storage.open(tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=1))
+    telemetry = PrometheusTelemetry()
+    server = MetricsServer(telemetry.registry, "127.0.0.1", 0)
+    try:
+        # The script fails; the preview never finishes, so only the next job's counts as done.
+        broken = FakeProviders(
+            media, faults={"script": {None: Fault.ERROR}, "preview": {None: Fault.HANG}}
+        )
+        engine = Engine(
+            config, providers_of(broken), ffmpeg, storage=storage, telemetry=telemetry,
+            estimate_cost=lambda story: 0.25,
+        )  # fmt: skip
+        failed = await engine.admit(STORY, requester="telegram:1")
+        with pytest.raises(StageFailedError):
+            await engine.dream(failed, RecordingSurface())
+
+        # Scene 0's picture fails (a provider error) but the job still delivers.
+        engine.providers = providers_of(FakeProviders(media, faults={"images": {0: Fault.ERROR}}))
+        delivered = await engine.admit(STORY, requester="telegram:1")  # the failure was refunded
+        await engine.dream(delivered, RecordingSurface())
+
+        with pytest.raises(AdmissionRefusedError):
+            await engine.admit(STORY, requester="telegram:1")
+        with pytest.raises(StoryRejectedError):
+            await engine.admit("   ", requester="telegram:2")
+
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"http://127.0.0.1:{server.port}/metrics")
+    finally:
+        server.close()
+        await storage.close()
+
+    assert response.status_code == 200
+    scraped = samples(response.text)
+    for stage in ("preview", "script", "images", "narration", "clips", "scenes", "merge"):
+        provider = "ffmpeg" if stage in ("scenes", "merge") else "fake/1"
+        count = value(
+            scraped, "dreambot_stage_seconds_count", stage=stage, status="done", provider=provider
+        )
+        assert count == 1, stage
+    failed_script = value(
+        scraped, "dreambot_stage_seconds_count", stage="script", status="failed", provider="fake/1"
+    )
+    assert failed_script == 1
+    merge_sum = value(
+        scraped, "dreambot_stage_seconds_sum", stage="merge", status="done", provider="ffmpeg"
+    )
+    assert merge_sum > 0
+    assert value(scraped, "dreambot_jobs_total", outcome="delivered") == 1
+    assert value(scraped, "dreambot_jobs_total", outcome="failed") == 1
+    assert value(scraped, "dreambot_jobs_total", outcome="cancelled") == 0
+    assert (
+        value(scraped, "dreambot_provider_errors_total", role="images", error="ProviderError") == 1
+    )
+    assert (
+        value(scraped, "dreambot_provider_errors_total", role="script", error="ProviderError") == 1
+    )
+    assert value(scraped, "dreambot_admission_refusals_total", reason="quota") == 1
+    assert value(scraped, "dreambot_admission_refusals_total", reason="rejected") == 1
+    assert value(scraped, "dreambot_spend_total") == 0.25  # the refunded job costs nothing
+
+
+def providers_of(fake: FakeProviders) -> Providers:
+    return Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
