@@ -1,4 +1,5 @@
-# The image runs what the README's first line runs, installed the same way (constraints.txt).
+# `dreambot run` (both bots, one engine, one database), installed as the README installs it:
+# the project's dependencies pinned by constraints.txt. tests/test_project.py keeps them in step.
 FROM python:3.11-slim
 
 RUN apt-get update \
@@ -18,7 +19,12 @@ RUN pip install --no-cache-dir --no-deps -c constraints.txt .
 
 USER dreambot
 WORKDIR /data
+# The database and every job's media: keep this volume across upgrades.
 VOLUME ["/data"]
-ENV DREAMBOT_WORK_DIR=/data/work
+ENV DREAMBOT_DB=/data/dreambot.sqlite3 \
+    DREAMBOT_WORK_DIR=/data/work \
+    PYTHONUNBUFFERED=1
+# SIGTERM (docker stop) drains: no new work, running jobs get DREAMBOT_SHUTDOWN_GRACE_S.
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["dreambot"]
-CMD ["dream", "A lighthouse keeper lived alone on a rocky island. One night a great storm rolled in from the sea. The keeper climbed the tower and lit the lamp. By morning the storm had become his friend.", "--out", "out"]
+CMD ["run"]

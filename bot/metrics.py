@@ -5,7 +5,15 @@ from __future__ import annotations
 import threading
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    start_http_server,
+)
 
 from engine import Stage
 
@@ -18,6 +26,9 @@ class PrometheusTelemetry:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        # The standard process_* and python_* series the default registry would carry.
+        for collector in (ProcessCollector, PlatformCollector, GCCollector):
+            collector(registry=self.registry)
         self.stage_seconds = Histogram(
             "dreambot_stage_seconds", "How long each job stage took.",
             ["stage", "status", "provider"], buckets=STAGE_BUCKETS, registry=self.registry,

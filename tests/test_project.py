@@ -27,14 +27,34 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert '"$status" -eq 5' in ci  # pytest's "no tests collected" is a failure
 
 
-def test_dockerfile_runs_what_the_readme_runs() -> None:
+def test_dockerfile_uses_the_readme_python_install_and_command() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.MULTILINE)
-    assert "-c constraints.txt" in dockerfile
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    readme = "\n".join(README)
+
+    # Python: the version the README names, the project requires and CI runs.
+    base = re.search(r"^FROM python:(\d+\.\d+)-slim$", dockerfile, re.MULTILINE)
+    assert base is not None
+    assert f"Python {base[1]}" in readme
+    assert project["requires-python"] == f">={base[1]}"
+
+    # Install: the project's own dependencies under constraints.txt, then the project,
+    # as README line 2 does with `pip install -c constraints.txt -e .`.
+    assert "pip install -q -c constraints.txt -e ." in README[1]
+    assert "['project']['dependencies']" in dockerfile
+    assert re.search(r"pip install .*-c constraints\.txt -r /tmp/requirements\.txt", dockerfile)
+    assert re.search(r"pip install .*--no-deps -c constraints\.txt \.$", dockerfile, re.MULTILINE)
+
+    # Command: the README's console script, running the bots as the README shows.
     entrypoint = json.loads(re.search(r"^ENTRYPOINT (.+)$", dockerfile, re.MULTILINE)[1])
     cmd = json.loads(re.search(r"^CMD (.+)$", dockerfile, re.MULTILINE)[1])
     readme_job = shlex.split(README[1].split("&&")[-1])
-    assert [Path(readme_job[0]).name, *readme_job[1:]] == [*entrypoint, *cmd]
+    assert entrypoint == [Path(readme_job[0]).name] == list(project["scripts"])
+    assert cmd == ["run"]
+    assert re.search(r"^\S+=\S+ dreambot run\b", readme, re.MULTILINE)
+    compose = (ROOT / "compose.yaml").read_text(encoding="utf-8")
+    assert json.loads(re.search(r"^    command: (.+)$", compose, re.MULTILINE)[1]) == cmd
+    assert "docker compose up" in readme
 
 
 def test_every_dependency_is_pinned_in_constraints() -> None:

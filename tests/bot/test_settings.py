@@ -29,3 +29,10 @@ def test_nonsense_is_refused(monkeypatch) -> None:
     monkeypatch.setenv("DREAMBOT_VIDEO_FPS", "0")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_every_setting_is_documented_in_the_configuration_reference() -> None:
+    reference = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    for name, field in Settings.model_fields.items():
+        variable = field.validation_alias or f"DREAMBOT_{name.upper()}"
+        assert f"| `{variable}` |" in reference, variable
