@@ -13,7 +13,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.discord_app import DiscordApp, DiscordOptions, use_api_base
+from bot.discord_app import DiscordApp, DiscordOptions, use_endpoints
 from bot.jobs import JobTasks
 from bot.metrics import MetricsServer, PrometheusTelemetry
 from bot.providers import ProviderSettingsError, build_providers
@@ -112,7 +112,7 @@ async def _serve(
                 telegram = TelegramApp(bot, engine, ffmpeg, telegram_options(settings))
                 group.create_task(telegram.dispatcher.start_polling(bot, handle_signals=False))
             if settings.discord_token is not None:
-                use_api_base(settings.discord_api_base)
+                use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
                 discord_app = DiscordApp(
                     engine, ffmpeg, DiscordOptions(
                         frozenset(settings.admins), tuple(settings.discord_guild_ids)

@@ -14,6 +14,7 @@ from engine.storage import QuotaPolicy
 
 TELEGRAM_PUBLIC_API = "https://api.telegram.org"
 DISCORD_PUBLIC_API = "https://discord.com/api/v10"
+DISCORD_PUBLIC_GATEWAY = "wss://gateway.discord.gg/"
 
 # Cost units are US dollars per call, from each model's fal or OpenAI price page; the
 # fast-animatediff page lists "$0 per compute second", so its figure is an estimate.
@@ -101,8 +102,12 @@ class Settings(BaseSettings):
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, validation_alias="DISCORD_GUILD_IDS"
     )
-    # For a REST proxy that shares Discord's rate limits between processes (and for tests).
+    # For a REST proxy that shares Discord's rate limits between processes, a gateway proxy,
+    # and the tests' fake Discord.
     discord_api_base: str = Field(default=DISCORD_PUBLIC_API, validation_alias="DISCORD_API_BASE")
+    discord_gateway_url: str = Field(
+        default=DISCORD_PUBLIC_GATEWAY, validation_alias="DISCORD_GATEWAY_URL"
+    )
 
     # Running for real: metrics, shutdown and disk.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)  # None: no endpoint

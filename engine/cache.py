@@ -67,7 +67,6 @@ class MediaCache:
                 (key, str(stored), stored.stat().st_size, datetime.now(UTC).isoformat()),
             )
 
-
     async def evict(self, paths: list[Path]) -> None:
         """Forget entries whose files housekeeping removed."""
         if self._db is not None and paths:

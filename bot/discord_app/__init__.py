@@ -1,5 +1,5 @@
 """The Discord adapter (discord.py 2): /dream, one message per job updated in place."""
 
-from bot.discord_app.app import DiscordApp, DiscordOptions, use_api_base
+from bot.discord_app.app import DiscordApp, DiscordOptions, use_endpoints
 
-__all__ = ["DiscordApp", "DiscordOptions", "use_api_base"]
+__all__ = ["DiscordApp", "DiscordOptions", "use_endpoints"]

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import discord
+import discord.gateway
 import discord.http
+import yarl
 from discord import app_commands
 
 from bot import admin
@@ -25,13 +27,16 @@ EDIT_INTERVAL_S = 1.05  # per message: a calm, steady update, well inside Discor
 GALLERY = "gallery_channel"
 
 
-def use_api_base(base: str) -> None:
-    """Send discord.py's REST calls to ``base`` (a rate-limit proxy, or a test server).
+def use_endpoints(api_base: str, gateway: str) -> None:
+    """Send discord.py's REST calls to ``api_base`` and its first gateway connection to
+    ``gateway`` (a REST rate-limit proxy or a gateway proxy, or a test server).
 
-    discord.py keeps the base URL as a class attribute, so this holds for the whole process;
-    the gateway's address is then asked of that server too (GET /gateway/bot).
+    discord.py keeps both as class attributes, so this holds for the whole process. A
+    non-sharded client connects to the default gateway without asking GET /gateway/bot;
+    later reconnects go to the ``resume_gateway_url`` the gateway itself hands out.
     """
-    discord.http.Route.BASE = base.rstrip("/")
+    discord.http.Route.BASE = api_base.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
 
 
 @dataclass(frozen=True)

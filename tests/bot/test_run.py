@@ -1,13 +1,19 @@
-"""`dreambot run` as an operator starts it: a real process, long polling a fake Bot API."""
+"""`dreambot run` as an operator starts it: a real process talking to the fake platforms."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import socket
+import sqlite3
 import sys
 from pathlib import Path
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.fakes.discord_api import FakeDiscordAPI
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,3 +57,97 @@ async def test_run_polls_telegram_makes_the_video_and_stops_on_sigterm(tmp_path)
     assert code == 0, output
     assert "must-not-leak" not in output
     assert fake.calls_of("sendMessage")[0].params["text"].startswith("🌙")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def delivered_jobs(metrics_text: str) -> float:
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == "dreambot_jobs_total" and sample.labels == {"outcome": "delivered"}:
+                return sample.value
+    return 0.0
+
+
+async def test_run_serves_both_bots_on_one_engine_and_stops_cleanly(tmp_path) -> None:
+    """Both bots in one process: a story from each, both finals, metrics, SIGTERM, the DB."""
+    port = free_port()
+    async with FakeTelegramAPI() as telegram, FakeDiscordAPI() as discord_api:
+        environment = {
+            **os.environ,
+            "TELEGRAM_TOKEN": "123456:TEST-telegram-token-must-not-leak",
+            "TELEGRAM_API_BASE": telegram.base_url,
+            "DISCORD_TOKEN": "TEST.discord-token.must-not-leak",
+            "DISCORD_API_BASE": discord_api.api_base,
+            "DISCORD_GATEWAY_URL": discord_api.gateway_url,
+            "DREAMBOT_METRICS_PORT": str(port),
+            "DREAMBOT_DB": str(tmp_path / "db.sqlite3"),
+            "DREAMBOT_WORK_DIR": str(tmp_path / "work"),
+            "DREAMBOT_VIDEO_WIDTH": "320",
+            "DREAMBOT_VIDEO_HEIGHT": "180",
+            "DREAMBOT_VIDEO_FPS": "12",
+            "DREAMBOT_LOG_LEVEL": "INFO",
+        }
+        log = (tmp_path / "run.log").open("wb")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=ROOT, env=environment, stdout=log, stderr=log
+        )
+        log.close()
+        try:
+            telegram.push_update(telegram.message_update(1, 77, 77, STORY, username="reader"))
+            await discord_api.wait_connected(timeout=60)
+            payload = discord_api.command_payload("dream", {"story": STORY})
+            await discord_api.send_interaction(payload)
+
+            def discord_final() -> bool:
+                try:
+                    original = discord_api.original(payload)
+                except LookupError:
+                    return False
+                return [a.filename for a in original.attachments] == ["dream.mp4"]
+
+            await discord_api.wait_until(discord_final, timeout=180)
+
+            async def telegram_final() -> None:
+                while not any(
+                    "scenes" in str(c.params) for c in telegram.calls_of("editMessageMedia")
+                ):
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(telegram_final(), timeout=180)
+
+            async def both_settled() -> str:
+                async with httpx.AsyncClient() as client:
+                    while True:
+                        scraped = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                        if delivered_jobs(scraped) == 2:
+                            return scraped
+                        await asyncio.sleep(0.05)
+
+            metrics = await asyncio.wait_for(both_settled(), timeout=30)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), timeout=60)
+        assert discord_api.ready_connections == []  # the gateway was closed on the way out
+
+    output = (tmp_path / "run.log").read_text()
+    assert code == 0, output
+    assert "must-not-leak" not in output
+    assert "dreambot_stage_seconds_bucket{" in metrics
+    assert 'stage="merge"' in metrics
+    # The last connection closed cleanly: SQLite checkpointed the WAL into the file.
+    assert not (tmp_path / "db.sqlite3-wal").exists()
+    db = sqlite3.connect(tmp_path / "db.sqlite3")
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        jobs = db.execute("SELECT user_key, state, charge FROM jobs ORDER BY user_key").fetchall()
+    finally:
+        db.close()
+    assert [(user.split(":")[0], state, charge) for user, state, charge in jobs] == [
+        ("discord", "delivered", "committed"),
+        ("telegram", "delivered", "committed"),
+    ]

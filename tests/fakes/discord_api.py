@@ -1,15 +1,40 @@
-"""A loopback fake of Discord's REST API that the real discord.py 2.7 HTTP layer talks to.
+"""A loopback fake of Discord's REST API and Gateway v10 that the real discord.py 2.7 talks to.
 
-There is no gateway. Interactions are fed to a logged-in `discord.Client` with `deliver()`,
-which runs the client's own INTERACTION_CREATE parser (the one its gateway would call), so the
-real `CommandTree`, persistent views and dynamic items dispatch them; it then awaits the tasks
-that dispatch spawned.
+REST lives under `api_base`; the gateway is a websocket at `gateway_url` (/gateway). A
+`discord.Client` started with `client.start(token)` connects to it over the network: the fake
+sends HELLO, ACKs every HEARTBEAT, checks the token of IDENTIFY (4004 if `token` is set and
+differs) and answers READY (no guilds), then `dispatch()` / `send_interaction()` push events to
+every identified connection with per-session sequence numbers. RESUME of a known session gets
+RESUMED, of an unknown one INVALID_SESSION (d=false); `request_reconnect()` sends RECONNECT.
+Frames are plain JSON text, whatever `compress` the client asked for (discord.py decompresses
+binary frames only). `install()` points discord.py's REST base and its default gateway (which a
+non-sharded Client uses instead of asking GET /gateway/bot) at the fake.
+
+    async with FakeDiscordAPI(heartbeat_interval_ms=50) as fake:
+        fake.install(monkeypatch)              # Route.BASE and DiscordWebSocket.DEFAULT_GATEWAY
+        client = discord.Client(intents=discord.Intents.none(), guild_ready_timeout=0.05)
+        task = asyncio.create_task(client.start("fake-token"))
+        await fake.wait_connected()            # IDENTIFY accepted, READY sent
+        await fake.send_interaction(fake.command_payload("dream", {"story": "a cat"}))
+        await fake.wait_until(lambda: bool(fake.calls_to("callback")))
+        await client.close()
+        await task
+
+discord.py fires `on_ready` only after `guild_ready_timeout` (2 s by default) passes without a
+GUILD_CREATE, even with no guilds and no intents; pass a small value to the Client for speed.
+It also sleeps 5 s in `Client.before_identify_hook` before every IDENTIFY but the first (after
+an invalid session, say), and its `close()` reaches the gateway as close code 4000, not 1000:
+its own poll loop closes the socket first.
+
+Without a gateway, interactions can also be fed to a logged-in client with `deliver()`, which
+runs the client's own INTERACTION_CREATE parser (the one its gateway would call), so the real
+`CommandTree`, persistent views and dynamic items dispatch them; it then awaits the tasks that
+dispatch spawned.
 
     async with FakeDiscordAPI() as fake:
-        fake.install(monkeypatch)              # discord.http.Route.BASE -> the fake
+        fake.install(monkeypatch)
         client = discord.Client(intents=discord.Intents.none())
         await client.login("fake-token")       # GET /users/@me, GET /oauth2/applications/@me
-        ...
         await deliver(client, fake.command_payload("dream", {"story": "a cat"}))
         await client.close()
 """
@@ -23,6 +48,7 @@ import logging
 import math
 import mimetypes
 import re
+import secrets
 import time
 import warnings
 from collections.abc import Callable
@@ -31,7 +57,8 @@ from types import TracebackType
 from typing import Any, Literal, Self, get_args
 
 import pytest
-from aiohttp import BodyPartReader, web
+import yarl
+from aiohttp import BodyPartReader, WSMsgType, web
 
 from tests.fakes import discord_payloads as dp
 
@@ -39,7 +66,8 @@ with warnings.catch_warnings():
     # discord.voice_client imports audioop, deprecated on 3.11; filterwarnings=error would turn
     # the first import of discord into a failure.
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord
+    import discord as discord  # re-exported: tests import discord from here
+    import discord.gateway
     import discord.http
 
 Kind = Literal[
@@ -76,6 +104,22 @@ FAULTS = {
     "404": UNKNOWN_MESSAGE,
 }  # fmt: skip
 FILE_PART = re.compile(r"files\[(\d+)\]")
+
+# Gateway v10: opcodes and the close codes Discord uses
+GATEWAY_VERSION = "10"
+HEARTBEAT_INTERVAL_MS = 41250
+OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_PRESENCE_UPDATE, OP_VOICE_STATE_UPDATE = 0, 1, 2, 3, 4
+OP_RESUME, OP_RECONNECT, OP_REQUEST_GUILD_MEMBERS, OP_INVALID_SESSION = 6, 7, 8, 9
+OP_HELLO, OP_HEARTBEAT_ACK = 10, 11
+IGNORED_OPS = frozenset({OP_PRESENCE_UPDATE, OP_VOICE_STATE_UPDATE, OP_REQUEST_GUILD_MEMBERS})
+UNKNOWN_OPCODE = (4001, "Unknown opcode.")
+DECODE_ERROR = (4002, "Error while decoding payload.")
+NOT_AUTHENTICATED = (4003, "Not authenticated.")
+AUTHENTICATION_FAILED = (4004, "Authentication failed.")
+ALREADY_AUTHENTICATED = (4005, "Already authenticated.")
+INVALID_API_VERSION = (4012, "Invalid API version.")
+GOING_AWAY = (1001, "Going away.")
+WAIT_TIMEOUT_S = 5.0
 _ROUTES: list[tuple[str, str, Kind]] = [
     ("GET", r"/users/@me", "users_me"),
     ("GET", r"/oauth2/applications/@me", "application"),
@@ -192,6 +236,38 @@ class InteractionState:
     message_ids: set[int] = field(default_factory=set)  # original and followups
 
 
+@dataclass(eq=False)
+class GatewayConnection:
+    """One websocket on /gateway: its query, what the client sent and what the fake sent back.
+
+    `identify` is the IDENTIFY payload's `d` (token, intents, properties...), `ready` is set once
+    the fake answered READY or RESUMED; `close_code` is the code of the first close frame and
+    `closed_by` who sent it ("client" or "fake").
+    """
+
+    query: dict[str, str]
+    ws: web.WebSocketResponse = field(repr=False)
+    received: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    sent: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    heartbeats: int = 0
+    identify: dict[str, Any] | None = None
+    resumed: bool = False
+    session_id: str | None = None
+    ready: bool = False  # stays True once the connection closes
+    close_code: int | None = None
+    closed_by: Literal["client", "fake"] | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    @property
+    def open(self) -> bool:
+        return self.close_code is None and not self.ws.closed
+
+    @property
+    def events(self) -> list[str]:
+        """The dispatched event names sent on this connection, in order."""
+        return [frame["t"] for frame in self.sent if frame["op"] == OP_DISPATCH]
+
+
 @dataclass
 class _Fault:
     kind: Kind
@@ -248,7 +324,8 @@ class FakeDiscordAPI:
     """Discord REST on 127.0.0.1 with message state, Discord's checks and fault injection.
 
     Records: `calls` (every request), `unexpected`, `messages` (by id), `uploads` (accepted
-    files), `interactions` (by token), `commands` (synced, by guild id or None), `downloads`.
+    files), `interactions` (by token), `commands` (synced, by guild id or None), `downloads`;
+    on the gateway `connections` (every websocket) and `identifies` (every IDENTIFY's `d`).
     Faults are consumed by the first calls of their kind and replace the answer, so those
     calls have no effect.
     """
@@ -260,8 +337,10 @@ class FakeDiscordAPI:
         application_id: int = dp.APPLICATION_ID,
         username: str = "Dreambot",
         upload_limit_bytes: int = dp.UPLOAD_LIMIT,
+        heartbeat_interval_ms: int = HEARTBEAT_INTERVAL_MS,
     ) -> None:
-        self.token = token  # None: any bot token is accepted
+        self.token = token  # None: any bot token is accepted, on REST and the gateway
+        self.heartbeat_interval_ms = heartbeat_interval_ms  # sent in HELLO
         self.application_id = application_id
         self.upload_limit_bytes = upload_limit_bytes  # for channel messages (bot token)
         self.me = dp.user_json(application_id, username, bot=True)
@@ -272,12 +351,17 @@ class FakeDiscordAPI:
         self.interactions: dict[str, InteractionState] = {}
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.downloads: list[int] = []
+        self.connections: list[GatewayConnection] = []
+        self.identifies: list[dict[str, Any]] = []
+        self._sessions: dict[str, int] = {}  # session id -> last sequence number sent
+        self._changed = asyncio.Event()
         self._attachments: dict[int, StoredAttachment] = {}
         self._faults: list[_Fault] = []
         self._runner: web.AppRunner | None = None
+        self._closing = False
         self._port = 0
         self._handlers: dict[Kind, Callable[..., Any]] = {
-            "users_me": lambda r: self.me | {"verified": True, "mfa_enabled": False, "flags": 0},
+            "users_me": lambda r: self._bot_user(),
             "application": lambda r: self._application(),
             "gateway": self._gateway,
             "commands": self._commands,
@@ -301,14 +385,27 @@ class FakeDiscordAPI:
         """The value for `discord.http.Route.BASE`."""
         return self.base_url + API
 
+    @property
+    def gateway_url(self) -> str:
+        """The gateway websocket, without the query (`?v=10&encoding=json&compress=...`)."""
+        return self.base_url.replace("http://", "ws://", 1) + "/gateway"
+
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Point discord.py's REST and interaction webhook calls here for this test."""
+        """Point discord.py's REST, interaction webhook calls and gateway here for this test.
+
+        A non-sharded Client connects to `DiscordWebSocket.DEFAULT_GATEWAY` without asking
+        GET /gateway/bot, so that is patched too."""
         monkeypatch.setattr(discord.http.Route, "BASE", self.api_base)
+        monkeypatch.setattr(
+            discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(self.gateway_url)
+        )
 
     async def start(self) -> None:
+        self._closing = False
         app = web.Application(client_max_size=256 * 1024 * 1024)
         app.router.add_route("*", API + "/{tail:.*}", self._api)
         app.router.add_get("/attachments/{id}/{filename}", self._download)
+        app.router.add_get("/gateway", self._gateway_socket)
         app.router.add_route("*", "/{tail:.*}", self._not_api)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -316,7 +413,14 @@ class FakeDiscordAPI:
         self._port = int(self._runner.addresses[0][1])
 
     async def close(self) -> None:
+        """Stop listening, close open gateway connections (1001 Going away: discord.py tries to
+        resume, and is refused), then stop the server, which would otherwise wait its shutdown
+        timeout for the websockets."""
         if self._runner is not None:
+            self._closing = True
+            for site in list(self._runner.sites):
+                await site.stop()
+            await asyncio.gather(*(self._close_socket(c, GOING_AWAY) for c in self.connections))
             await self._runner.cleanup()
             self._runner = None
 
@@ -383,6 +487,212 @@ class FakeDiscordAPI:
     def delete_message(self, message_id: int) -> None:
         """Someone deleted the message: later edits get 404 Unknown Message (10008)."""
         self.messages[message_id].deleted = True
+
+    # -- gateway --------------------------------------------------------------------------
+
+    @property
+    def gateway_connections(self) -> int:
+        """How many websockets connected to /gateway, closed ones included."""
+        return len(self.connections)
+
+    @property
+    def heartbeats(self) -> int:
+        """HEARTBEATs received on all connections (each was ACKed)."""
+        return sum(c.heartbeats for c in self.connections)
+
+    @property
+    def ready_connections(self) -> list[GatewayConnection]:
+        """Open connections that were answered READY or RESUMED: where events go."""
+        return [c for c in self.connections if c.ready and c.open]
+
+    # The waits take a timeout with a default (ASYNC109), so a forgotten one cannot hang a test.
+
+    async def wait_until(
+        self,
+        predicate: Callable[[], object],
+        timeout: float = WAIT_TIMEOUT_S,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until `predicate()` is true. It is checked now and again after every REST call
+        and every gateway frame or connection change, so it should test what the fake sees
+        (client-side state is only looked at when traffic comes); TimeoutError after
+        `timeout` seconds."""
+        async with asyncio.timeout(timeout):
+            while True:
+                changed = self._changed
+                if predicate():
+                    return
+                await changed.wait()
+
+    async def wait_connected(
+        self,
+        timeout: float = WAIT_TIMEOUT_S,  # noqa: ASYNC109
+        *,
+        count: int = 1,
+    ) -> GatewayConnection:
+        """Wait until a client has IDENTIFIED (or RESUMED) and been sent READY (or RESUMED) on
+        `count` connections in all (2: after one reconnect) and one of them is still open;
+        return the newest open one."""
+
+        def connected() -> bool:
+            return sum(c.ready for c in self.connections) >= count and bool(self.ready_connections)
+
+        await self.wait_until(connected, timeout)
+        return self.ready_connections[-1]
+
+    async def wait_disconnected(self, timeout: float = WAIT_TIMEOUT_S) -> None:  # noqa: ASYNC109
+        """Wait until every gateway connection has closed (and there was at least one)."""
+        await self.wait_until(
+            lambda: self.connections and all(c.close_code is not None for c in self.connections),
+            timeout,
+        )
+
+    async def dispatch(self, event: str, data: Any) -> None:
+        """Send `{"op": 0, "t": event, "s": <next of the session>, "d": data}` to every open,
+        identified connection; RuntimeError if there is none."""
+        sent = [await self._send_dispatch(c, event, data) for c in self.ready_connections]
+        if not any(sent):
+            raise RuntimeError(f"no gateway connection is ready for {event}")
+
+    async def send_interaction(self, payload: dict[str, Any]) -> None:
+        """INTERACTION_CREATE over the gateway; `payload` from `command_payload()` or
+        `button_payload()` (a payload the fake does not know yet is registered first)."""
+        if payload["token"] not in self.interactions:
+            self.register(payload)
+        await self.dispatch("INTERACTION_CREATE", payload)
+
+    async def request_reconnect(self, *, resumable: bool = True) -> None:
+        """Send RECONNECT (op 7) to every open connection: discord.py closes it (4000) and
+        RESUMEs on `resume_gateway_url`. Unless `resumable`, the sessions are forgotten first,
+        so the RESUME gets INVALID_SESSION (d=false) and the client IDENTIFIES again.
+        Events sent while a client is away are not replayed."""
+        targets = [c for c in self.connections if c.open]
+        if not targets:
+            raise RuntimeError("no gateway connection is open")
+        if not resumable:
+            self._sessions.clear()
+        for conn in targets:
+            await self._send(conn, OP_RECONNECT, None)
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _gateway_socket(self, request: web.Request) -> web.StreamResponse:
+        if self._closing:  # accepted just before close() stopped listening
+            return web.Response(status=503)
+        ws = web.WebSocketResponse(timeout=2.0)  # the wait for the client's close frame
+        await ws.prepare(request)
+        conn = GatewayConnection(dict(request.query), ws)
+        self.connections.append(conn)
+        self._notify()
+        try:
+            if conn.query.get("v") != GATEWAY_VERSION:
+                await self._close_socket(conn, INVALID_API_VERSION)
+            elif conn.query.get("encoding", "json") != "json":  # etf is not spoken here
+                await self._close_socket(conn, DECODE_ERROR)
+            else:
+                await self._send(conn, OP_HELLO, {"heartbeat_interval": self.heartbeat_interval_ms})
+                async for message in ws:
+                    await self._gateway_frame(conn, message)
+                    self._notify()
+        finally:
+            if conn.close_code is None:  # the client closed, or the connection was lost
+                conn.close_code, conn.closed_by = ws.close_code or 1006, "client"
+            self._notify()
+        return ws
+
+    async def _gateway_frame(self, conn: GatewayConnection, message: Any) -> None:
+        if message.type is WSMsgType.ERROR:
+            return
+        try:
+            frame = json.loads(message.data) if message.type is WSMsgType.TEXT else None
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict) or not isinstance(frame.get("op"), int):
+            await self._close_socket(conn, DECODE_ERROR)
+            return
+        conn.received.append(frame)
+        op, data = frame["op"], frame.get("d")
+        data = data if isinstance(data, dict) else {}
+        if op == OP_HEARTBEAT:  # allowed before IDENTIFY: discord.py beats right after HELLO
+            conn.heartbeats += 1
+            await self._send(conn, OP_HEARTBEAT_ACK, None)
+        elif op in (OP_IDENTIFY, OP_RESUME):
+            if conn.identify is not None or conn.resumed:
+                await self._close_socket(conn, ALREADY_AUTHENTICATED)
+            elif op == OP_IDENTIFY:
+                await self._identify(conn, data)
+            else:
+                await self._resume(conn, data)
+        elif op not in IGNORED_OPS:
+            await self._close_socket(conn, UNKNOWN_OPCODE)
+        elif not conn.ready:
+            await self._close_socket(conn, NOT_AUTHENTICATED)
+
+    def _token_ok(self, token: Any) -> bool:
+        return isinstance(token, str) and bool(token) and self.token in (None, token)
+
+    async def _identify(self, conn: GatewayConnection, data: dict[str, Any]) -> None:
+        self.identifies.append(data)
+        conn.identify = data
+        if not self._token_ok(data.get("token")):
+            await self._close_socket(conn, AUTHENTICATION_FAILED)
+            return
+        conn.session_id = secrets.token_hex(16)
+        self._sessions[conn.session_id] = 0
+        ready: dict[str, Any] = {
+            "v": int(GATEWAY_VERSION), "user": self._bot_user(), "guilds": [],
+            "session_id": conn.session_id, "session_type": "normal",
+            "resume_gateway_url": self.gateway_url, "private_channels": [], "presences": [],
+            "relationships": [], "user_settings": {}, "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [], "auth": {},
+            "application": {"id": str(self.application_id), "flags": 0},
+            "_trace": ['["fake-discord-gateway",{"micros":0}]'],
+        }  # fmt: skip
+        if "shard" in data:
+            ready["shard"] = data["shard"]
+        if await self._send_dispatch(conn, "READY", ready):
+            conn.ready = True
+
+    async def _resume(self, conn: GatewayConnection, data: dict[str, Any]) -> None:
+        if not self._token_ok(data.get("token")):
+            await self._close_socket(conn, AUTHENTICATION_FAILED)
+        elif data.get("session_id") not in self._sessions:
+            await self._send(conn, OP_INVALID_SESSION, False)  # the client closes, IDENTIFIES
+        else:
+            conn.session_id, conn.resumed = data["session_id"], True
+            if await self._send_dispatch(conn, "RESUMED", {"_trace": ["fake-discord-gateway"]}):
+                conn.ready = True
+
+    async def _send_dispatch(self, conn: GatewayConnection, event: str, data: Any) -> bool:
+        assert conn.session_id is not None
+        seq = self._sessions[conn.session_id] = self._sessions.get(conn.session_id, 0) + 1
+        return await self._send(conn, OP_DISPATCH, data, event=event, seq=seq)
+
+    async def _send(
+        self,
+        conn: GatewayConnection,
+        op: int,
+        data: Any,
+        *,
+        event: str | None = None,
+        seq: int | None = None,
+    ) -> bool:
+        """Send one frame as JSON text; False if the connection is already closing."""
+        frame = {"op": op, "d": data, "s": seq, "t": event}
+        async with conn.lock:
+            if not conn.open:
+                return False
+            await conn.ws.send_str(json.dumps(frame))
+            conn.sent.append(frame)
+        return True
+
+    async def _close_socket(self, conn: GatewayConnection, close: tuple[int, str]) -> None:
+        if not conn.open:
+            return
+        conn.close_code, conn.closed_by = close[0], "fake"
+        self._notify()
+        await conn.ws.close(code=close[0], message=close[1].encode())
 
     # -- records --------------------------------------------------------------------------
 
@@ -509,6 +819,7 @@ class FakeDiscordAPI:
         except ApiError as error:
             response = json_response(error.body, error.status, error.headers)
         call.status = response.status
+        self._notify()
         return response
 
     def _authorize(self, header: str) -> None:
@@ -559,6 +870,10 @@ class FakeDiscordAPI:
         return None
 
     # -- login and commands ---------------------------------------------------------------
+
+    def _bot_user(self) -> dict[str, Any]:
+        """The bot user as GET /users/@me and READY show it to the bot itself."""
+        return self.me | {"verified": True, "mfa_enabled": False, "flags": 0}
 
     def _application(self) -> dict[str, Any]:
         return {

@@ -1,17 +1,22 @@
 """The fake Discord API speaks the protocol the real discord.py 2.7 client expects.
 
 A real `discord.Client` logs in against the fake; interactions reach its real CommandTree and
-ViewStore through the client's own INTERACTION_CREATE parser (`deliver`).
+ViewStore through the client's own INTERACTION_CREATE parser (`deliver`), or over the fake's
+gateway websocket from a client started with `client.start(token)`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import math
 import re
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -28,7 +33,9 @@ from tests.fakes.discord_api import (
 )
 
 app_commands = discord.app_commands
+Tree = app_commands.CommandTree[discord.Client]
 LIMIT = 25 * 1024 * 1024  # a boosted guild's attachment_size_limit, unlike the default
+TOKEN = "fake-token"  # noqa: S105 - a fake bot token
 
 
 @pytest.fixture
@@ -101,7 +108,7 @@ async def test_a_wrong_token_fails_login(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 async def test_dream_defers_thinking_then_edits_the_original_with_a_file(
-    fake: FakeDiscordAPI, client: discord.Client, tree: Any, clip: Path
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree, clip: Path
 ) -> None:
     seen = Seen()
     add_dream(tree, clip, seen)
@@ -169,7 +176,7 @@ async def test_allowed_mentions_are_recorded_as_sent(fake: FakeDiscordAPI, clip:
 
 
 async def test_edit_keeps_listed_attachments_and_adds_new_ones(
-    fake: FakeDiscordAPI, client: discord.Client, tree: Any, clip: Path, tmp_path: Path
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree, clip: Path, tmp_path: Path
 ) -> None:
     seen = Seen()
     add_dream(tree, clip, seen)
@@ -260,12 +267,14 @@ async def test_dynamic_item_button_matches_its_pattern(
     assert jobs == ["abc"]
     # defer() on a component: type 6, the message the button is on is the "original"
     assert fake.calls_to("callback")[0].body == {"type": 6}
-    message = await discord.Interaction(data=payload, state=client._connection).original_response()
+    message = await discord.Interaction(
+        data=cast(Any, payload), state=client._connection
+    ).original_response()
     assert message.id == sent.id
 
 
 async def test_first_followup_replaces_the_thinking_message(
-    fake: FakeDiscordAPI, client: discord.Client, tree: Any
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree
 ) -> None:
     @tree.command(name="quota", description="q")
     async def quota(interaction: discord.Interaction) -> None:
@@ -285,7 +294,7 @@ async def test_first_followup_replaces_the_thinking_message(
 
 
 async def test_send_message_callback_returns_the_message(
-    fake: FakeDiscordAPI, client: discord.Client, tree: Any
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree
 ) -> None:
     @tree.command(name="quota", description="q")
     async def quota(interaction: discord.Interaction) -> None:
@@ -303,7 +312,7 @@ async def test_send_message_callback_returns_the_message(
 
 
 async def test_expired_token_raises_http_exception_50027_not_not_found(
-    fake: FakeDiscordAPI, client: discord.Client, tree: Any
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree
 ) -> None:
     @tree.command(name="quota", description="q")
     async def quota(interaction: discord.Interaction) -> None:
@@ -321,7 +330,7 @@ async def test_expired_token_raises_http_exception_50027_not_not_found(
     with pytest.raises(discord.HTTPException) as caught:
         await interaction.followup.send("late")
     assert caught.value.code == 50027
-    fresh = discord.Interaction(data=payload, state=client._connection)
+    fresh = discord.Interaction(data=cast(Any, payload), state=client._connection)
     with pytest.raises(discord.NotFound) as missing:
         await fresh.response.defer()
     assert missing.value.code == 10062
@@ -329,7 +338,7 @@ async def test_expired_token_raises_http_exception_50027_not_not_found(
 
 
 async def test_429_is_retried_transparently(
-    fake: FakeDiscordAPI, client: discord.Client, tree: Any, clip: Path
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree, clip: Path
 ) -> None:
     seen = Seen()
     add_dream(tree, clip, seen)
@@ -376,7 +385,7 @@ async def test_faults_403_404_and_401(fake: FakeDiscordAPI, client: discord.Clie
 
 
 async def test_discord_limits_refuse_long_content_big_uploads_and_empty_messages(
-    fake: FakeDiscordAPI, client: discord.Client, tree: Any, clip: Path
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree, clip: Path
 ) -> None:
     channel = client.get_partial_messageable(dp.CHANNEL_ID)
     with pytest.raises(discord.HTTPException) as long:
@@ -413,7 +422,7 @@ async def test_edits_per_second_counts_edits_of_one_message(
 
 
 async def test_an_unknown_command_fails_the_delivery(
-    fake: FakeDiscordAPI, client: discord.Client, tree: Any
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree
 ) -> None:
     with pytest.raises(DeliveryError, match="command tree"):
         await deliver(client, fake.command_payload("nope"))
@@ -421,7 +430,7 @@ async def test_an_unknown_command_fails_the_delivery(
 
 
 async def test_a_failing_command_fails_the_delivery(
-    fake: FakeDiscordAPI, client: discord.Client, tree: Any
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree
 ) -> None:
     @tree.command(name="boom", description="b")
     async def boom(interaction: discord.Interaction) -> None:
@@ -434,7 +443,7 @@ async def test_a_failing_command_fails_the_delivery(
 
 
 async def test_synced_commands_and_a_seeded_guild_resolve_channel_options(
-    fake: FakeDiscordAPI, client: discord.Client, tree: Any
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree
 ) -> None:
     chosen: list[discord.TextChannel] = []
 
@@ -476,3 +485,222 @@ async def test_a_body_that_is_not_json_is_refused(fake: FakeDiscordAPI) -> None:
         assert response.status == 400 and response.headers["Content-Type"] == "application/json"
         assert (await response.json())["code"] == 50109
     assert fake.calls[0].body == "{not json" and fake.messages == {}
+
+
+# -- the gateway ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def gateway(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscordAPI]:
+    async with FakeDiscordAPI(heartbeat_interval_ms=50) as fake:
+        fake.install(monkeypatch)
+        yield fake
+
+
+def typing() -> dict[str, Any]:
+    return {"channel_id": str(dp.CHANNEL_ID), "user_id": str(dp.USER_ID), "timestamp": 0}
+
+
+class GatewayClient(discord.Client):
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """The default sleeps 5 s before every IDENTIFY but the first (e.g. after an invalid
+        session), to respect Discord's identify rate limit."""
+
+
+def gateway_client() -> discord.Client:
+    # on_ready waits guild_ready_timeout (2 s by default) for GUILD_CREATEs, even with no guilds
+    return GatewayClient(intents=discord.Intents.none(), guild_ready_timeout=0.05)
+
+
+@contextlib.asynccontextmanager
+async def started(client: discord.Client, token: str = TOKEN) -> AsyncIterator[asyncio.Task[None]]:
+    """`client.start(token)` in a task; on the way out the client is closed and start() must
+    return (or raise) within 5 s."""
+    task = asyncio.create_task(client.start(token))
+    try:
+        yield task
+    finally:
+        await client.close()
+        async with asyncio.timeout(5):
+            await task
+
+
+async def test_a_started_client_identifies_gets_ready_and_heartbeats(
+    gateway: FakeDiscordAPI,
+) -> None:
+    client = gateway_client()
+    ready = asyncio.Event()
+
+    @client.event
+    async def on_ready() -> None:
+        ready.set()
+
+    async with started(client):
+        conn = await gateway.wait_connected()
+        async with asyncio.timeout(2):
+            await client.wait_until_ready()
+            await ready.wait()  # on_ready runs in a task of its own
+        assert conn.query.pop("compress") in ("zlib-stream", "zstd-stream")  # zstd if installed
+        assert conn.query == {"v": "10", "encoding": "json"}
+        assert gateway.identifies == [conn.identify] and conn.identify is not None
+        assert conn.identify["token"] == TOKEN
+        assert conn.identify["intents"] == discord.Intents.none().value == 0
+        assert conn.identify["properties"]["browser"] == "discord.py"
+        assert [(f["op"], f["t"], f["s"]) for f in conn.sent[:3]] == [
+            (10, None, None), (11, None, None), (0, "READY", 1),
+        ]  # fmt: skip
+        assert conn.sent[0]["d"] == {"heartbeat_interval": 50}
+        assert [f["op"] for f in conn.received[:2]] == [1, 2]  # a beat right after HELLO
+        assert client.is_ready() and conn.events == ["READY"]
+        assert client.user is not None and client.user.id == gateway.application_id
+        assert client.ws is not None and client.ws.session_id == conn.session_id
+        # the keep-alive thread beats every 50 ms; every beat is ACKed
+        await gateway.wait_until(lambda: gateway.heartbeats >= 3)
+        assert math.isfinite(client.latency) and client.latency < 1
+        assert [f["op"] for f in conn.sent].count(11) >= 3
+    assert gateway.gateway_connections == 1 and gateway.unexpected == []
+
+
+async def test_a_slash_command_arrives_over_the_gateway(gateway: FakeDiscordAPI) -> None:
+    client = gateway_client()
+    tree = app_commands.CommandTree(client)
+    seen: list[tuple[str, int | None]] = []
+
+    @tree.command(name="quota", description="q")
+    async def quota(interaction: discord.Interaction, days: int) -> None:
+        seen.append((interaction.user.name, interaction.guild_id))
+        await interaction.response.send_message(f"{days} days left", ephemeral=True)
+
+    async with started(client):
+        conn = await gateway.wait_connected()
+        payload = gateway.command_payload("quota", {"days": 3})
+        await gateway.send_interaction(payload)
+        await gateway.wait_until(lambda: gateway.calls_to("callback"))
+        original = gateway.original(payload)
+        assert (original.content, original.ephemeral) == ("3 days left", True)
+        assert seen == [(payload["member"]["user"]["username"], dp.GUILD_ID)]
+        await gateway.dispatch("TYPING_START", typing())
+        assert [(f["t"], f["s"]) for f in conn.sent if f["op"] == 0] == [
+            ("READY", 1), ("INTERACTION_CREATE", 2), ("TYPING_START", 3),
+        ]  # fmt: skip
+        assert conn.sent[-2]["d"] is payload
+
+
+async def test_a_token_reset_after_login_closes_the_gateway_with_4004(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with FakeDiscordAPI(token="right-token") as fake:  # noqa: S106 - a fake token
+        fake.install(monkeypatch)
+        client = gateway_client()
+        await client.login("right-token")
+        fake.token = "reset-token"  # noqa: S105 - reset in the developer portal after login
+        with pytest.raises(discord.ConnectionClosed) as closed:
+            async with asyncio.timeout(5):
+                await client.connect()
+        assert closed.value.code == 4004 and client.is_closed()  # not retried
+        [conn] = fake.connections
+        assert (conn.close_code, conn.closed_by, conn.ready) == (4004, "fake", False)
+        assert [i["token"] for i in fake.identifies] == ["right-token"]
+        with pytest.raises(RuntimeError, match="no gateway connection"):
+            await fake.dispatch("TYPING_START", {})
+
+
+async def test_close_ends_start_and_the_fake_sees_the_close(gateway: FakeDiscordAPI) -> None:
+    client = gateway_client()
+    async with started(client) as task:
+        conn = await gateway.wait_connected()
+        await client.close()
+        async with asyncio.timeout(2):
+            await task  # returns: a close is not an error
+        await gateway.wait_disconnected()
+        # close() sends 1000, but the poll loop, woken by it, closes the socket first with 4000
+        assert (conn.close_code, conn.closed_by, conn.open) == (4000, "client", False)
+        assert gateway.ready_connections == []
+        with pytest.raises(RuntimeError, match="no gateway connection"):
+            await gateway.send_interaction(gateway.command_payload("quota"))
+    assert gateway.gateway_connections == 1
+
+
+async def test_reconnect_resumes_and_an_invalid_session_identifies_again(
+    gateway: FakeDiscordAPI,
+) -> None:
+    client = gateway_client()
+    resumed = asyncio.Event()
+
+    @client.event
+    async def on_resumed() -> None:
+        resumed.set()
+
+    async with started(client):
+        first = await gateway.wait_connected()
+        await gateway.dispatch("TYPING_START", typing())
+        await gateway.request_reconnect()
+        second = await gateway.wait_connected(count=2)
+        assert (first.close_code, first.closed_by) == (4000, "client")  # discord.py's code
+        resume = next(f["d"] for f in second.received if f["op"] == 6)
+        assert resume == {"seq": 2, "session_id": first.session_id, "token": TOKEN}
+        assert second.resumed and second.session_id == first.session_id
+        assert [(f["t"], f["s"]) for f in second.sent if f["op"] == 0] == [("RESUMED", 3)]
+        async with asyncio.timeout(2):
+            await resumed.wait()
+
+        await gateway.request_reconnect(resumable=False)
+        fourth = await gateway.wait_connected(count=3)
+        third = gateway.connections[2]
+        assert [f["op"] for f in third.sent] == [10, 11, 9] and third.sent[-1]["d"] is False
+        assert (third.close_code, third.closed_by, third.ready) == (1000, "client", False)
+        assert fourth is gateway.connections[3] and fourth.identify is not None
+        assert fourth.session_id not in (None, first.session_id)
+        assert [(f["t"], f["s"]) for f in fourth.sent if f["op"] == 0] == [("READY", 1)]
+        assert len(gateway.identifies) == 2 and gateway.gateway_connections == 4
+
+
+async def test_closing_the_fake_closes_its_gateway_connections_first(
+    gateway: FakeDiscordAPI,
+) -> None:
+    client = gateway_client()
+    # 1001 is resumable: discord.py reconnects at once, and without reconnect=False it would
+    # go on retrying the stopped server with backoff until closed.
+    task = asyncio.create_task(client.start(TOKEN, reconnect=False))
+    try:
+        conn = await gateway.wait_connected()
+        began = time.monotonic()
+        await gateway.close()  # the runner would wait its shutdown_timeout for open sockets
+        assert time.monotonic() - began < 0.9  # the runner's shutdown_timeout is 1 s
+        assert (conn.close_code, conn.closed_by) == (1001, "fake")
+        with pytest.raises(aiohttp.ClientError):  # the RESUME's connection is refused
+            async with asyncio.timeout(2):
+                await task
+        assert client.is_closed() and gateway.gateway_connections == 1
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "frames", "code", "answers"),
+    [
+        ("v=9&encoding=json", [], 4012, []),  # closed before HELLO
+        ("encoding=json", [], 4012, []),
+        ("v=10&encoding=etf", [], 4002, []),
+        ("v=10&encoding=json", ["{not json"], 4002, [10]),
+        ("v=10&encoding=json", [{"op": 3, "d": {}}], 4003, [10]),  # presence before IDENTIFY
+        ("v=10&encoding=json", [{"op": 42, "d": None}], 4001, [10]),
+        ("v=10&encoding=json", [{"op": 2, "d": {"token": "", "intents": 0}}], 4004, [10]),
+        ("v=10&encoding=json", [{"op": 6, "d": {"token": ""}}], 4004, [10]),
+        ("v=10&encoding=json", [{"op": 2, "d": {"token": "t", "intents": 0}}] * 2, 4005, [10, 0]),
+    ],
+)
+async def test_the_gateway_closes_with_discords_codes(
+    gateway: FakeDiscordAPI, query: str, frames: list[Any], code: int, answers: list[int]
+) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{gateway.gateway_url}?{query}") as ws,
+    ):
+        for frame in frames:
+            await ws.send_str(frame if isinstance(frame, str) else json.dumps(frame))
+        async with asyncio.timeout(2):
+            ops = [json.loads(m.data)["op"] async for m in ws]  # until the close frame
+        assert (ops, ws.close_code) == (answers, code)
+    [conn] = gateway.connections
+    assert (conn.close_code, conn.closed_by, conn.ready) == (code, "fake", 0 in answers)
