@@ -73,30 +73,58 @@ def delivered_jobs(metrics_text: str) -> float:
     return 0.0
 
 
+def both_bots(
+    tmp_path: Path, telegram: FakeTelegramAPI, discord_api: FakeDiscordAPI, **extra: str
+) -> dict[str, str]:
+    """The environment of `dreambot run` with both bots pointed at their fakes."""
+    return {
+        **os.environ,
+        "TELEGRAM_TOKEN": "123456:TEST-telegram-token-must-not-leak",
+        "TELEGRAM_API_BASE": telegram.base_url,
+        "DISCORD_TOKEN": "TEST.discord-token.must-not-leak",
+        "DISCORD_API_BASE": discord_api.api_base,
+        "DISCORD_GATEWAY_URL": discord_api.gateway_url,
+        "DREAMBOT_DB": str(tmp_path / "db.sqlite3"),
+        "DREAMBOT_WORK_DIR": str(tmp_path / "work"),
+        "DREAMBOT_VIDEO_WIDTH": "320",
+        "DREAMBOT_VIDEO_HEIGHT": "180",
+        "DREAMBOT_VIDEO_FPS": "12",
+        "DREAMBOT_LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+async def start_run(tmp_path: Path, environment: dict[str, str]) -> asyncio.subprocess.Process:
+    log = (tmp_path / "run.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=ROOT, env=environment, stdout=log, stderr=log
+    )
+    log.close()
+    return process
+
+
+def jobs_in(database: Path) -> list[tuple[str, str, str]]:
+    """(platform, state, charge) of every job, after checking the file's integrity."""
+    db = sqlite3.connect(database)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        rows = db.execute("SELECT user_key, state, charge FROM jobs ORDER BY user_key").fetchall()
+    finally:
+        db.close()
+    return [(user.split(":")[0], state, charge) for user, state, charge in rows]
+
+
+async def telegram_final(telegram: FakeTelegramAPI) -> None:
+    while not any("scenes" in str(c.params) for c in telegram.calls_of("editMessageMedia")):
+        await asyncio.sleep(0.05)
+
+
 async def test_run_serves_both_bots_on_one_engine_and_stops_cleanly(tmp_path) -> None:
     """Both bots in one process: a story from each, both finals, metrics, SIGTERM, the DB."""
     port = free_port()
     async with FakeTelegramAPI() as telegram, FakeDiscordAPI() as discord_api:
-        environment = {
-            **os.environ,
-            "TELEGRAM_TOKEN": "123456:TEST-telegram-token-must-not-leak",
-            "TELEGRAM_API_BASE": telegram.base_url,
-            "DISCORD_TOKEN": "TEST.discord-token.must-not-leak",
-            "DISCORD_API_BASE": discord_api.api_base,
-            "DISCORD_GATEWAY_URL": discord_api.gateway_url,
-            "DREAMBOT_METRICS_PORT": str(port),
-            "DREAMBOT_DB": str(tmp_path / "db.sqlite3"),
-            "DREAMBOT_WORK_DIR": str(tmp_path / "work"),
-            "DREAMBOT_VIDEO_WIDTH": "320",
-            "DREAMBOT_VIDEO_HEIGHT": "180",
-            "DREAMBOT_VIDEO_FPS": "12",
-            "DREAMBOT_LOG_LEVEL": "INFO",
-        }
-        log = (tmp_path / "run.log").open("wb")
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=ROOT, env=environment, stdout=log, stderr=log
-        )
-        log.close()
+        environment = both_bots(tmp_path, telegram, discord_api, DREAMBOT_METRICS_PORT=str(port))
+        process = await start_run(tmp_path, environment)
         try:
             telegram.push_update(telegram.message_update(1, 77, 77, STORY, username="reader"))
             await discord_api.wait_connected(timeout=60)
@@ -112,13 +140,7 @@ async def test_run_serves_both_bots_on_one_engine_and_stops_cleanly(tmp_path) ->
 
             await discord_api.wait_until(discord_final, timeout=180)
 
-            async def telegram_final() -> None:
-                while not any(
-                    "scenes" in str(c.params) for c in telegram.calls_of("editMessageMedia")
-                ):
-                    await asyncio.sleep(0.05)
-
-            await asyncio.wait_for(telegram_final(), timeout=180)
+            await asyncio.wait_for(telegram_final(telegram), timeout=180)
 
             async def both_settled() -> str:
                 async with httpx.AsyncClient() as client:
@@ -141,13 +163,53 @@ async def test_run_serves_both_bots_on_one_engine_and_stops_cleanly(tmp_path) ->
     assert 'stage="merge"' in metrics
     # The last connection closed cleanly: SQLite checkpointed the WAL into the file.
     assert not (tmp_path / "db.sqlite3-wal").exists()
-    db = sqlite3.connect(tmp_path / "db.sqlite3")
-    try:
-        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        jobs = db.execute("SELECT user_key, state, charge FROM jobs ORDER BY user_key").fetchall()
-    finally:
-        db.close()
-    assert [(user.split(":")[0], state, charge) for user, state, charge in jobs] == [
+    assert jobs_in(tmp_path / "db.sqlite3") == [
         ("discord", "delivered", "committed"),
         ("telegram", "delivered", "committed"),
     ]
+
+
+async def test_sigterm_refuses_new_stories_and_lets_the_running_job_finish(tmp_path) -> None:
+    async with FakeTelegramAPI() as telegram, FakeDiscordAPI() as discord_api:
+        # Video uploads wait for the test, so the job is surely running at SIGTERM.
+        uploads = telegram.hold("editMessageMedia")
+        environment = both_bots(
+            tmp_path, telegram, discord_api, DREAMBOT_SHUTDOWN_GRACE_S="120"
+        )  # fmt: skip
+        process = await start_run(tmp_path, environment)
+        log = tmp_path / "run.log"
+        try:
+            telegram.push_update(telegram.message_update(1, 77, 77, STORY, username="reader"))
+            await discord_api.wait_connected(timeout=60)
+
+            async def logged(text: str) -> None:
+                while text not in log.read_text():
+                    await asyncio.sleep(0.05)
+
+            async def uploading() -> None:
+                while not telegram.calls_of("editMessageMedia"):
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(uploading(), timeout=120)
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(logged("waiting up to 120 s for 1 running jobs"), timeout=30)
+
+            payload = discord_api.command_payload("dream", {"story": STORY})
+            await discord_api.send_interaction(payload)
+            await discord_api.wait_until(
+                lambda: any("restarting" in str(c.body) for c in discord_api.calls_to("followup")),
+                timeout=30,
+            )
+            assert process.returncode is None, "the running job holds the process open"
+            uploads.set()
+            await asyncio.wait_for(telegram_final(telegram), timeout=120)
+            code = await asyncio.wait_for(process.wait(), timeout=60)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+    assert code == 0, log.read_text()
+    assert "0 running jobs will resume" in log.read_text()
+    # The Telegram job was delivered and charged; the Discord story was refused, uncharged.
+    assert jobs_in(tmp_path / "db.sqlite3") == [("telegram", "delivered", "committed")]

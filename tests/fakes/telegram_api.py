@@ -186,6 +186,7 @@ class FakeTelegramAPI:
         }
         self._updates: list[dict[str, Any]] = []
         self._new_update = asyncio.Event()
+        self._holds: dict[str, asyncio.Event] = {}
         # Telegram matches method names case-insensitively.
         self._by_lower = {name.lower(): name for name in self._handlers}
 
@@ -206,6 +207,13 @@ class FakeTelegramAPI:
         if method not in self._handlers or fault not in get_args(Fault):
             raise ValueError(f"unknown method or fault: {method!r}, {fault!r}")
         self._faults.append(_Fault(method, fault, times, chat_id, retry_after))
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls of `method` are recorded but not answered until the returned event is set
+        (a slow upload, as far as the bot can tell)."""
+        if method not in self._handlers:
+            raise ValueError(f"unknown method: {method!r}")
+        return self._holds.setdefault(method, asyncio.Event())
 
     def push_update(self, update: dict[str, Any]) -> None:
         """Queue an update for a bot that polls with getUpdates."""
@@ -347,6 +355,8 @@ class FakeTelegramAPI:
                     unparsed.append(key)
         chat_id = _int(params.get("chat_id"))
         self.calls.append(Call(method, recorded, chat_id, time.monotonic()))
+        if (gate := self._holds.get(method)) is not None:
+            await gate.wait()
         try:
             if method not in self._handlers:
                 self.unexpected.append(method)

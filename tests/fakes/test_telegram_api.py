@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -282,3 +283,18 @@ async def test_edits_per_second_max(fake: FakeTelegramAPI, bot: Bot) -> None:
     fake.calls.append(Call("sendMessage", {}, CHAT, 0.7))  # not an edit
     assert fake.edits_per_second_max(CHAT) == 4.0  # 0.5, 0.99, 1.0 and 1.2
     assert fake.edits_per_second_max(CHAT + 1) == 1.0
+
+
+async def test_a_held_method_is_recorded_at_once_and_answered_on_release(
+    fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    release = fake.hold("sendMessage")
+    sending = asyncio.create_task(bot.send_message(5, "hello"))
+    while not fake.calls_of("sendMessage"):
+        await asyncio.sleep(0.01)
+    assert not sending.done()
+    assert await bot.get_me()  # other methods are answered meanwhile
+
+    release.set()
+    sent = await asyncio.wait_for(sending, timeout=5)
+    assert sent.text == "hello"
