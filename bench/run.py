@@ -1,0 +1,189 @@
+"""Benchmark `dreambot run` as an operator sees it: start, a job, metrics, housekeeping, stop.
+
+    python bench/run.py [--folders 2000] [--scrapes 200]
+
+`dreambot run` is started as a real process with both bots pointed at the test suite's
+fake Telegram and Discord servers on loopback (offline providers, 320x180). Measured:
+- import_s: `python -c "import bot.run"` alone (most of it is aiogram building its
+  pydantic models), for comparison with
+- ready_s: from spawning the process to both bots connected (first getUpdates, and
+  IDENTIFY answered by READY on the Discord gateway);
+- scrape_p50_ms / scrape_p99_ms: GET /metrics while a job runs;
+- sigterm_to_exit_s: from SIGTERM to exit with nothing running;
+- sweep_s: one housekeeping pass over --folders ended job folders (4 small files each),
+  in-process, with the database that knows them;
+- sweep_noop_ms: the same pass once nothing is left to remove (what every job end costs).
+The last line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[0] = str(ROOT)  # for tests.fakes, whatever the working directory
+
+import httpx
+
+from engine.housekeeping import Housekeeper, Retention
+from engine.storage import Storage
+from engine.storage.ledger import Ask, QuotaPolicy
+from tests.fakes.discord_api import FakeDiscordAPI
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def until(predicate: Callable[[], object], limit_s: float) -> None:
+    async with asyncio.timeout(limit_s):
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+
+def final_sent(telegram: FakeTelegramAPI) -> bool:
+    return any("scenes" in str(c.params) for c in telegram.calls_of("editMessageMedia"))
+
+
+async def run_process(root: Path, scrapes: int) -> dict[str, object]:
+    port = free_port()
+    async with FakeTelegramAPI() as telegram, FakeDiscordAPI() as discord_api:
+        environment = {
+            **os.environ,
+            "TELEGRAM_TOKEN": "123456:BENCH-token",
+            "TELEGRAM_API_BASE": telegram.base_url,
+            "DISCORD_TOKEN": "BENCH.discord.token",
+            "DISCORD_API_BASE": discord_api.api_base,
+            "DISCORD_GATEWAY_URL": discord_api.gateway_url,
+            "DREAMBOT_METRICS_PORT": str(port),
+            "DREAMBOT_DB": str(root / "db.sqlite3"),
+            "DREAMBOT_WORK_DIR": str(root / "work"),
+            "DREAMBOT_VIDEO_WIDTH": "320",
+            "DREAMBOT_VIDEO_HEIGHT": "180",
+            "DREAMBOT_VIDEO_FPS": "12",
+        }
+        started = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=ROOT, env=environment,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            await until(lambda: telegram.calls_of("getUpdates"), 60)
+            await discord_api.wait_connected(timeout=60)
+            ready = time.perf_counter() - started
+
+            telegram.push_update(telegram.message_update(1, 77, 77, STORY, username="reader"))
+            latencies = []
+            async with httpx.AsyncClient() as client:
+                for _ in range(scrapes):
+                    began = time.perf_counter()
+                    response = await client.get(f"http://127.0.0.1:{port}/metrics")
+                    response.raise_for_status()
+                    latencies.append((time.perf_counter() - began) * 1000)
+                await until(lambda: final_sent(telegram), 120)
+            # The final is out; let the job settle, then stop an idle process.
+            async with httpx.AsyncClient() as client:
+                while (
+                    'dreambot_jobs_total{outcome="delivered"} 1.0'
+                    not in (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                ):
+                    await asyncio.sleep(0.01)
+            stopping = time.perf_counter()
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), timeout=60)
+            stopped = time.perf_counter() - stopping
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    latencies.sort()
+    return {
+        "ready_s": round(ready, 2),
+        "scrape_p50_ms": round(statistics.median(latencies), 2),
+        "scrape_p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 2),
+        "sigterm_to_exit_s": round(stopped, 2),
+        "exit_code": code,
+    }
+
+
+async def sweep(root: Path, folders: int) -> dict[str, object]:
+    storage = await Storage.open(
+        root / "sweep.sqlite3", QuotaPolicy(daily_quota=10**6, max_running=10**6)
+    )
+    work = root / "sweep-work"
+    try:
+        for _ in range(folders):
+            job_id = uuid.uuid4().hex
+            await storage.ledger.admit(Ask(job_id, "telegram:1", STORY))
+            await storage.jobs.start(job_id, work / job_id, None)
+            await storage.jobs.finish(job_id, "delivered")
+            (work / job_id).mkdir(parents=True)
+            for name in ("preview.mp4", "script.json", "scene_0.mp4", "final.mp4"):
+                (work / job_id / name).write_bytes(b"\0" * 4096)
+        keeper = Housekeeper(work, storage.jobs, Retention(keep=timedelta(0)))
+        began = time.perf_counter()
+        first = await keeper.sweep()
+        elapsed = time.perf_counter() - began
+        began = time.perf_counter()
+        await keeper.sweep()
+        noop = time.perf_counter() - began
+    finally:
+        await storage.close()
+    return {
+        "sweep_folders": folders,
+        "sweep_removed": first.removed_jobs,
+        "sweep_s": round(elapsed, 3),
+        "sweep_noop_ms": round(noop * 1000, 2),
+    }
+
+
+async def import_time() -> float:
+    began = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", "import bot.run", cwd=ROOT)
+    await process.wait()
+    return round(time.perf_counter() - began, 2)
+
+
+async def main(args: argparse.Namespace) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="dreambot-run-") as scratch:
+        root = Path(scratch)
+        figures: dict[str, object] = {"import_s": await import_time()}
+        figures |= await run_process(root, args.scrapes)
+        figures |= await sweep(root, args.folders)
+    figures["machine"] = f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    return figures
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--folders", type=int, default=2000)
+    parser.add_argument("--scrapes", type=int, default=200)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    arguments = parse_args(sys.argv[1:])
+    results = asyncio.run(main(arguments))
+    print("command: python bench/run.py " + " ".join(sys.argv[1:]))
+    for name, value in results.items():
+        print(f"{name:>20}: {value}")
+    print(json.dumps(results))
