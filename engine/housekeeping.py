@@ -74,8 +74,9 @@ class Housekeeper:
             self._wake.clear()
             try:
                 await self.sweep()
-            except OSError:
-                # A full or flaky disk must not stop the bots; the next pass tries again.
+            except Exception:
+                # A full disk or a busy database must not stop the bots: the next pass
+                # tries again.
                 log.exception("housekeeping: sweep failed")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(every_s):

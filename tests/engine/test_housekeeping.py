@@ -162,3 +162,23 @@ class CheckingSurface(RecordingSurface):
     async def deliver_final(self, result: DreamResult) -> None:
         self.final_existed = [*getattr(self, "final_existed", []), result.final.exists()]
         await super().deliver_final(result)
+
+
+async def test_a_failing_sweep_is_logged_and_housekeeping_goes_on(tmp_path, caplog) -> None:
+    storage = await Storage.open(tmp_path / "closed.sqlite3", QuotaPolicy())
+    await storage.close()  # every query now fails
+    fill(tmp_path / "work" / "some-job", "x.mp4", 10)
+    keeper = Housekeeper(tmp_path / "work", storage.jobs, Retention())
+    sweeping = asyncio.create_task(keeper.run(every_s=3600))
+
+    async def failures(count: int) -> None:
+        while sum("sweep failed" in r.getMessage() for r in caplog.records) < count:
+            await asyncio.sleep(0.01)
+
+    try:
+        await asyncio.wait_for(failures(1), timeout=10)
+        keeper.wake()
+        await asyncio.wait_for(failures(2), timeout=10)  # woken again: it is still running
+        assert not sweeping.done()
+    finally:
+        sweeping.cancel()
