@@ -5,7 +5,8 @@ FROM python:3.11-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends espeak-ng fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --create-home --uid 10001 dreambot
+ && useradd --create-home --uid 10001 dreambot \
+ && mkdir /data && chown dreambot:dreambot /data
 
 WORKDIR /app
 # Dependencies first, so a source change does not reinstall them.
@@ -19,7 +20,8 @@ RUN pip install --no-cache-dir --no-deps -c constraints.txt .
 
 USER dreambot
 WORKDIR /data
-# The database and every job's media: keep this volume across upgrades.
+# The database and every job's media: keep this volume across upgrades. Made and owned by
+# the user above, so a new named volume starts writable by it.
 VOLUME ["/data"]
 ENV DREAMBOT_DB=/data/dreambot.sqlite3 \
     DREAMBOT_WORK_DIR=/data/work \
