@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.run import run
+from bot.settings import Settings
 from tests.fakes.discord_api import FakeDiscordAPI
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -213,3 +215,19 @@ async def test_sigterm_refuses_new_stories_and_lets_the_running_job_finish(tmp_p
     assert "0 running jobs will resume" in log.read_text()
     # The Telegram job was delivered and charged; the Discord story was refused, uncharged.
     assert jobs_in(tmp_path / "db.sqlite3") == [("telegram", "delivered", "committed")]
+
+
+async def test_a_taken_metrics_port_is_a_clear_start_up_error(tmp_path, capsys) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings = Settings(
+            TELEGRAM_TOKEN="123456:TEST-token",  # noqa: S106 - a fake token
+            metrics_port=taken.getsockname()[1],
+            db=tmp_path / "db.sqlite3",
+            work_dir=tmp_path / "work",
+        )
+        assert await run(settings) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"dreambot: cannot serve metrics on port {settings.metrics_port}")
+    assert not (tmp_path / "db.sqlite3").exists()  # nothing was started
