@@ -54,11 +54,17 @@ async def test_run_polls_telegram_makes_the_video_and_stops_on_sigterm(tmp_path)
         finally:
             process.send_signal(signal.SIGTERM)
             code = await asyncio.wait_for(process.wait(), timeout=60)
+            show_log(tmp_path)
 
     output = (tmp_path / "run.log").read_text()
     assert code == 0, output
     assert "must-not-leak" not in output
     assert fake.calls_of("sendMessage")[0].params["text"].startswith("🌙")
+
+
+def show_log(tmp_path: Path) -> None:
+    """The process's log, which pytest shows only when the test fails."""
+    print((tmp_path / "run.log").read_text(errors="replace")[-6000:])
 
 
 def free_port() -> int:
@@ -156,6 +162,7 @@ async def test_run_serves_both_bots_on_one_engine_and_stops_cleanly(tmp_path) ->
         finally:
             process.send_signal(signal.SIGTERM)
             code = await asyncio.wait_for(process.wait(), timeout=60)
+            show_log(tmp_path)
         assert discord_api.ready_connections == []  # the gateway was closed on the way out
 
     output = (tmp_path / "run.log").read_text()
@@ -210,6 +217,7 @@ async def test_sigterm_refuses_new_stories_and_lets_the_running_job_finish(tmp_p
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+            show_log(tmp_path)
 
     assert code == 0, log.read_text()
     assert "0 running jobs will resume" in log.read_text()
