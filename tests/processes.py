@@ -10,7 +10,11 @@ def ffmpeg_children() -> list[int]:
     """PIDs of this process's running ffmpeg children."""
     children = []
     for task in Path("/proc/self/task").iterdir():
-        for pid in (task / "children").read_text().split():
+        try:
+            pids = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue  # a worker thread (asyncio.to_thread, aiosqlite) ended meanwhile
+        for pid in pids:
             try:
                 if "ffmpeg" in Path(f"/proc/{pid}/comm").read_text():
                     children.append(int(pid))
