@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import sqlite3
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,40 +15,17 @@ from bot.run import run
 from bot.settings import Settings
 from tests.fakes.discord_api import FakeDiscordAPI
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.runs import free_port, run_environment, start_run, telegram_final_sent
 
-ROOT = Path(__file__).resolve().parents[2]
 STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
 
 
 async def test_run_polls_telegram_makes_the_video_and_stops_on_sigterm(tmp_path) -> None:
     async with FakeTelegramAPI() as fake:
-        environment = {
-            **os.environ,
-            "TELEGRAM_TOKEN": "123456:TEST-token-that-must-not-leak",
-            "TELEGRAM_API_BASE": fake.base_url,
-            "DREAMBOT_DB": str(tmp_path / "db.sqlite3"),
-            "DREAMBOT_WORK_DIR": str(tmp_path / "work"),
-            "DREAMBOT_VIDEO_WIDTH": "320",
-            "DREAMBOT_VIDEO_HEIGHT": "180",
-            "DREAMBOT_VIDEO_FPS": "12",
-            "DREAMBOT_LOG_LEVEL": "INFO",
-        }
-        log = (tmp_path / "run.log").open("wb")
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=ROOT, env=environment, stdout=log, stderr=log
-        )
-        log.close()
+        process = await start_run(tmp_path, run_environment(tmp_path, telegram=fake))
         fake.push_update(fake.message_update(1, 77, 77, STORY, username="reader"))
-
-        async def delivered() -> None:
-            while not any(
-                c.method == "editMessageMedia" and "scenes" in str(c.params)
-                for c in fake.calls_of("editMessageMedia")
-            ):
-                await asyncio.sleep(0.05)
-
         try:
-            await asyncio.wait_for(delivered(), timeout=180)
+            await asyncio.wait_for(telegram_final(fake), timeout=180)
         finally:
             process.send_signal(signal.SIGTERM)
             code = await asyncio.wait_for(process.wait(), timeout=60)
@@ -67,48 +42,12 @@ def show_log(tmp_path: Path) -> None:
     print((tmp_path / "run.log").read_text(errors="replace")[-6000:])
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def delivered_jobs(metrics_text: str) -> float:
     for family in text_string_to_metric_families(metrics_text):
         for sample in family.samples:
             if sample.name == "dreambot_jobs_total" and sample.labels == {"outcome": "delivered"}:
                 return sample.value
     return 0.0
-
-
-def both_bots(
-    tmp_path: Path, telegram: FakeTelegramAPI, discord_api: FakeDiscordAPI, **extra: str
-) -> dict[str, str]:
-    """The environment of `dreambot run` with both bots pointed at their fakes."""
-    return {
-        **os.environ,
-        "TELEGRAM_TOKEN": "123456:TEST-telegram-token-must-not-leak",
-        "TELEGRAM_API_BASE": telegram.base_url,
-        "DISCORD_TOKEN": "TEST.discord-token.must-not-leak",
-        "DISCORD_API_BASE": discord_api.api_base,
-        "DISCORD_GATEWAY_URL": discord_api.gateway_url,
-        "DREAMBOT_DB": str(tmp_path / "db.sqlite3"),
-        "DREAMBOT_WORK_DIR": str(tmp_path / "work"),
-        "DREAMBOT_VIDEO_WIDTH": "320",
-        "DREAMBOT_VIDEO_HEIGHT": "180",
-        "DREAMBOT_VIDEO_FPS": "12",
-        "DREAMBOT_LOG_LEVEL": "INFO",
-        **extra,
-    }
-
-
-async def start_run(tmp_path: Path, environment: dict[str, str]) -> asyncio.subprocess.Process:
-    log = (tmp_path / "run.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=ROOT, env=environment, stdout=log, stderr=log
-    )
-    log.close()
-    return process
 
 
 def jobs_in(database: Path) -> list[tuple[str, str, str]]:
@@ -123,7 +62,7 @@ def jobs_in(database: Path) -> list[tuple[str, str, str]]:
 
 
 async def telegram_final(telegram: FakeTelegramAPI) -> None:
-    while not any("scenes" in str(c.params) for c in telegram.calls_of("editMessageMedia")):
+    while not telegram_final_sent(telegram):
         await asyncio.sleep(0.05)
 
 
@@ -131,7 +70,9 @@ async def test_run_serves_both_bots_on_one_engine_and_stops_cleanly(tmp_path) ->
     """Both bots in one process: a story from each, both finals, metrics, SIGTERM, the DB."""
     port = free_port()
     async with FakeTelegramAPI() as telegram, FakeDiscordAPI() as discord_api:
-        environment = both_bots(tmp_path, telegram, discord_api, DREAMBOT_METRICS_PORT=str(port))
+        environment = run_environment(
+            tmp_path, telegram=telegram, discord_api=discord_api, DREAMBOT_METRICS_PORT=str(port)
+        )
         process = await start_run(tmp_path, environment)
         try:
             telegram.push_update(telegram.message_update(1, 77, 77, STORY, username="reader"))
@@ -182,9 +123,9 @@ async def test_sigterm_refuses_new_stories_and_lets_the_running_job_finish(tmp_p
     async with FakeTelegramAPI() as telegram, FakeDiscordAPI() as discord_api:
         # Video uploads wait for the test, so the job is surely running at SIGTERM.
         uploads = telegram.hold("editMessageMedia")
-        environment = both_bots(
-            tmp_path, telegram, discord_api, DREAMBOT_SHUTDOWN_GRACE_S="120"
-        )  # fmt: skip
+        environment = run_environment(
+            tmp_path, telegram=telegram, discord_api=discord_api, DREAMBOT_SHUTDOWN_GRACE_S="120"
+        )
         process = await start_run(tmp_path, environment)
         log = tmp_path / "run.log"
         try:
