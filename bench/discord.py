@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -29,6 +26,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import discord.http
 
+from bench.figures import machine, p99, report
 from bot.discord_app import DiscordApp, DiscordOptions
 from engine import Engine, EngineConfig, RenderConfig
 from engine.cache import MediaCache
@@ -98,14 +96,14 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     defers.sort()
     return {
         "defer_p50_ms": round(statistics.median(defers), 1),
-        "defer_p99_ms": round(defers[max(0, int(len(defers) * 0.99) - 1)], 1),
+        "defer_p99_ms": round(p99(defers), 1),
         "defer_max_ms": round(defers[-1], 1),
         "edits_per_message_per_s_max": edits,
         "finals_delivered": finals,
         "users": args.users,
         "all_done_s": round(elapsed, 1),
         "render": f"{args.width}x{args.height}@12",
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
     }
 
 
@@ -119,8 +117,4 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse_args(sys.argv[1:])
-    figures = asyncio.run(main(arguments))
-    print("command: python bench/discord.py " + " ".join(sys.argv[1:]))
-    for name, value in figures.items():
-        print(f"{name:>28}: {value}")
-    print(json.dumps(figures))
+    report("discord.py", asyncio.run(main(arguments)))

@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -27,6 +25,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+# bench.figures, and the fakes in tests/ for --providers fal-fake
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.figures import machine, report
 from engine import Action, DreamResult, Engine, EngineConfig, JobFailure, JobTicket, Providers
 from engine.config import Limits, RenderConfig
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
@@ -83,7 +85,6 @@ async def real_clients(
     media: FakeMedia, latency: dict[str, float], scenes: int, ffmpeg: FFmpeg, render: RenderConfig
 ) -> AsyncIterator[tuple[Providers, Callable[[], Awaitable[None]]]]:
     """Providers built from settings, talking to the fake services on loopback."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the fakes live in tests/
     import fal_client.client
 
     from bot.providers import build_providers
@@ -167,7 +168,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         "scale": args.scale,
         "providers": args.providers,
         "render": f"{render.width}x{render.height}@{render.fps} x264 {render.preset}",
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
     }
 
 
@@ -189,8 +190,4 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse_args(sys.argv[1:])
-    figures = asyncio.run(main(arguments))
-    print("command: python bench/pipeline.py " + " ".join(sys.argv[1:]))
-    for name, value in figures.items():
-        print(f"{name:>18}: {value}")
-    print(json.dumps(figures))
+    report("pipeline.py", asyncio.run(main(arguments)))

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -23,6 +20,9 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench.figures
+
+from bench.figures import machine, p99, report
 from engine.storage.db import Database
 from engine.storage.ledger import AdmissionRefusedError, Ask, Ledger, QuotaPolicy
 
@@ -73,13 +73,13 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     return {
         "admissions_per_s": round(len(latencies) / elapsed, 1),
         "p50_admit_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_admit_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "p99_admit_ms": round(p99(latencies) * 1000, 2),
         "max_admit_ms": round(latencies[-1] * 1000, 2),
-        "p99_admit_ms_spread_over_1s": round(steady[int(len(steady) * 0.99) - 1] * 1000, 2),
+        "p99_admit_ms_spread_over_1s": round(p99(steady) * 1000, 2),
         "admitted": admitted,
         "users": args.users,
         "rounds": args.rounds,
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
     }
 
 
@@ -92,8 +92,4 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse_args(sys.argv[1:])
-    figures = asyncio.run(main(arguments))
-    print("command: python bench/quota.py " + " ".join(sys.argv[1:]))
-    for name, value in figures.items():
-        print(f"{name:>17}: {value}")
-    print(json.dumps(figures))
+    report("quota.py", asyncio.run(main(arguments)))

@@ -20,11 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -39,19 +35,15 @@ sys.path[0] = str(ROOT)  # for tests.fakes, whatever the working directory
 
 import httpx
 
+from bench.figures import machine, p99, report
 from engine.housekeeping import Housekeeper, Retention
 from engine.storage import Storage
 from engine.storage.ledger import Ask, QuotaPolicy
 from tests.fakes.discord_api import FakeDiscordAPI
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.runs import free_port, run_environment, start_run, telegram_final_sent
 
 STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def until(predicate: Callable[[], object], limit_s: float) -> None:
@@ -60,32 +52,15 @@ async def until(predicate: Callable[[], object], limit_s: float) -> None:
             await asyncio.sleep(0.005)
 
 
-def final_sent(telegram: FakeTelegramAPI) -> bool:
-    return any("scenes" in str(c.params) for c in telegram.calls_of("editMessageMedia"))
-
-
 async def run_process(root: Path, scrapes: int) -> dict[str, object]:
     port = free_port()
     async with FakeTelegramAPI() as telegram, FakeDiscordAPI() as discord_api:
-        environment = {
-            **os.environ,
-            "TELEGRAM_TOKEN": "123456:BENCH-token",
-            "TELEGRAM_API_BASE": telegram.base_url,
-            "DISCORD_TOKEN": "BENCH.discord.token",
-            "DISCORD_API_BASE": discord_api.api_base,
-            "DISCORD_GATEWAY_URL": discord_api.gateway_url,
-            "DREAMBOT_METRICS_PORT": str(port),
-            "DREAMBOT_DB": str(root / "db.sqlite3"),
-            "DREAMBOT_WORK_DIR": str(root / "work"),
-            "DREAMBOT_VIDEO_WIDTH": "320",
-            "DREAMBOT_VIDEO_HEIGHT": "180",
-            "DREAMBOT_VIDEO_FPS": "12",
-        }
-        started = time.perf_counter()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=ROOT, env=environment,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        environment = run_environment(
+            root, telegram=telegram, discord_api=discord_api,
+            DREAMBOT_METRICS_PORT=str(port), DREAMBOT_LOG_LEVEL="WARNING",
         )  # fmt: skip
+        started = time.perf_counter()
+        process = await start_run(root, environment)
         try:
             await until(lambda: telegram.calls_of("getUpdates"), 60)
             await discord_api.wait_connected(timeout=60)
@@ -99,7 +74,7 @@ async def run_process(root: Path, scrapes: int) -> dict[str, object]:
                     response = await client.get(f"http://127.0.0.1:{port}/metrics")
                     response.raise_for_status()
                     latencies.append((time.perf_counter() - began) * 1000)
-                await until(lambda: final_sent(telegram), 120)
+                await until(lambda: telegram_final_sent(telegram), 120)
             # The final is out; let the job settle, then stop an idle process.
             async with httpx.AsyncClient() as client:
                 while (
@@ -119,7 +94,7 @@ async def run_process(root: Path, scrapes: int) -> dict[str, object]:
     return {
         "ready_s": round(ready, 2),
         "scrape_p50_ms": round(statistics.median(latencies), 2),
-        "scrape_p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 2),
+        "scrape_p99_ms": round(p99(latencies), 2),
         "sigterm_to_exit_s": round(stopped, 2),
         "exit_code": code,
     }
@@ -169,7 +144,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         figures: dict[str, object] = {"import_s": await import_time()}
         figures |= await run_process(root, args.scrapes)
         figures |= await sweep(root, args.folders)
-    figures["machine"] = f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    figures["machine"] = machine()
     return figures
 
 
@@ -182,8 +157,4 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse_args(sys.argv[1:])
-    results = asyncio.run(main(arguments))
-    print("command: python bench/run.py " + " ".join(sys.argv[1:]))
-    for name, value in results.items():
-        print(f"{name:>20}: {value}")
-    print(json.dumps(results))
+    report("run.py", asyncio.run(main(arguments)))

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -28,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the fakes live i
 
 from aiogram.types import Update
 
+from bench.figures import machine, p99, report
 from bot.telegram_app import TelegramApp
 from bot.telegram_app.app import TelegramOptions
 from engine import Engine, EngineConfig, RenderConfig
@@ -93,14 +91,14 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     acks.sort()
     return {
         "ack_p50_ms": round(statistics.median(acks), 1),
-        "ack_p99_ms": round(acks[max(0, int(len(acks) * 0.99) - 1)], 1),
+        "ack_p99_ms": round(p99(acks), 1),
         "ack_max_ms": round(acks[-1], 1),
         "edits_per_chat_per_s_max": edits,
         "finals_delivered": finals,
         "users": args.users,
         "all_done_s": round(elapsed, 1),
         "render": f"{args.width}x{args.height}@12",
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
     }
 
 
@@ -114,8 +112,4 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse_args(sys.argv[1:])
-    figures = asyncio.run(main(arguments))
-    print("command: python bench/telegram.py " + " ".join(sys.argv[1:]))
-    for name, value in figures.items():
-        print(f"{name:>25}: {value}")
-    print(json.dumps(figures))
+    report("telegram.py", asyncio.run(main(arguments)))
