@@ -95,29 +95,30 @@ class Housekeeper:
                 removable.append((finished, folder))
             # else: running or resumable, never touched
         removable.sort()
-        before = await asyncio.to_thread(disk_usage, self.work_dir)
-        keep = self.retention.keep
+        keep, budget = self.retention.keep, self.retention.budget_bytes
         expired = [folder for finished, folder in removable if now - finished >= keep]
-        await asyncio.to_thread(_remove_trees, expired)
-        kept = [folder for _, folder in removable if folder not in expired]
+        kept = [folder for finished, folder in removable if now - finished < keep]
+        _, freed = await asyncio.to_thread(_remove_folders, expired)
+        # One walk of the tree a pass; later removals subtract what they free.
         usage = await asyncio.to_thread(disk_usage, self.work_dir)
+        before = usage + freed
         removed_jobs, removed_cache = len(expired), 0
-        if usage > self.retention.budget_bytes:
-            over = await asyncio.to_thread(_trim, kept, usage - self.retention.budget_bytes)
-            removed_jobs += over
-            usage = await asyncio.to_thread(disk_usage, self.work_dir)
-        if usage > self.retention.budget_bytes:
-            evicted = await asyncio.to_thread(
-                _trim_cache, self.work_dir / CACHE_FOLDER, usage - self.retention.budget_bytes
+        if usage > budget:
+            trimmed, freed = await asyncio.to_thread(_remove_folders, kept, usage - budget)
+            usage -= freed
+            removed_jobs += trimmed
+        if usage > budget:
+            evicted, freed = await asyncio.to_thread(
+                _trim_cache, self.work_dir / CACHE_FOLDER, usage - budget
             )
+            usage -= freed
             if self.cache is not None:
                 await self.cache.evict(evicted)
             removed_cache = len(evicted)
-            usage = await asyncio.to_thread(disk_usage, self.work_dir)
-        if usage > self.retention.budget_bytes:
+        if usage > budget:
             log.warning(
                 "housekeeping: %d MB in use, over the %d MB budget; only running jobs are left",
-                usage // 2**20, self.retention.budget_bytes // 2**20,
+                usage // 2**20, budget // 2**20,
             )  # fmt: skip
         if removed_jobs or removed_cache:
             log.info(
@@ -167,38 +168,35 @@ def _newest_mtime(folder: Path) -> datetime:
     return datetime.fromtimestamp(newest, UTC)
 
 
-def _remove_trees(folders: Iterable[Path]) -> None:
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
+def _remove_folders(folders: Iterable[Path], excess: int | None = None) -> tuple[int, int]:
+    """Remove folders in order: all of them, or only until ``excess`` bytes are freed.
 
-
-def _trim(folders: list[Path], excess: int) -> int:
-    """Remove folders (oldest first) until ``excess`` bytes are freed; how many went."""
-    removed = 0
+    Returns how many went and the bytes that gave back.
+    """
+    removed = freed = 0
     for folder in folders:
-        if excess <= 0:
+        if excess is not None and freed >= excess:
             break
-        freed = _freed_by(_files(folder))
+        freed += _freed_by(_files(folder))
         shutil.rmtree(folder, ignore_errors=True)
-        excess -= freed
         removed += 1
-    return removed
+    return removed, freed
 
 
-def _trim_cache(folder: Path, excess: int) -> list[Path]:
-    """Remove cached files (oldest first) until ``excess`` bytes are freed; which went."""
+def _trim_cache(folder: Path, excess: int) -> tuple[list[Path], int]:
+    """Remove cached files (oldest first) until ``excess`` bytes are freed: which, and how much."""
     entries = []
     for path in _files(folder):
         with contextlib.suppress(FileNotFoundError):
             entries.append((path.stat().st_mtime, path))
-    removed = []
+    removed, freed = [], 0
     for _, path in sorted(entries):
-        if excess <= 0:
+        if freed >= excess:
             break
-        excess -= _freed_by([path])
+        freed += _freed_by([path])
         path.unlink(missing_ok=True)
         removed.append(path)
-    return removed
+    return removed, freed
 
 
 def _freed_by(paths: Iterable[Path]) -> int:
