@@ -29,7 +29,7 @@ import discord.http
 from bench.figures import machine, p99, report
 from bot.discord_app import DiscordApp, DiscordOptions
 from engine import Engine, EngineConfig, RenderConfig
-from engine.cache import MediaCache
+from engine.books import Books
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.providers.local import local_providers
 from engine.storage import Storage
@@ -54,8 +54,8 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             config,
             local_providers(ffmpeg, render),
             ffmpeg,
-            storage=storage,
-            cache=MediaCache(root / "cache", storage.db),
+            books=Books(storage),
+            use_cache=True,
         )
         async with FakeDiscordAPI() as fake:
             discord.http.Route.BASE = fake.api_base

@@ -29,11 +29,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.figures import machine, report
-from engine import Action, DreamResult, Engine, EngineConfig, JobFailure, JobTicket, Providers
+from engine import (
+    Action,
+    Books,
+    DreamResult,
+    Engine,
+    EngineConfig,
+    JobFailure,
+    JobTicket,
+    Providers,
+    QuotaPolicy,
+)
 from engine.config import Limits, RenderConfig
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.progress import ProgressSnapshot
-from engine.providers.fake import FakeMedia, FakeProviders
+from tests.fakes.providers import FakeMedia, FakeProviders
 
 LATENCIES = {"script": 4.0, "preview": 5.0, "images": 5.0, "voice": 5.0, "clips": 30.0}
 STORY = "A lighthouse keeper befriends a storm. " * 6
@@ -74,9 +84,13 @@ def critical_path(latency: dict[str, float]) -> float:
 
 
 async def run_once(config: EngineConfig, ffmpeg: FFmpeg, providers: Providers) -> TimingSurface:
-    engine = Engine(config, providers, ffmpeg)
-    surface = TimingSurface()
-    await engine.dream(await engine.admit(STORY, requester="bench:1"), surface)
+    books = await Books.open(":memory:", QuotaPolicy.unlimited())
+    try:
+        engine = Engine(config, providers, ffmpeg, books=books)
+        surface = TimingSurface()
+        await engine.dream(await engine.admit(STORY, requester="bench:1"), surface)
+    finally:
+        await books.close()
     return surface
 
 

@@ -29,7 +29,7 @@ from bench.figures import machine, p99, report
 from bot.telegram_app import TelegramApp
 from bot.telegram_app.app import TelegramOptions
 from engine import Engine, EngineConfig, RenderConfig
-from engine.cache import MediaCache
+from engine.books import Books
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.providers.local import local_providers
 from engine.storage import Storage
@@ -53,8 +53,8 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             config,
             local_providers(ffmpeg, render),
             ffmpeg,
-            storage=storage,
-            cache=MediaCache(root / "cache", storage.db),
+            books=Books(storage),
+            use_cache=True,
         )
         async with FakeTelegramAPI() as fake:
             bot = fake.bot()

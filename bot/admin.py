@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import re
 
-from engine.storage import Storage
-from engine.storage.ledger import QuotaView, utc_now
+from engine import Books, QuotaView, UsageError
 
 _USER = re.compile(r"^(telegram|discord):-?\d{1,20}$")
 
 
-class UserFormatError(ValueError):
-    """A USER argument that is not ``platform:id``."""
-
-
 def parse_user(text: str) -> str:
-    """A user key like ``telegram:123`` or ``discord:456`` (raises UserFormatError)."""
+    """A user key like ``telegram:123`` or ``discord:456`` (raises UsageError)."""
     user = text.strip().lower()
     if not _USER.match(user):
-        raise UserFormatError(f"USER must look like telegram:123 or discord:456, not {text!r}")
+        raise UsageError(f"USER must look like telegram:123 or discord:456, not {text!r}")
     return user
 
 
@@ -32,30 +27,30 @@ def describe_quota(view: QuotaView) -> str:
     )
 
 
-async def show(storage: Storage, user: str) -> str:
+async def show(books: Books, user: str) -> str:
     """A user's quota today."""
-    return describe_quota(await storage.ledger.show(user))
+    return describe_quota(await books.quota(user))
 
 
-async def grant(storage: Storage, user: str, dreams: int) -> str:
+async def grant(books: Books, user: str, dreams: int) -> str:
     """Give a user more dreams today."""
-    return describe_quota(await storage.ledger.grant(user, dreams))
+    return describe_quota(await books.grant(user, dreams))
 
 
-async def reset(storage: Storage, user: str) -> str:
+async def reset(books: Books, user: str) -> str:
     """Give a user their whole daily quota again."""
-    return describe_quota(await storage.ledger.reset(user))
+    return describe_quota(await books.reset_quota(user))
 
 
-async def set_banned(storage: Storage, user: str, banned: bool) -> str:
+async def set_banned(books: Books, user: str, banned: bool) -> str:
     """Ban or unban a user."""
-    await storage.ledger.set_banned(user, banned)
+    await books.set_banned(user, banned)
     return f"{user} is {'banned' if banned else 'no longer banned'}"
 
 
-async def stats(storage: Storage) -> str:
+async def stats(books: Books) -> str:
     """Jobs by state, median stage times and today's spend, as a few lines."""
-    figures = await storage.jobs.stats(utc_now().date().isoformat())
+    figures = await books.stats()
     states = ", ".join(f"{state} {count}" for state, count in sorted(figures.by_state.items()))
     stages = ", ".join(f"{stage} {secs:.1f} s" for stage, secs in figures.median_stage_s.items())
     return "\n".join(

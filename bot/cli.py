@@ -15,10 +15,9 @@ from bot import admin
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.terminal import TerminalSurface
-from engine import Engine, StageFailedError, StoryRejectedError
+from engine import Books, Engine, QuotaPolicy, StageFailedError, StoryRejectedError, UsageError
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.providers.local import LocalVoice
-from engine.storage import Storage
 
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
@@ -72,23 +71,23 @@ async def administer(args: argparse.Namespace, settings: Settings) -> int:
     """Run one admin command against the database named by DREAMBOT_DB."""
     try:
         user = admin.parse_user(args.user) if hasattr(args, "user") else ""
-    except admin.UserFormatError as exc:
+    except UsageError as exc:
         print(f"dreambot: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    storage = await Storage.open(settings.db, settings.quota_policy())
+    books = await Books.open(settings.db, settings.quota_policy())
     try:
         if args.command == "stats":
-            text = await admin.stats(storage)
+            text = await admin.stats(books)
         elif args.command in {"ban", "unban"}:
-            text = await admin.set_banned(storage, user, args.command == "ban")
+            text = await admin.set_banned(books, user, args.command == "ban")
         elif args.quota_command == "grant":
-            text = await admin.grant(storage, user, args.dreams)
+            text = await admin.grant(books, user, args.dreams)
         elif args.quota_command == "reset":
-            text = await admin.reset(storage, user)
+            text = await admin.reset(books, user)
         else:
-            text = await admin.show(storage, user)
+            text = await admin.show(books, user)
     finally:
-        await storage.close()
+        await books.close()
     print(text)
     return 0
 
@@ -100,17 +99,23 @@ async def dream(story: str, *, out: Path, seed: int | None, settings: Settings) 
     with tempfile.TemporaryDirectory(prefix=".dreambot-", dir=out) as scratch:
         config = settings.engine_config(work_dir=Path(scratch))
         ffmpeg = FFmpeg(
-            locate_ffmpeg(), max_procs=config.limits.ffmpeg, timeout_s=config.timeouts.ffmpeg
+            locate_ffmpeg(),
+            max_procs=config.limits.ffmpeg,
+            timeout_s=config.limits.ffmpeg_timeout_s,
         )
         # Imported here: the provider SDKs are slow to import and admin commands need none.
-        from bot.providers import ProviderSettingsError, build_providers
+        from bot.providers import build_providers
 
         try:
             built = build_providers(settings, ffmpeg, config.render)
-        except ProviderSettingsError as exc:
+        except UsageError as exc:
             print(f"dreambot: {exc}", file=sys.stderr)
             return EXIT_REFUSED
-        engine = Engine(config, built.providers, ffmpeg, estimate_cost=built.estimate_cost)
+        # The terminal's user is the operator: the books live and die with the scratch folder.
+        books = await Books.open(Path(scratch) / "books.sqlite3", QuotaPolicy.unlimited())
+        engine = Engine(
+            config, built.providers, ffmpeg, books=books, estimate_cost=built.estimate_cost
+        )
         try:
             request = await engine.admit(story, requester="terminal:local", seed=seed)
             if built.choice["voice"] == "local" and not LocalVoice().speaks:
@@ -127,6 +132,7 @@ async def dream(story: str, *, out: Path, seed: int | None, settings: Settings) 
             print(f"dreambot: failed at {failure.stage.value}: {failure.reason}", file=sys.stderr)
             return EXIT_FAILED
         finally:
+            await books.close()
             await built.close()
     timings = "  ".join(f"{stage.value} {secs:.1f}s" for stage, secs in result.timings.items())
     console.print(f"stage timings: {timings}", soft_wrap=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.settings import Settings
 from engine.config import RenderConfig
+from engine.errors import UsageError
 from engine.media.ffmpeg import FFmpeg
 from engine.ports import Moderator, Providers
 from engine.providers.fal import FalClips, FalImages, FalModel, FalPreview, FalQueue
@@ -18,10 +19,6 @@ from engine.providers.openai import (
     openai_client,
 )
 from engine.story import scene_count_for
-
-
-class ProviderSettingsError(ValueError):
-    """A stage asks for a provider whose key is not set."""
 
 
 @dataclass
@@ -50,7 +47,7 @@ def _pick(wanted: str, real: str, has_key: bool, stage: str, key_name: str) -> s
     if wanted == "auto":
         return real if has_key else "local"
     if wanted == real and not has_key:
-        raise ProviderSettingsError(f"{stage} is set to {real}, but {key_name} is not set")
+        raise UsageError(f"{stage} is set to {real}, but {key_name} is not set")
     return wanted
 
 
@@ -76,9 +73,7 @@ def build_providers(settings: Settings, ffmpeg: FFmpeg, render: RenderConfig) ->
 
     if "openai" in choice.values() or moderation_choice == "openai":
         if settings.openai_api_key is None:
-            raise ProviderSettingsError(
-                "moderation is set to openai, but OPENAI_API_KEY is not set"
-            )
+            raise UsageError("moderation is set to openai, but OPENAI_API_KEY is not set")
         client = openai_client(settings.openai_api_key.get_secret_value(), settings.openai_base_url)
         built.closers.append(client.close)
         if choice["script"] == "openai":

@@ -16,15 +16,12 @@ from aiogram.client.telegram import TelegramAPIServer
 from bot.discord_app import DiscordApp, DiscordOptions, use_endpoints
 from bot.jobs import JobTasks
 from bot.metrics import MetricsServer, PrometheusTelemetry
-from bot.providers import ProviderSettingsError, build_providers
+from bot.providers import build_providers
 from bot.settings import TELEGRAM_PUBLIC_API, Settings
 from bot.telegram_app import TelegramApp
 from bot.telegram_app.app import TelegramOptions
-from engine import Engine, Surface
-from engine.cache import MediaCache
-from engine.housekeeping import CACHE_FOLDER, Housekeeper, Retention
+from engine import Books, Engine, Retention, StoredJob, Surface, UsageError
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
-from engine.storage import Storage, StoredJob
 from engine.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -51,29 +48,27 @@ async def run(settings: Settings) -> int:
         return 2
     config = settings.engine_config()
     ffmpeg = FFmpeg(
-        locate_ffmpeg(), max_procs=config.limits.ffmpeg, timeout_s=config.timeouts.ffmpeg
+        locate_ffmpeg(), max_procs=config.limits.ffmpeg, timeout_s=config.limits.ffmpeg_timeout_s
     )
     async with contextlib.AsyncExitStack() as stack:
         try:
             built = build_providers(settings, ffmpeg, config.render)
             stack.push_async_callback(built.close)
             telemetry = serve_metrics(settings, stack)
-        except (ProviderSettingsError, OSError) as exc:
+        except (UsageError, OSError) as exc:
             print(f"dreambot: {exc}", file=sys.stderr)
             return 2
-        storage = await Storage.open(settings.db, settings.quota_policy())
-        stack.push_async_callback(storage.close)
-        cache = MediaCache(config.work_dir / CACHE_FOLDER, storage.db)
+        books = await Books.open(settings.db, settings.quota_policy())
+        stack.push_async_callback(books.close)
         retention = Retention(
             keep=timedelta(hours=settings.media_retention_h),
             budget_bytes=settings.disk_budget_mb * 2**20,
         )
-        housekeeper = Housekeeper(config.work_dir, storage.jobs, retention, cache=cache)
         engine = Engine(
-            config, built.providers, ffmpeg, storage=storage, cache=cache,
-            estimate_cost=built.estimate_cost, telemetry=telemetry, housekeeper=housekeeper,
+            config, built.providers, ffmpeg, books=books, use_cache=True, retention=retention,
+            estimate_cost=built.estimate_cost, telemetry=telemetry,
         )  # fmt: skip
-        await _serve(settings, engine, ffmpeg, housekeeper, built.choice)
+        await _serve(settings, engine, ffmpeg, built.choice)
     return 0
 
 
@@ -95,7 +90,6 @@ async def _serve(
     settings: Settings,
     engine: Engine,
     ffmpeg: FFmpeg,
-    housekeeper: Housekeeper,
     choice: dict[str, str],
 ) -> None:
     """The bots, resumed jobs and housekeeping until a stop signal; then a graceful stop."""
@@ -131,7 +125,8 @@ async def _serve(
 
             for task in await engine.resume(rebuild):
                 resumed.track(task, task.get_name())
-            group.create_task(housekeeper.run())
+            if engine.housekeeper is not None:
+                group.create_task(engine.housekeeper.run())
             log.info("running: %s; stages: %s", [type(a).__name__ for a in adapters], choice)
             await stop.wait()
             if telegram is not None:

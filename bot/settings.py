@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from engine import EngineConfig, Limits, RenderConfig, StoryLimits
-from engine.storage import QuotaPolicy
+from engine import EngineConfig, Limits, QuotaPolicy, RenderConfig, StoryLimits
 
 TELEGRAM_PUBLIC_API = "https://api.telegram.org"
 DISCORD_PUBLIC_API = "https://discord.com/api/v10"

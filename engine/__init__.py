@@ -1,41 +1,63 @@
 """dreambot's platform-free engine: a story in, a narrated video out."""
 
+from engine.books import Books, JobStats, QuotaPolicy, QuotaView
 from engine.config import (
+    ROLE_DEFAULTS,
     EngineConfig,
     Limits,
-    RateLimits,
     RenderConfig,
     RetryPolicy,
+    RoleLimits,
     StoryLimits,
-    Timeouts,
+    retimed,
 )
-from engine.errors import EngineError, StageFailedError, StoryRejectedError
-from engine.models import Action, DreamRequest, DreamResult, JobFailure, JobTicket, Stage
+from engine.errors import (
+    AdmissionRefusedError,
+    EngineError,
+    StageFailedError,
+    StoryRejectedError,
+    SurfaceGoneError,
+    UsageError,
+)
+from engine.housekeeping import Retention
+from engine.models import Action, DreamRequest, DreamResult, JobFailure, JobTicket, Role, Stage
 from engine.pipeline import Engine
 from engine.ports import Providers, Surface
 from engine.progress import ProgressSnapshot, StageProgress, StageStatus
+from engine.storage.jobs import StoredJob
 
 __all__ = [
+    "ROLE_DEFAULTS",
     "Action",
+    "AdmissionRefusedError",
+    "Books",
     "DreamRequest",
     "DreamResult",
     "Engine",
     "EngineConfig",
     "EngineError",
     "JobFailure",
+    "JobStats",
     "JobTicket",
     "Limits",
     "ProgressSnapshot",
     "Providers",
-    "RateLimits",
+    "QuotaPolicy",
+    "QuotaView",
     "RenderConfig",
+    "Retention",
     "RetryPolicy",
+    "Role",
+    "RoleLimits",
     "Stage",
     "StageFailedError",
     "StageProgress",
     "StageStatus",
+    "StoredJob",
     "StoryLimits",
     "StoryRejectedError",
     "Surface",
-    "Timeouts",
+    "SurfaceGoneError",
+    "UsageError",
+    "retimed",
 ]

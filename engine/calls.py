@@ -18,7 +18,7 @@ from tenacity import (
 )
 
 from engine.cache import MediaCache
-from engine.config import Limits, RateLimits, RetryPolicy
+from engine.config import RetryPolicy, RoleLimits
 from engine.errors import (
     ContentRejectedError,
     EngineError,
@@ -27,10 +27,10 @@ from engine.errors import (
     StoryRejectedError,
     TransientError,
 )
+from engine.models import Role
 from engine.telemetry import NoTelemetry, Telemetry
 
 T = TypeVar("T")
-ROLES = ("script", "preview", "images", "clips", "voice")
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +44,18 @@ class ProviderGates:
 
     def __init__(
         self,
-        limits: Limits,
-        rates: RateLimits,
+        roles: Mapping[Role, RoleLimits],
         retry: RetryPolicy,
         telemetry: Telemetry | None = None,
     ) -> None:
-        self._gates = {role: asyncio.Semaphore(getattr(limits, role)) for role in ROLES}
-        self._rates = {role: AsyncLimiter(getattr(rates, role), 1.0) for role in ROLES}
+        self._gates = {
+            role: asyncio.Semaphore(limits.concurrency) for role, limits in roles.items()
+        }
+        self._rates = {role: AsyncLimiter(limits.rate_per_s, 1.0) for role, limits in roles.items()}
         self._retry = retry
         self._telemetry = telemetry or NoTelemetry()
 
-    async def call(self, role: str, timeout_s: float, work: Callable[[], Awaitable[T]]) -> T:
+    async def call(self, role: Role, timeout_s: float, work: Callable[[], Awaitable[T]]) -> T:
         """Await ``work()`` under the role's limits, retrying transient errors, by the deadline."""
         async with self._gates[role]:
             try:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
+
+from engine.models import Role
 
 
 @dataclass(frozen=True)
@@ -22,15 +26,46 @@ class RenderConfig:
 
 
 @dataclass(frozen=True)
-class Limits:
-    """How many calls of each kind may run at once."""
+class RoleLimits:
+    """How one provider role is called, shared by every job of an engine.
 
-    script: int = 2
-    preview: int = 2
-    images: int = 6
-    clips: int = 6
-    voice: int = 6
+    At most ``concurrency`` calls at once, at most ``rate_per_s`` started a second (the
+    provider's own API limit), and each call, retries included, over by ``timeout_s``.
+    """
+
+    timeout_s: float
+    concurrency: int
+    rate_per_s: float
+
+
+ROLE_DEFAULTS: Mapping[Role, RoleLimits] = MappingProxyType(
+    {
+        Role.SCRIPT: RoleLimits(timeout_s=120.0, concurrency=2, rate_per_s=5.0),
+        Role.PREVIEW: RoleLimits(timeout_s=90.0, concurrency=2, rate_per_s=5.0),
+        Role.IMAGES: RoleLimits(timeout_s=180.0, concurrency=6, rate_per_s=10.0),
+        Role.CLIPS: RoleLimits(timeout_s=600.0, concurrency=6, rate_per_s=5.0),
+        Role.VOICE: RoleLimits(timeout_s=120.0, concurrency=6, rate_per_s=10.0),
+    }
+)
+
+
+def retimed(
+    roles: Mapping[Role, RoleLimits], timeout_s: float | Mapping[Role, float]
+) -> dict[Role, RoleLimits]:
+    """``roles`` with new deadlines: one for every role, or per role for those named."""
+    chosen = timeout_s if isinstance(timeout_s, Mapping) else dict.fromkeys(Role, timeout_s)
+    return {
+        role: replace(limits, timeout_s=chosen[role]) if role in chosen else limits
+        for role, limits in roles.items()
+    }
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The machine's share: ffmpeg processes at once, their deadline, scenes at once."""
+
     ffmpeg: int = field(default_factory=lambda: os.cpu_count() or 1)
+    ffmpeg_timeout_s: float = 300.0
     parallel_scenes: int | None = None
 
 
@@ -41,29 +76,6 @@ class RetryPolicy:
     attempts: int = 4
     base_s: float = 1.0
     max_s: float = 30.0
-
-
-@dataclass(frozen=True)
-class RateLimits:
-    """Calls per second each provider role may start (each provider's own API limit)."""
-
-    script: float = 5.0
-    preview: float = 5.0
-    images: float = 10.0
-    clips: float = 5.0
-    voice: float = 10.0
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Upper bounds, in seconds, so that no stage can hang a job (retries included)."""
-
-    script: float = 120.0
-    preview: float = 90.0
-    image: float = 180.0
-    clip: float = 600.0
-    voice: float = 120.0
-    ffmpeg: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -80,8 +92,12 @@ class EngineConfig:
 
     work_dir: Path
     render: RenderConfig = field(default_factory=RenderConfig)
+    roles: Mapping[Role, RoleLimits] = field(default_factory=lambda: ROLE_DEFAULTS)
     limits: Limits = field(default_factory=Limits)
-    timeouts: Timeouts = field(default_factory=Timeouts)
     story: StoryLimits = field(default_factory=StoryLimits)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    rates: RateLimits = field(default_factory=RateLimits)
+
+    def __post_init__(self) -> None:
+        missing = set(Role) - set(self.roles)
+        if missing:
+            raise ValueError(f"no limits for the roles {sorted(missing)}")

@@ -2,12 +2,16 @@
 
     EngineError
      ├── StoryRejectedError      bad input: refused before anything is charged
+     ├── AdmissionRefusedError   a quota, cap, budget, ban or running job says no (nothing charged)
+     ├── UsageError              a command or setting is malformed (a user key, a provider choice)
      ├── TransientError          worth retrying (timeouts, 5xx, rate limits); may carry retry_after
      ├── PermanentError          retrying will not help
      │    ├── ProviderError      a provider failed or returned something unusable
      │    ├── ContentRejectedError  a provider or moderation refused the content
-     │    └── MediaError         a media file could not be made or read
-     │         └── FFmpegError   ffmpeg failed; carries the tail of its stderr
+     │    ├── MediaError         a media file could not be made or read
+     │    │    └── FFmpegError   ffmpeg failed; carries the tail of its stderr
+     │    └── SurfaceGoneError   the chat can no longer be written to (blocked, removed)
+     ├── ProcessTimeoutError     a child process ran out of time and was killed
      └── StageFailedError        a job failed; names the stage that broke
 
 Adapters convert library exceptions into these with ``raise ... from exc``, so no
@@ -15,6 +19,9 @@ third-party exception type crosses the engine boundary.
 """
 
 from __future__ import annotations
+
+import enum
+from datetime import datetime
 
 from engine.models import Stage
 
@@ -29,6 +36,30 @@ class StoryRejectedError(EngineError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Refusal(enum.StrEnum):
+    """Why an admission was refused (also the metrics label)."""
+
+    BANNED = "banned"
+    RUNNING = "running"
+    QUOTA = "quota"
+    CHAT_CAP = "chat_cap"
+    BUDGET = "budget"
+
+
+class AdmissionRefusedError(EngineError):
+    """A request was not admitted; ``reason`` is short and safe to show the user."""
+
+    def __init__(self, refusal: Refusal, reason: str, resets_at: datetime | None) -> None:
+        super().__init__(reason)
+        self.refusal = refusal
+        self.reason = reason
+        self.resets_at = resets_at
+
+
+class UsageError(EngineError, ValueError):
+    """A command argument or a setting is malformed; the message says what is expected."""
 
 
 class TransientError(EngineError):
@@ -63,6 +94,14 @@ class FFmpegError(MediaError):
         super().__init__(detail)
         self.returncode = returncode
         self.stderr_tail = stderr_tail
+
+
+class SurfaceGoneError(PermanentError):
+    """The chat cannot be written to any more (the bot was blocked or removed)."""
+
+
+class ProcessTimeoutError(EngineError):
+    """A child process ran longer than allowed and was killed."""
 
 
 class StageFailedError(EngineError):

@@ -20,6 +20,7 @@ from engine.models import (
     DreamResult,
     JobFailure,
     JobTicket,
+    Role,
     SceneResult,
     Script,
     Stage,
@@ -203,8 +204,8 @@ class JobRun:
                 {"story": self.request.story, "seed": self.seed},
                 folder / "cached_preview",
                 lambda: self.engine.gates.call(
-                    "preview",
-                    config.timeouts.preview,
+                    Role.PREVIEW,
+                    config.roles[Role.PREVIEW].timeout_s,
                     lambda: preview.generate_preview(
                         self.request.story,
                         seed=self.seed,
@@ -266,8 +267,8 @@ class JobRun:
 
         async def write() -> Path:
             script = await self.engine.gates.call(
-                "script",
-                self.engine.config.timeouts.script,
+                Role.SCRIPT,
+                self.engine.config.roles[Role.SCRIPT].timeout_s,
                 lambda: writer.write_script(
                     self.request.story,
                     seed=self.seed,

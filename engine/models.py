@@ -25,6 +25,21 @@ class Stage(enum.StrEnum):
     MERGE = "merge"
 
 
+class Role(enum.StrEnum):
+    """A kind of provider call; its value names it in metrics, logs and settings."""
+
+    SCRIPT = "script"
+    PREVIEW = "preview"
+    IMAGES = "images"
+    CLIPS = "clips"
+    VOICE = "voice"
+
+    @property
+    def stage(self) -> Stage:
+        """The stage of the progress message this role's calls count towards."""
+        return Stage.NARRATION if self is Role.VOICE else Stage(self.value)
+
+
 class Action(enum.StrEnum):
     """Buttons an adapter may offer next to a job."""
 

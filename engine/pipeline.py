@@ -8,18 +8,19 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from engine.books import Books
 from engine.cache import MediaCache
 from engine.calls import ProviderGates
 from engine.config import EngineConfig
-from engine.errors import StageFailedError, StoryRejectedError
-from engine.housekeeping import Housekeeper
+from engine.errors import AdmissionRefusedError, StageFailedError, StoryRejectedError
+from engine.housekeeping import CACHE_FOLDER, Housekeeper, Retention
 from engine.job import JobRun
 from engine.journal import Journal
 from engine.media.ffmpeg import FFmpeg
-from engine.models import DreamRequest, DreamResult, JobFailure, Stage
+from engine.models import DreamRequest, DreamResult, JobFailure, Role, Stage
 from engine.ports import CancellableProvider, Providers, Surface
 from engine.storage import JobStore, Storage, StoredJob
-from engine.storage.ledger import AdmissionRefusedError, Ask
+from engine.storage.ledger import Ask
 from engine.story import validate_story
 from engine.telemetry import NoTelemetry, Telemetry
 
@@ -42,24 +43,30 @@ class Engine:
         providers: Providers,
         ffmpeg: FFmpeg,
         *,
-        storage: Storage | None = None,
-        cache: MediaCache | None = None,
+        books: Books,
+        use_cache: bool = False,
+        retention: Retention | None = None,
         estimate_cost: Callable[[str], float] | None = None,
         resume_window: timedelta = timedelta(hours=6),
         telemetry: Telemetry | None = None,
-        housekeeper: Housekeeper | None = None,
     ) -> None:
         self.config = config
         self.providers = providers
         self.ffmpeg = ffmpeg
-        self.storage = storage
-        self.cache = cache
+        self.books = books
+        self.storage: Storage | None = books.storage
+        cache_dir = config.work_dir / CACHE_FOLDER
+        self.cache = MediaCache(cache_dir, books.storage.db) if use_cache else None
         self.estimate_cost = estimate_cost or (lambda story: 0.0)
         self.resume_window = resume_window
         self.telemetry = telemetry or NoTelemetry()
-        self.housekeeper = housekeeper
+        self.housekeeper = (
+            Housekeeper(config.work_dir, books.storage.jobs, retention, cache=self.cache)
+            if retention is not None
+            else None
+        )
         self._draining = False
-        self.gates = ProviderGates(config.limits, config.rates, config.retry, self.telemetry)
+        self.gates = ProviderGates(config.roles, config.retry, self.telemetry)
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._cancel_requested: set[str] = set()
 
@@ -90,7 +97,7 @@ class Engine:
             await self.storage.ledger.precheck(requester)
         if self.providers.moderation is not None:
             try:
-                async with asyncio.timeout(self.config.timeouts.script):
+                async with asyncio.timeout(self.config.roles[Role.SCRIPT].timeout_s):
                     await self.providers.moderation.check(request.story)
             except TimeoutError:
                 raise StoryRejectedError(

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from engine.journal import RequestTicket
 from engine.models import Action, DreamResult, JobFailure, JobTicket, Script
 from engine.progress import ProgressSnapshot
+
+
+class RequestTicket:
+    """Handed to a provider call: record a remote request id, or re-attach to one.
+
+    A provider that queues work remotely calls ``record`` with the request id as soon as
+    it has one, before waiting for the result. From then on (a retry of the same call, or
+    a restart) ``existing`` holds that id, and the provider fetches its result instead of
+    submitting again. ``queued`` reports the request's place in the provider's queue
+    (None once it runs), for the progress message.
+    """
+
+    def __init__(
+        self,
+        existing: str | None,
+        store: Callable[[str], Awaitable[None]],
+        queued: Callable[[int | None], None] | None = None,
+    ) -> None:
+        self.existing = existing
+        self._store = store
+        self._queued = queued
+
+    async def record(self, request_id: str) -> None:
+        """Remember the request id (durably, when the job is stored) before awaiting it."""
+        self.existing = request_id
+        await self._store(request_id)
+
+    def queued(self, position: int | None) -> None:
+        """Report the request's queue position, or None when it is being worked on."""
+        if self._queued is not None:
+            self._queued(position)
 
 
 class ScriptWriter(Protocol):

@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 
-
-class ProcessTimeoutError(Exception):
-    """The child ran longer than allowed and was killed."""
+from engine.errors import ProcessTimeoutError
 
 
 async def run_process(

@@ -21,12 +21,21 @@ from engine.cache import MediaCache
 from engine.calls import ProviderGates, describe_failure, fetch_or_make
 from engine.config import EngineConfig
 from engine.errors import EngineError, MediaError, ProviderError
-from engine.journal import Journal, RequestTicket
+from engine.journal import Journal
 from engine.media.compose import Soundtrack, prepare_soundtrack, render_scene
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import MediaInfo, probe
-from engine.models import Narration, SceneResult, SceneSpec, Script, Stage, Visual, VisualKind
-from engine.ports import CancellableProvider, Providers
+from engine.models import (
+    Narration,
+    Role,
+    SceneResult,
+    SceneSpec,
+    Script,
+    Stage,
+    Visual,
+    VisualKind,
+)
+from engine.ports import CancellableProvider, Providers, RequestTicket
 from engine.progress import ProgressTracker
 from engine.providers.local.visuals import draw_title_card
 from engine.providers.local.voice import speaking_time, write_silence
@@ -34,7 +43,6 @@ from engine.providers.local.voice import speaking_time, write_silence
 log = logging.getLogger(__name__)
 
 _MAX_NARRATION_S = 120.0  # provider output is untrusted; no scene reads for two minutes
-_ROLE_TIMEOUT = {"images": "image", "clips": "clip", "voice": "voice"}
 _ROLE_STAGE = {"images": Stage.IMAGES, "clips": Stage.CLIPS, "voice": Stage.NARRATION}
 
 
@@ -293,7 +301,7 @@ class SceneWorker:
         ticket = self._journal.ticket(
             name, identity, lambda place: self._tracker.queued(stage, name, place)
         )
-        timeout = getattr(self._config.timeouts, _ROLE_TIMEOUT[role])
+        timeout = self._config.roles[Role(role)].timeout_s
         try:
             return await fetch_or_make(
                 self._cache,
@@ -301,7 +309,7 @@ class SceneWorker:
                 identity,
                 params,
                 folder / f"cached_{name}",
-                lambda: self._gates.call(role, timeout, lambda: make(ticket)),
+                lambda: self._gates.call(Role(role), timeout, lambda: make(ticket)),
             )
         except EngineError:
             # Given up on (deadline, retries spent, unusable output): stop paying for it.

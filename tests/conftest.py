@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from engine import EngineConfig, Limits, RenderConfig, RetryPolicy, Timeouts
+from engine import (
+    ROLE_DEFAULTS,
+    Books,
+    EngineConfig,
+    Limits,
+    QuotaPolicy,
+    RenderConfig,
+    RetryPolicy,
+    retimed,
+)
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
-from engine.providers.fake import FakeMedia
+from tests.fakes.providers import FakeMedia
 
 TINY = RenderConfig(width=160, height=90, fps=12, preset="ultrafast")
 
@@ -47,7 +56,15 @@ def config(tmp_path: Path) -> EngineConfig:
     return EngineConfig(
         work_dir=tmp_path / "work",
         render=TINY,
-        limits=Limits(ffmpeg=2),
-        timeouts=Timeouts(script=5, preview=5, image=5, clip=5, voice=5, ffmpeg=60),
+        limits=Limits(ffmpeg=2, ffmpeg_timeout_s=60),
+        roles=retimed(ROLE_DEFAULTS, 5),
         retry=RetryPolicy(attempts=3, base_s=0.01, max_s=0.05),
     )
+
+
+@pytest.fixture
+async def books(tmp_path: Path) -> AsyncIterator[Books]:
+    """A real SQLite file with no quota in the way, for tests that are not about quotas."""
+    opened = await Books.open(tmp_path / "books.sqlite3", QuotaPolicy.unlimited())
+    yield opened
+    await opened.close()

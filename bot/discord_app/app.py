@@ -18,9 +18,8 @@ from bot.discord_app.buttons import JobButton
 from bot.discord_app.surface import HANDOVER_AFTER_S, NO_MENTIONS, DiscordSurface, Place
 from bot.jobs import JobTasks
 from bot.pacing import ChatPacer
-from engine import Engine, StoryRejectedError
+from engine import AdmissionRefusedError, Books, Engine, StoredJob, StoryRejectedError
 from engine.media.ffmpeg import FFmpeg
-from engine.storage import AdmissionRefusedError, Storage, StoredJob
 
 NOT_YOURS = "Only the person who asked for this dream can do that."
 EDIT_INTERVAL_S = 1.05  # per message: a calm, steady update, well inside Discord's buckets
@@ -123,7 +122,7 @@ class DiscordApp:
                 "Cancelling…" if stopped else "It has already finished.", ephemeral=True
             )
         elif action == "regenerate":
-            found = await self.engine.storage.jobs.story_of(job) if self.engine.storage else None
+            found = await self.engine.books.story_of(job)
             if found is None:
                 await interaction.response.send_message("That dream is too old.", ephemeral=True)
                 return
@@ -175,9 +174,9 @@ class DiscordApp:
         )
 
     async def _gallery(self, guild: int | None) -> int | None:
-        if guild is None or self.engine.storage is None:
+        if guild is None:
             return None
-        value = await self.engine.storage.chats.get(f"discord:{guild}", GALLERY)
+        value = await self.engine.books.chat_setting(f"discord:{guild}", GALLERY)
         return int(value) if value else None
 
     async def _share(self, interaction: discord.Interaction) -> str:
@@ -210,9 +209,7 @@ class DiscordApp:
 
         @tree.command(name="quota", description="How many dreams you have left today")
         async def quota(interaction: discord.Interaction) -> None:
-            if app.engine.storage is None:
-                return
-            view = await app.engine.storage.ledger.show(f"discord:{interaction.user.id}")
+            view = await app.engine.books.quota(f"discord:{interaction.user.id}")
             await interaction.response.send_message(
                 f"You have {view.remaining} of {view.limit} dreams left today; "
                 f"more <t:{int(view.resets_at.timestamp())}:R>.",
@@ -225,8 +222,7 @@ class DiscordApp:
             if not app._is_admin(interaction) or interaction.guild_id is None:
                 await interaction.response.send_message("That is for admins.", ephemeral=True)
                 return
-            assert app.engine.storage is not None  # noqa: S101 - run() always has storage
-            await app.engine.storage.chats.put(
+            await app.engine.books.set_chat_setting(
                 f"discord:{interaction.guild_id}",
                 GALLERY,
                 str(channel.id),
@@ -245,37 +241,37 @@ class DiscordApp:
         async def grant(
             interaction: discord.Interaction, user: discord.User, dreams: int = 1
         ) -> None:
-            if (storage := app._admin_storage(interaction)) is None:
+            if (books := app._admin_books(interaction)) is None:
                 return await admin_reply(interaction, "That is for the bot's admins.")
-            await admin_reply(interaction, await admin.grant(storage, f"discord:{user.id}", dreams))
+            await admin_reply(interaction, await admin.grant(books, f"discord:{user.id}", dreams))
 
         @tree.command(name="reset", description="Give a user a full quota again (admins)")
         async def reset(interaction: discord.Interaction, user: discord.User) -> None:
-            if (storage := app._admin_storage(interaction)) is None:
+            if (books := app._admin_books(interaction)) is None:
                 return await admin_reply(interaction, "That is for the bot's admins.")
-            await admin_reply(interaction, await admin.reset(storage, f"discord:{user.id}"))
+            await admin_reply(interaction, await admin.reset(books, f"discord:{user.id}"))
 
         @tree.command(name="ban", description="Refuse all dreams from a user (admins)")
         async def ban(interaction: discord.Interaction, user: discord.User) -> None:
-            if (storage := app._admin_storage(interaction)) is None:
+            if (books := app._admin_books(interaction)) is None:
                 return await admin_reply(interaction, "That is for the bot's admins.")
             await admin_reply(
-                interaction, await admin.set_banned(storage, f"discord:{user.id}", True)
+                interaction, await admin.set_banned(books, f"discord:{user.id}", True)
             )
 
         @tree.command(name="unban", description="Lift a ban (admins)")
         async def unban(interaction: discord.Interaction, user: discord.User) -> None:
-            if (storage := app._admin_storage(interaction)) is None:
+            if (books := app._admin_books(interaction)) is None:
                 return await admin_reply(interaction, "That is for the bot's admins.")
             await admin_reply(
-                interaction, await admin.set_banned(storage, f"discord:{user.id}", False)
+                interaction, await admin.set_banned(books, f"discord:{user.id}", False)
             )
 
         @tree.command(name="stats", description="Jobs, stage times and spend (admins)")
         async def stats(interaction: discord.Interaction) -> None:
-            if (storage := app._admin_storage(interaction)) is None:
+            if (books := app._admin_books(interaction)) is None:
                 return await admin_reply(interaction, "That is for the bot's admins.")
-            await admin_reply(interaction, await admin.stats(storage))
+            await admin_reply(interaction, await admin.stats(books))
 
     def _is_admin(self, interaction: discord.Interaction) -> bool:
         if f"discord:{interaction.user.id}" in self.options.admins:
@@ -283,7 +279,7 @@ class DiscordApp:
         permissions = interaction.permissions
         return bool(permissions and permissions.manage_guild)
 
-    def _admin_storage(self, interaction: discord.Interaction) -> Storage | None:
+    def _admin_books(self, interaction: discord.Interaction) -> Books | None:
         if f"discord:{interaction.user.id}" not in self.options.admins:
             return None
-        return self.engine.storage
+        return self.engine.books

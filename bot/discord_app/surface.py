@@ -22,7 +22,7 @@ from bot.discord_app.buttons import failed_view, finished_view, running_view
 from bot.flusher import ProgressFlusher
 from bot.pacing import ChatPacer
 from engine import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
-from engine.errors import EngineError
+from engine.errors import SurfaceGoneError
 from engine.media.ffmpeg import FFmpeg
 from engine.media.fit import fit_to_size
 
@@ -30,10 +30,6 @@ REF_PREFIX = "discord:"
 NO_MENTIONS = discord.AllowedMentions.none()
 HANDOVER_AFTER_S = 13 * 60  # the token lasts 15 minutes; leave room for a slow upload
 _EXPIRED_TOKEN = 50027  # "Invalid Webhook Token": the interaction token is no longer valid
-
-
-class SurfaceGoneError(EngineError):
-    """The channel cannot be written to any more."""
 
 
 @dataclass

@@ -14,9 +14,8 @@ from bot.jobs import JobTasks
 from bot.pacing import Pacers
 from bot.telegram_app.handlers import build_router
 from bot.telegram_app.surface import Place, TelegramSurface
-from engine import Engine, StoryRejectedError
+from engine import AdmissionRefusedError, Engine, StoredJob, StoryRejectedError
 from engine.media.ffmpeg import FFmpeg
-from engine.storage import AdmissionRefusedError, StoredJob
 
 REFUSAL_REPEAT_S = 10.0
 
@@ -128,7 +127,7 @@ class TelegramApp:
         self, user: User, message: Message, job_id: str, answer: Callable[[str], Awaitable[object]]
     ) -> None:
         """The same story again with a new seed (unchanged parts come from the cache)."""
-        found = await self.engine.storage.jobs.story_of(job_id) if self.engine.storage else None
+        found = await self.engine.books.story_of(job_id)
         if found is None:
             await answer("That dream is too old to make again.")
             return

@@ -35,9 +35,9 @@ def build_router(app: TelegramApp) -> Router:
 
     @router.message(Command("quota"))
     async def show_quota(message: Message) -> None:
-        if message.from_user is None or app.engine.storage is None:
+        if message.from_user is None:
             return
-        view = await app.engine.storage.ledger.show(f"telegram:{message.from_user.id}")
+        view = await app.engine.books.quota(f"telegram:{message.from_user.id}")
         await message.reply(
             f"You have {view.remaining} of {view.limit} dreams left today; "
             f"more at {view.resets_at:%H:%M} UTC."
@@ -54,7 +54,7 @@ def build_router(app: TelegramApp) -> Router:
 
     @router.message(Command("grant", "reset", "ban", "unban", "stats"))
     async def admin_command(message: Message, command: CommandObject) -> None:
-        if message.from_user is None or app.engine.storage is None:
+        if message.from_user is None:
             return
         if f"telegram:{message.from_user.id}" not in app.options.admins:
             await message.reply("That command is for the bot's admins.")
@@ -103,19 +103,18 @@ async def share(app: TelegramApp, query: CallbackQuery) -> str:
 
 async def run_admin(app: TelegramApp, command: CommandObject) -> str:
     """One admin command; the reply text."""
-    storage = app.engine.storage
-    assert storage is not None  # noqa: S101 - checked by the handler
+    books = app.engine.books
     words = (command.args or "").split()
     try:
         if command.command == "stats":
-            return await admin.stats(storage)
+            return await admin.stats(books)
         if not words:
             return f"Usage: /{command.command} telegram:123" + (" N" * (command.command == "grant"))
         user = admin.parse_user(words[0])
         if command.command == "grant":
-            return await admin.grant(storage, user, int(words[1]) if len(words) > 1 else 1)
+            return await admin.grant(books, user, int(words[1]) if len(words) > 1 else 1)
         if command.command == "reset":
-            return await admin.reset(storage, user)
-        return await admin.set_banned(storage, user, command.command == "ban")
-    except (admin.UserFormatError, ValueError) as exc:
+            return await admin.reset(books, user)
+        return await admin.set_banned(books, user, command.command == "ban")
+    except ValueError as exc:
         return str(exc)

@@ -29,7 +29,7 @@ from bot.flusher import ProgressFlusher
 from bot.pacing import ChatPacer
 from bot.telegram_app import keyboards, render
 from engine import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
-from engine.errors import EngineError
+from engine.errors import SurfaceGoneError
 from engine.media.ffmpeg import FFmpeg
 from engine.media.fit import fit_to_size
 
@@ -37,10 +37,6 @@ log = logging.getLogger(__name__)
 
 REF_PREFIX = "telegram:"
 _FINAL_ATTEMPTS = 4
-
-
-class SurfaceGoneError(EngineError):
-    """The chat cannot be written to any more (the bot was blocked or removed)."""
 
 
 @dataclass

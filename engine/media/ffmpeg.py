@@ -10,8 +10,8 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-from engine.errors import FFmpegError
-from engine.process import ProcessTimeoutError, run_process
+from engine.errors import FFmpegError, ProcessTimeoutError
+from engine.process import run_process
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from fal_client.client import Completed, FalClientHTTPError, InProgress, Queued
 from pydantic import BaseModel, Field, ValidationError
 
 from engine.errors import ContentRejectedError, PermanentError, ProviderError, TransientError
-from engine.journal import RequestTicket
+from engine.ports import RequestTicket
 from engine.providers.download import MediaKind, download
 
 M = TypeVar("M", bound=BaseModel)

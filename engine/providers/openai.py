@@ -17,8 +17,8 @@ from engine.errors import (
     StoryRejectedError,
     TransientError,
 )
-from engine.journal import RequestTicket
 from engine.models import SceneSpec, Script
+from engine.ports import RequestTicket
 from engine.providers.download import MediaKind, check_kind
 from engine.story import scene_count_for
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.errors import AdmissionRefusedError
 from engine.storage.chats import ChatSettings
 from engine.storage.db import Database
 from engine.storage.jobs import JobStore, StoredJob
-from engine.storage.ledger import AdmissionRefusedError, Ledger, QuotaPolicy
+from engine.storage.ledger import Ledger, QuotaPolicy
 
 __all__ = [
     "AdmissionRefusedError",

@@ -10,13 +10,12 @@ arrival order, which keeps a burst of admissions to a few round trips.
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from engine.errors import EngineError
+from engine.errors import AdmissionRefusedError, Refusal
 from engine.storage.db import Database, Transaction
 
 _ADMIT = """
@@ -38,26 +37,6 @@ WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_key = :user AND banned = 1)
 """
 
 
-class Refusal(enum.StrEnum):
-    """Why an admission was refused."""
-
-    BANNED = "banned"
-    RUNNING = "running"
-    QUOTA = "quota"
-    CHAT_CAP = "chat_cap"
-    BUDGET = "budget"
-
-
-class AdmissionRefusedError(EngineError):
-    """A request was not admitted; ``reason`` is short and safe to show the user."""
-
-    def __init__(self, refusal: Refusal, reason: str, resets_at: datetime | None) -> None:
-        super().__init__(reason)
-        self.refusal = refusal
-        self.reason = reason
-        self.resets_at = resets_at
-
-
 @dataclass(frozen=True)
 class QuotaPolicy:
     """The limits admission enforces."""
@@ -66,6 +45,11 @@ class QuotaPolicy:
     max_running: int = 1
     chat_daily_cap: int | None = None
     daily_budget: float | None = None
+
+    @classmethod
+    def unlimited(cls) -> QuotaPolicy:
+        """No quota, cap or budget: for the terminal, whose user is the operator."""
+        return cls(daily_quota=2**31 - 1, max_running=2**31 - 1)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.admin import UserFormatError, parse_user
+from bot.admin import parse_user
+from engine import UsageError
 from engine.storage import Storage
 from engine.storage.ledger import Ask, QuotaPolicy
 
@@ -79,6 +80,6 @@ def test_a_malformed_user_is_refused_in_one_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ["telegram:abc", "slack:1", "telegram:", "discord:1:2", ""])
 def test_user_format(text: str) -> None:
-    with pytest.raises(UserFormatError):
+    with pytest.raises(UsageError):
         parse_user(text)
     assert parse_user(" Telegram:-100123 ") == "telegram:-100123"

@@ -12,13 +12,13 @@ import pytest
 from bot.discord_app import DiscordApp, DiscordOptions
 from bot.discord_app.app import NOT_YOURS
 from engine import Engine, EngineConfig, Providers
-from engine.cache import MediaCache
+from engine.books import Books
 from engine.media.ffmpeg import FFmpeg
-from engine.providers.fake import FakeMedia, FakeProviders
 from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
 from tests.fakes import discord_payloads as dp
 from tests.fakes.discord_api import FakeDiscordAPI, deliver, deliver_event
+from tests.fakes.providers import FakeMedia, FakeProviders
 
 OWNER, OTHER, ADMIN = 7001, 7002, 7009
 GUILD, CHANNEL, GALLERY = dp.GUILD_ID, dp.CHANNEL_ID, dp.CHANNEL_ID + 1
@@ -75,8 +75,8 @@ async def discord_bot(
                 replace(config, render=render),
                 Providers(fakes, fakes, fakes, fakes, fakes),
                 ffmpeg,
-                storage=storage,
-                cache=MediaCache(tmp_path / "cache", storage.db),
+                books=Books(storage),
+                use_cache=True,
             )
             settings = DiscordOptions(frozenset({f"discord:{ADMIN}"}), sync_commands=False)
             app = DiscordApp(engine, ffmpeg, replace(settings, **options))

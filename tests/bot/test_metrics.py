@@ -8,9 +8,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import MetricsServer, PrometheusTelemetry
 from engine import Engine, Providers, StageFailedError, StoryRejectedError
-from engine.providers.fake import FakeProviders, Fault
+from engine.books import Books
 from engine.storage import AdmissionRefusedError, Storage
 from engine.storage.ledger import QuotaPolicy
+from tests.fakes.providers import FakeProviders, Fault
 from tests.surfaces import RecordingSurface
 
 STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
@@ -41,7 +42,7 @@ async def test_a_scrape_after_jobs_shows_stage_histograms_and_counters(
             media, faults={"script": {None: Fault.ERROR}, "preview": {None: Fault.HANG}}
         )
         engine = Engine(
-            config, providers_of(broken), ffmpeg, storage=storage, telemetry=telemetry,
+            config, providers_of(broken), ffmpeg, books=Books(storage), telemetry=telemetry,
             estimate_cost=lambda story: 0.25,
         )  # fmt: skip
         failed = await engine.admit(STORY, requester="telegram:1")

@@ -10,17 +10,27 @@ from typing import Any
 
 import pytest
 
-from bot.providers import Built, ProviderSettingsError, build_providers
+from bot.providers import Built, build_providers
 from bot.settings import Settings
-from engine import Engine, EngineConfig, Stage, StageFailedError, StoryRejectedError
+from engine import (
+    Engine,
+    EngineConfig,
+    Role,
+    Stage,
+    StageFailedError,
+    StoryRejectedError,
+    UsageError,
+    retimed,
+)
+from engine.books import Books
 from engine.models import DreamResult, VisualKind
 from engine.progress import ProgressSnapshot
-from engine.providers.fake import FakeMedia
 from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
 from tests.conftest import TINY
 from tests.fakes.fal_queue import FakeFalQueue, point_fal_client_at
 from tests.fakes.openai_server import OpenAIFake
+from tests.fakes.providers import FakeMedia
 from tests.surfaces import RecordingSurface
 
 STORY = (
@@ -85,7 +95,7 @@ async def dream(
 ) -> tuple[DreamResult, Built]:
     built = build_providers(Settings(), ffmpeg, config.render)
     engine = Engine(
-        config, built.providers, ffmpeg, storage=storage, estimate_cost=built.estimate_cost
+        config, built.providers, ffmpeg, books=Books(storage), estimate_cost=built.estimate_cost
     )
     try:
         request = await engine.admit(story, requester="telegram:5")
@@ -158,7 +168,7 @@ async def test_a_refused_script_fails_at_script_with_a_refund(
     ],
 )
 async def test_fal_fault_matrix(config, ffmpeg, services, storage, app, fault, expected) -> None:
-    config = replace(config, timeouts=replace(config.timeouts, clip=3))
+    config = replace(config, roles=retimed(config.roles, {Role.CLIPS: 3}))
     services.fal.fail(app, fault)
     result, _ = await dream(config, ffmpeg, storage, RecordingSurface())
 
@@ -204,11 +214,13 @@ async def test_keys_never_reach_logs_errors_or_messages(
 async def test_a_restart_in_the_middle_of_a_fal_clip_re_attaches(
     config, ffmpeg, services, storage, media
 ) -> None:
-    config = replace(config, timeouts=replace(config.timeouts, clip=120, image=120, voice=120))
+    config = replace(
+        config, roles=retimed(config.roles, {Role.CLIPS: 120, Role.IMAGES: 120, Role.VOICE: 120})
+    )
     fal = services.fal
     fal.serve(CLIP, kind="video", file=media.clip, steps_in_progress=10**9)  # never, for now
     first = build_providers(Settings(), ffmpeg, config.render)
-    engine = Engine(config, first.providers, ffmpeg, storage=storage)
+    engine = Engine(config, first.providers, ffmpeg, books=Books(storage))
     request = await engine.admit(STORY, requester="telegram:5")
     job = asyncio.create_task(engine.dream(request, RecordingSurface(), surface_ref="msg:9"))
 
@@ -225,7 +237,7 @@ async def test_a_restart_in_the_middle_of_a_fal_clip_re_attaches(
     fal.serve(CLIP, kind="video", file=media.clip)  # the clips finish while we are down
 
     second = build_providers(Settings(), ffmpeg, config.render)
-    restarted = Engine(config, second.providers, ffmpeg, storage=storage)
+    restarted = Engine(config, second.providers, ffmpeg, books=Books(storage))
     surface = RecordingSurface()
 
     async def rebuild(stored: object) -> RecordingSurface:
@@ -247,11 +259,11 @@ async def test_a_restart_in_the_middle_of_a_fal_clip_re_attaches(
 
 
 async def test_a_users_cancel_cancels_the_fal_requests(config, ffmpeg, services, storage, media):
-    config = replace(config, timeouts=replace(config.timeouts, clip=120))
+    config = replace(config, roles=retimed(config.roles, {Role.CLIPS: 120}))
     fal = services.fal
     fal.serve(CLIP, kind="video", file=media.clip, steps_in_progress=10**9)
     built = build_providers(Settings(), ffmpeg, config.render)
-    engine = Engine(config, built.providers, ffmpeg, storage=storage)
+    engine = Engine(config, built.providers, ffmpeg, books=Books(storage))
     request = await engine.admit(STORY, requester="telegram:5")
     job = asyncio.create_task(engine.dream(request, RecordingSurface()))
 
@@ -285,5 +297,5 @@ def test_each_stage_can_choose_its_provider(ffmpeg, monkeypatch) -> None:
     asyncio.run(built.close())
 
     monkeypatch.setenv("DREAMBOT_CLIP_PROVIDER", "fal")
-    with pytest.raises(ProviderSettingsError, match="FAL_KEY"):
+    with pytest.raises(UsageError, match="FAL_KEY"):
         build_providers(Settings(), ffmpeg, TINY)

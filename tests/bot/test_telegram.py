@@ -16,11 +16,11 @@ from bot.telegram_app import TelegramApp
 from bot.telegram_app.app import TelegramOptions
 from bot.telegram_app.keyboards import JobButton
 from engine import Engine, EngineConfig, Providers
-from engine.cache import MediaCache
+from engine.books import Books
 from engine.media.ffmpeg import FFmpeg
-from engine.providers.fake import FakeMedia, FakeProviders
 from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
+from tests.fakes.providers import FakeMedia, FakeProviders
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 OWNER, OTHER, ADMIN = 501, 502, 900
@@ -101,8 +101,8 @@ async def telegram(
                 replace(config, render=replace(config.render, crf=0)) if lossless else config,
                 Providers(fakes, fakes, fakes, fakes, fakes),
                 ffmpeg,
-                storage=store,
-                cache=MediaCache(tmp_path / "cache", store.db),
+                books=Books(store),
+                use_cache=True,
             )
             bot = fake.bot()
             options = TelegramOptions(frozenset({f"telegram:{ADMIN}"}), GALLERY, upload_limit)

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from engine import DreamResult, Engine, Providers
+from engine.books import Books
 from engine.cache import MediaCache
 from engine.housekeeping import Housekeeper, Retention, disk_usage
-from engine.providers.fake import FakeProviders
 from engine.storage import Storage
 from engine.storage.ledger import Ask, QuotaPolicy
+from tests.fakes.providers import FakeProviders
 from tests.surfaces import RecordingSurface
 
 MB = 2**20
@@ -132,11 +133,12 @@ async def test_the_engine_wakes_housekeeping_when_a_job_is_delivered(
     config, ffmpeg, media, storage
 ) -> None:
     fake = FakeProviders(media)
-    keeper = Housekeeper(config.work_dir, storage.jobs, Retention(keep=timedelta(0)))
     engine = Engine(
         config, Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake), ffmpeg,
-        storage=storage, housekeeper=keeper,
+        books=Books(storage), retention=Retention(keep=timedelta(0)),
     )  # fmt: skip
+    keeper = engine.housekeeper
+    assert keeper is not None
     sweeping = asyncio.create_task(keeper.run(every_s=3600))
     try:
         request = await engine.admit(STORY, requester="telegram:1")

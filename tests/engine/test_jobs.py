@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import Engine, Providers, StageFailedError, StoryRejectedError, Timeouts
-from engine.cache import MediaCache
+from engine import Engine, Providers, Role, StageFailedError, StoryRejectedError, retimed
+from engine.books import Books
 from engine.models import JobFailure, Stage
 from engine.progress import ProgressSnapshot
-from engine.providers.fake import FakeProviders, Fault
 from engine.storage import Storage, StoredJob
 from engine.storage.ledger import QuotaPolicy
+from tests.fakes.providers import FakeProviders, Fault
 from tests.surfaces import RecordingSurface
 
 STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
@@ -28,9 +28,9 @@ async def storage(tmp_path):
     await opened.close()
 
 
-def engine_for(config, ffmpeg, fake, storage, cache=None) -> Engine:
+def engine_for(config, ffmpeg, fake, storage, use_cache=False) -> Engine:
     providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
-    return Engine(config, providers, ffmpeg, storage=storage, cache=cache)
+    return Engine(config, providers, ffmpeg, books=Books(storage), use_cache=use_cache)
 
 
 async def job_state(storage: Storage, job_id: str) -> tuple[str, str]:
@@ -97,7 +97,12 @@ async def test_a_restart_resumes_and_re_attaches_without_resubmitting(
     config, ffmpeg, media, storage
 ) -> None:
     # Held clips must not hit their deadline however slow the machine: the "crash" ends them.
-    config = replace(config, timeouts=Timeouts(script=120, preview=120, image=120, clip=120))
+    config = replace(
+        config,
+        roles=retimed(
+            config.roles, {Role.SCRIPT: 120, Role.PREVIEW: 120, Role.IMAGES: 120, Role.CLIPS: 120}
+        ),
+    )
     clips_submitted = asyncio.Event()
     first = FakeProviders(media)
 
@@ -161,14 +166,13 @@ async def test_a_job_that_cannot_resume_fails_with_a_refund(config, ffmpeg, medi
 
 
 async def test_a_repeated_story_costs_no_provider_call(config, ffmpeg, media, storage, tmp_path):
-    cache = MediaCache(tmp_path / "cache", storage.db)
     first = FakeProviders(media)
-    engine = engine_for(config, ffmpeg, first, storage, cache)
+    engine = engine_for(config, ffmpeg, first, storage, use_cache=True)
     await engine.dream(await engine.admit(STORY, requester=USER), RecordingSurface())
     assert {call.role for call in first.calls} == {"script", "preview", "images", "clips", "voice"}
 
     second = FakeProviders(media)
-    again = engine_for(config, ffmpeg, second, storage, cache)
+    again = engine_for(config, ffmpeg, second, storage, use_cache=True)
     surface = RecordingSurface()
     result = await again.dream(await again.admit(STORY, requester=USER), surface)
 
@@ -176,7 +180,7 @@ async def test_a_repeated_story_costs_no_provider_call(config, ffmpeg, media, st
     assert "final" in surface.kinds() and len(result.scenes) == 3
 
     third = FakeProviders(media)
-    other_seed = engine_for(config, ffmpeg, third, storage, cache)
+    other_seed = engine_for(config, ffmpeg, third, storage, use_cache=True)
     await other_seed.dream(
         await other_seed.admit(STORY, requester=USER, seed=99), RecordingSurface()
     )

@@ -7,22 +7,32 @@ from dataclasses import replace
 
 import pytest
 
-from engine import Engine, EngineConfig, Providers, Stage, StageFailedError, StageStatus
+from engine import (
+    Books,
+    Engine,
+    EngineConfig,
+    Providers,
+    Role,
+    Stage,
+    StageFailedError,
+    StageStatus,
+    retimed,
+)
 from engine.errors import TransientError
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import probe
 from engine.models import DreamResult, JobFailure, VisualKind
 from engine.progress import ProgressSnapshot
-from engine.providers.fake import FakeMedia, FakeProviders, Fault
+from tests.fakes.providers import FakeMedia, FakeProviders, Fault
 from tests.processes import ffmpeg_children, first_ffmpeg_children, is_gone
 from tests.surfaces import RecordingSurface
 
 STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
 
 
-def build(config: EngineConfig, ffmpeg: FFmpeg, fake: FakeProviders) -> Engine:
+def build(books: Books, config: EngineConfig, ffmpeg: FFmpeg, fake: FakeProviders) -> Engine:
     providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
-    return Engine(config, providers, ffmpeg)
+    return Engine(config, providers, ffmpeg, books=books)
 
 
 async def run_job(engine: Engine, surface: RecordingSurface) -> DreamResult:
@@ -33,9 +43,9 @@ def progress_of(surface: RecordingSurface, stage: Stage) -> list[StageStatus]:
     return [p.of(stage).status for k, p in surface.events if isinstance(p, ProgressSnapshot)]
 
 
-async def test_preview_reaches_the_surface_before_the_final(config, ffmpeg, media) -> None:
+async def test_preview_reaches_the_surface_before_the_final(books, config, ffmpeg, media) -> None:
     surface = RecordingSurface()
-    result = await run_job(build(config, ffmpeg, FakeProviders(media)), surface)
+    result = await run_job(build(books, config, ffmpeg, FakeProviders(media)), surface)
 
     kinds = surface.kinds()
     assert kinds[0] == "ack"
@@ -45,10 +55,10 @@ async def test_preview_reaches_the_surface_before_the_final(config, ffmpeg, medi
     assert (await probe(ffmpeg, result.preview)).video is not None
 
 
-async def test_a_preview_later_than_the_final_is_dropped(config, ffmpeg, media) -> None:
+async def test_a_preview_later_than_the_final_is_dropped(books, config, ffmpeg, media) -> None:
     fake = FakeProviders(media, faults={"preview": {None: Fault.HANG}})
     surface = RecordingSurface()
-    result = await run_job(build(config, ffmpeg, fake), surface)
+    result = await run_job(build(books, config, ffmpeg, fake), surface)
 
     assert "preview" not in surface.kinds()
     assert surface.kinds().count("final") == 1
@@ -56,17 +66,17 @@ async def test_a_preview_later_than_the_final_is_dropped(config, ffmpeg, media) 
 
 
 @pytest.mark.parametrize("fault", [Fault.CORRUPT, Fault.CRASH])
-async def test_a_failed_preview_never_fails_the_job(config, ffmpeg, media, fault) -> None:
+async def test_a_failed_preview_never_fails_the_job(books, config, ffmpeg, media, fault) -> None:
     fake = FakeProviders(media, faults={"preview": {None: fault}})
     surface = RecordingSurface()
-    await run_job(build(config, ffmpeg, fake), surface)
+    await run_job(build(books, config, ffmpeg, fake), surface)
 
     assert "preview" not in surface.kinds()
     assert "final" in surface.kinds()
     assert StageStatus.FAILED in progress_of(surface, Stage.PREVIEW)
 
 
-async def test_scene_chains_run_at_the_same_time(config, ffmpeg, media) -> None:
+async def test_scene_chains_run_at_the_same_time(books, config, ffmpeg, media) -> None:
     scenes = 4
     barriers = {"images": asyncio.Barrier(scenes), "clips": asyncio.Barrier(scenes)}
 
@@ -77,7 +87,7 @@ async def test_scene_chains_run_at_the_same_time(config, ffmpeg, media) -> None:
             await asyncio.wait_for(barriers[role].wait(), timeout=20)
 
     fake = FakeProviders(media, scenes=scenes, hook=hold)
-    result = await run_job(build(config, ffmpeg, fake), RecordingSurface())
+    result = await run_job(build(books, config, ffmpeg, fake), RecordingSurface())
 
     assert [scene.visual for scene in result.scenes] == [VisualKind.CLIP] * scenes
     images, voices = fake.calls_of("images"), fake.calls_of("voice")
@@ -86,7 +96,9 @@ async def test_scene_chains_run_at_the_same_time(config, ffmpeg, media) -> None:
     assert min(call.started for call in voices) < max(call.ended for call in images)
 
 
-async def test_each_scene_is_assembled_as_soon_as_its_parts_exist(config, ffmpeg, media) -> None:
+async def test_each_scene_is_assembled_as_soon_as_its_parts_exist(
+    books, config, ffmpeg, media
+) -> None:
     first_scene_done = asyncio.Event()
 
     def watch(progress: ProgressSnapshot) -> None:
@@ -99,13 +111,13 @@ async def test_each_scene_is_assembled_as_soon_as_its_parts_exist(config, ffmpeg
             await asyncio.wait_for(first_scene_done.wait(), timeout=20)
 
     fake = FakeProviders(media, hook=hold)
-    result = await run_job(build(config, ffmpeg, fake), RecordingSurface(watch=watch))
+    result = await run_job(build(books, config, ffmpeg, fake), RecordingSurface(watch=watch))
 
     assert [scene.visual for scene in result.scenes] == [VisualKind.CLIP] * 3
 
 
-async def test_final_matches_the_narration_scene_by_scene(config, ffmpeg, media) -> None:
-    result = await run_job(build(config, ffmpeg, FakeProviders(media)), RecordingSurface())
+async def test_final_matches_the_narration_scene_by_scene(books, config, ffmpeg, media) -> None:
+    result = await run_job(build(books, config, ffmpeg, FakeProviders(media)), RecordingSurface())
 
     narration = (await probe(ffmpeg, media.narration)).duration_s
     assert narration is not None
@@ -123,11 +135,11 @@ async def test_final_matches_the_narration_scene_by_scene(config, ffmpeg, media)
 
 
 @pytest.mark.parametrize("fault", [Fault.ERROR, Fault.CORRUPT, Fault.HANG, Fault.CRASH])
-async def test_a_failed_clip_falls_back_to_the_image(config, ffmpeg, media, fault) -> None:
-    config = replace(config, timeouts=replace(config.timeouts, clip=0.5))
+async def test_a_failed_clip_falls_back_to_the_image(books, config, ffmpeg, media, fault) -> None:
+    config = replace(config, roles=retimed(config.roles, {Role.CLIPS: 0.5}))
     fake = FakeProviders(media, faults={"clips": {1: fault}})
     surface = RecordingSurface()
-    result = await run_job(build(config, ffmpeg, fake), surface)
+    result = await run_job(build(books, config, ffmpeg, fake), surface)
 
     kinds = [scene.visual for scene in result.scenes]
     assert kinds == [VisualKind.CLIP, VisualKind.IMAGE, VisualKind.CLIP]
@@ -135,27 +147,29 @@ async def test_a_failed_clip_falls_back_to_the_image(config, ffmpeg, media, faul
 
 
 @pytest.mark.parametrize("fault", [Fault.ERROR, Fault.CORRUPT, Fault.REFUSED])
-async def test_a_failed_image_falls_back_to_a_title_card(config, ffmpeg, media, fault) -> None:
+async def test_a_failed_image_falls_back_to_a_title_card(
+    books, config, ffmpeg, media, fault
+) -> None:
     fake = FakeProviders(media, faults={"images": {2: fault}})
-    result = await run_job(build(config, ffmpeg, fake), RecordingSurface())
+    result = await run_job(build(books, config, ffmpeg, fake), RecordingSurface())
 
     assert result.scenes[2].visual is VisualKind.TITLE_CARD
     assert 2 not in [call.scene for call in fake.calls_of("clips")]
 
 
-async def test_a_failed_narration_falls_back_to_silence(config, ffmpeg, media) -> None:
+async def test_a_failed_narration_falls_back_to_silence(books, config, ffmpeg, media) -> None:
     fake = FakeProviders(media, faults={"voice": {0: Fault.ERROR}})
-    result = await run_job(build(config, ffmpeg, fake), RecordingSurface())
+    result = await run_job(build(books, config, ffmpeg, fake), RecordingSurface())
 
     assert [scene.spoken for scene in result.scenes] == [False, True, True]
     info = await probe(ffmpeg, result.scenes[0].path)
     assert info.audio is not None
 
 
-async def test_one_good_scene_is_enough_to_deliver(config, ffmpeg, media) -> None:
+async def test_one_good_scene_is_enough_to_deliver(books, config, ffmpeg, media) -> None:
     fake = FakeProviders(media, faults={"images": {0: Fault.ERROR, 1: Fault.ERROR}})
     surface = RecordingSurface()
-    result = await run_job(build(config, ffmpeg, fake), surface)
+    result = await run_job(build(books, config, ffmpeg, fake), surface)
 
     assert [s.visual for s in result.scenes] == [
         VisualKind.TITLE_CARD,
@@ -165,11 +179,11 @@ async def test_one_good_scene_is_enough_to_deliver(config, ffmpeg, media) -> Non
     assert "final" in surface.kinds()
 
 
-async def test_no_picture_for_any_scene_fails_at_images(config, ffmpeg, media) -> None:
+async def test_no_picture_for_any_scene_fails_at_images(books, config, ffmpeg, media) -> None:
     fake = FakeProviders(media, faults={"images": {None: Fault.ERROR}})
     surface = RecordingSurface()
     with pytest.raises(StageFailedError) as failed:
-        await run_job(build(config, ffmpeg, fake), surface)
+        await run_job(build(books, config, ffmpeg, fake), surface)
 
     assert failed.value.stage is Stage.IMAGES
     failure = surface.first("fail")
@@ -177,28 +191,28 @@ async def test_no_picture_for_any_scene_fails_at_images(config, ffmpeg, media) -
     assert "final" not in surface.kinds()
 
 
-async def test_no_voice_for_any_scene_fails_at_narration(config, ffmpeg, media) -> None:
+async def test_no_voice_for_any_scene_fails_at_narration(books, config, ffmpeg, media) -> None:
     fake = FakeProviders(media, faults={"voice": {None: Fault.BUSY}})
     with pytest.raises(StageFailedError) as failed:
-        await run_job(build(config, ffmpeg, fake), RecordingSurface())
+        await run_job(build(books, config, ffmpeg, fake), RecordingSurface())
     assert failed.value.stage is Stage.NARRATION
 
 
-async def test_scenes_that_cannot_be_assembled_fail_at_scenes(config, ffmpeg, media) -> None:
+async def test_scenes_that_cannot_be_assembled_fail_at_scenes(books, config, ffmpeg, media) -> None:
     broken = replace(config, render=replace(config.render, preset="no-such-preset"))
     surface = RecordingSurface()
     with pytest.raises(StageFailedError) as failed:
-        await run_job(build(broken, ffmpeg, FakeProviders(media)), surface)
+        await run_job(build(books, broken, ffmpeg, FakeProviders(media)), surface)
 
     assert failed.value.stage is Stage.SCENES
     assert surface.kinds()[-2:] == ["fail", "actions"]
 
 
-async def test_a_failed_script_fails_at_script(config, ffmpeg, media) -> None:
+async def test_a_failed_script_fails_at_script(books, config, ffmpeg, media) -> None:
     fake = FakeProviders(media, faults={"script": {None: Fault.ERROR}})
     surface = RecordingSurface()
     with pytest.raises(StageFailedError) as failed:
-        await run_job(build(config, ffmpeg, fake), surface)
+        await run_job(build(books, config, ffmpeg, fake), surface)
 
     assert failed.value.stage is Stage.SCRIPT
     assert fake.calls_of("images") == []
@@ -207,10 +221,12 @@ async def test_a_failed_script_fails_at_script(config, ffmpeg, media) -> None:
     assert "fake" not in failure.reason  # provider text never reaches the user
 
 
-async def test_cancelling_a_job_kills_its_ffmpeg(config, ffmpeg, tmp_path) -> None:
+async def test_cancelling_a_job_kills_its_ffmpeg(books, config, ffmpeg, tmp_path) -> None:
     slow = await FakeMedia.make(ffmpeg, tmp_path / "slow", narration_s=120)
     big = replace(config, render=replace(config.render, width=1280, height=720, preset="slow"))
-    job = asyncio.create_task(run_job(build(big, ffmpeg, FakeProviders(slow)), RecordingSurface()))
+    job = asyncio.create_task(
+        run_job(build(books, big, ffmpeg, FakeProviders(slow)), RecordingSurface())
+    )
 
     running = await first_ffmpeg_children()
     job.cancel()
@@ -221,7 +237,7 @@ async def test_cancelling_a_job_kills_its_ffmpeg(config, ffmpeg, tmp_path) -> No
     assert all(is_gone(pid) for pid in running)
 
 
-async def test_transient_errors_are_retried_then_succeed(config, ffmpeg, media) -> None:
+async def test_transient_errors_are_retried_then_succeed(books, config, ffmpeg, media) -> None:
     busy_once: set[int | None] = set()
 
     async def busy_first_time(role: str, scene: int | None) -> None:
@@ -230,32 +246,32 @@ async def test_transient_errors_are_retried_then_succeed(config, ffmpeg, media) 
             raise TransientError("busy", retry_after=0.01)
 
     fake = FakeProviders(media, hook=busy_first_time)
-    result = await run_job(build(config, ffmpeg, fake), RecordingSurface())
+    result = await run_job(build(books, config, ffmpeg, fake), RecordingSurface())
 
     assert [scene.visual for scene in result.scenes] == [VisualKind.CLIP] * 3
     assert busy_once == {0, 1, 2}
 
 
-async def test_permanent_errors_are_not_retried(config, ffmpeg, media) -> None:
+async def test_permanent_errors_are_not_retried(books, config, ffmpeg, media) -> None:
     fake = FakeProviders(media, faults={"images": {1: Fault.ERROR}})
-    await run_job(build(config, ffmpeg, fake), RecordingSurface())
+    await run_job(build(books, config, ffmpeg, fake), RecordingSurface())
 
     assert [call.scene for call in fake.calls_of("images")].count(1) == 1
 
 
-async def test_retries_are_bounded(config, ffmpeg, media) -> None:
+async def test_retries_are_bounded(books, config, ffmpeg, media) -> None:
     fake = FakeProviders(media, faults={"clips": {0: Fault.BUSY}})
-    result = await run_job(build(config, ffmpeg, fake), RecordingSurface())
+    result = await run_job(build(books, config, ffmpeg, fake), RecordingSurface())
 
     assert result.scenes[0].visual is VisualKind.IMAGE
     assert [call.scene for call in fake.calls_of("clips")].count(0) == config.retry.attempts
 
 
 async def test_each_stage_is_logged_once_with_structured_fields(
-    config, ffmpeg, media, caplog
+    books, config, ffmpeg, media, caplog
 ) -> None:
     caplog.set_level("INFO", logger="engine.job")
-    result = await run_job(build(config, ffmpeg, FakeProviders(media)), RecordingSurface())
+    result = await run_job(build(books, config, ffmpeg, FakeProviders(media)), RecordingSurface())
 
     lines = [r for r in caplog.records if hasattr(r, "stage")]
     assert sorted(r.stage for r in lines) == sorted(s.value for s in Stage)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.providers.fake import FakeMedia
+from tests.fakes.providers import FakeMedia
 
 SCENES = 3
 ROOT = Path(__file__).resolve().parents[2]

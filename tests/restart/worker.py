@@ -19,14 +19,24 @@ from pathlib import Path
 
 import httpx
 
-from engine import Engine, EngineConfig, Limits, Providers, RenderConfig, Timeouts
-from engine.journal import RequestTicket
+from engine import (
+    ROLE_DEFAULTS,
+    Engine,
+    EngineConfig,
+    Limits,
+    Providers,
+    RenderConfig,
+    Role,
+    retimed,
+)
+from engine.books import Books
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.models import Action, DreamResult, JobFailure, JobTicket
+from engine.ports import RequestTicket
 from engine.progress import ProgressSnapshot
-from engine.providers.fake import FakeMedia, FakeProviders
 from engine.storage import Storage, StoredJob
 from engine.storage.ledger import QuotaPolicy
+from tests.fakes.providers import FakeMedia, FakeProviders
 
 STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
 
@@ -105,10 +115,10 @@ async def main(args: argparse.Namespace) -> None:
         work_dir=args.work / "jobs",
         render=RenderConfig(width=160, height=90, fps=12, preset="ultrafast"),
         limits=Limits(ffmpeg=2),
-        timeouts=Timeouts(clip=120),
+        roles=retimed(ROLE_DEFAULTS, {Role.CLIPS: 120}),
     )
     storage = await Storage.open(args.db, QuotaPolicy())
-    engine = Engine(config, providers, ffmpeg, storage=storage)
+    engine = Engine(config, providers, ffmpeg, books=Books(storage))
     try:
         if args.mode == "run":
             request = await engine.admit(STORY, requester="telegram:7")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from engine.errors import ProviderError
-from engine.journal import RequestTicket
 from engine.models import SceneSpec, Script
+from engine.ports import RequestTicket
 from engine.providers.local.splitter import split_story
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from engine.journal import RequestTicket
 from engine.media.compose import render_motion
 from engine.media.ffmpeg import FFmpeg
+from engine.ports import RequestTicket
 from engine.providers.local.art import render_scene, render_title_card
 
 

@@ -6,9 +6,9 @@ import shutil
 import wave
 from pathlib import Path
 
-from engine.errors import ProviderError
-from engine.journal import RequestTicket
-from engine.process import ProcessTimeoutError, run_process
+from engine.errors import ProcessTimeoutError, ProviderError
+from engine.ports import RequestTicket
+from engine.process import run_process
 
 _WORDS_PER_SECOND = 2.6  # an unhurried storytelling pace
 _SILENCE_RATE = 16000

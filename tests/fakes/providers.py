@@ -17,9 +17,9 @@ from pathlib import Path
 from PIL import Image
 
 from engine.errors import ContentRejectedError, ProviderError, TransientError
-from engine.journal import RequestTicket
 from engine.media.ffmpeg import FFmpeg
 from engine.models import SceneSpec, Script
+from engine.ports import RequestTicket
 
 ROLES = ("script", "preview", "images", "clips", "voice")
 

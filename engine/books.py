@@ -1,0 +1,68 @@
+"""The engine's books as adapters and the terminal may ask of them: quotas, bans, stats, chats.
+
+Adapters never reach into ``engine.storage``; everything they may know or change about
+users, jobs and chats goes through here, so the storage behind it can change (tables, a
+second backend) without touching a chat adapter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.storage import Storage
+from engine.storage.jobs import JobStats
+from engine.storage.ledger import QuotaPolicy, QuotaView, utc_now
+
+__all__ = ["Books", "JobStats", "QuotaPolicy", "QuotaView"]
+
+
+class Books:
+    """One database's users, jobs and chat settings, for reading and for admin changes."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    @classmethod
+    async def open(cls, path: Path | str, policy: QuotaPolicy) -> Books:
+        """Open (creating and migrating if needed) the database file; ``:memory:`` works too."""
+        return cls(await Storage.open(path, policy))
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self.storage.close()
+
+    async def quota(self, user: str) -> QuotaView:
+        """A user's standing today: used, limit, running, banned, when it resets."""
+        return await self.storage.ledger.show(user)
+
+    async def grant(self, user: str, dreams: int) -> QuotaView:
+        """Give a user ``dreams`` more today (negative takes away)."""
+        return await self.storage.ledger.grant(user, dreams)
+
+    async def reset_quota(self, user: str) -> QuotaView:
+        """Give a user their full daily quota again."""
+        return await self.storage.ledger.reset(user)
+
+    async def set_banned(self, user: str, banned: bool) -> None:
+        """Ban or unban a user."""
+        await self.storage.ledger.set_banned(user, banned)
+
+    async def stats(self) -> JobStats:
+        """Jobs by state, median stage times and today's spend."""
+        return await self.storage.jobs.stats(utc_now().date().isoformat())
+
+    async def owner_of(self, job_id: str) -> str | None:
+        """The user who asked for a job (None if unknown)."""
+        return await self.storage.jobs.owner(job_id)
+
+    async def story_of(self, job_id: str) -> tuple[str, str | None] | None:
+        """A job's story and chat, for a regenerate (None if unknown)."""
+        return await self.storage.jobs.story_of(job_id)
+
+    async def chat_setting(self, chat: str, name: str) -> str | None:
+        """A value an admin set for a chat or server (the gallery channel, say)."""
+        return await self.storage.chats.get(chat, name)
+
+    async def set_chat_setting(self, chat: str, name: str, value: str, *, set_by: str) -> None:
+        """Set a chat's value, noting who set it."""
+        await self.storage.chats.put(chat, name, value, set_by=set_by)
