@@ -15,6 +15,7 @@ import shutil
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from engine.storage.db import Database
 
@@ -28,10 +29,33 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-class MediaCache:
-    """Files under ``folder`` named by key, with a row per entry when a database is given."""
+class Cache(Protocol):
+    """Where validated provider outputs are kept by key (the provider step uses it)."""
 
-    def __init__(self, folder: Path, db: Database | None = None) -> None:
+    async def key(self, role: str, identity: str, params: Mapping[str, object]) -> str: ...
+
+    async def fetch(self, key: str, target: Path) -> Path | None: ...
+
+    async def put(self, key: str, path: Path) -> None: ...
+
+
+class NoCache:
+    """Keeps nothing: every call is made (an engine without ``use_cache``)."""
+
+    async def key(self, role: str, identity: str, params: Mapping[str, object]) -> str:
+        return ""  # never looked up, so the inputs are not even hashed
+
+    async def fetch(self, key: str, target: Path) -> Path | None:
+        return None
+
+    async def put(self, key: str, path: Path) -> None:
+        return None
+
+
+class MediaCache:
+    """Files under ``folder`` named by key, with a row per entry in the database."""
+
+    def __init__(self, folder: Path, db: Database) -> None:
         self.folder = folder
         self._db = db
 
@@ -60,16 +84,14 @@ class MediaCache:
         stored = self.folder / key[:2] / f"{key}{path.suffix}"
         stored.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(_place, path, stored)
-        if self._db is not None:
-            await self._db.fetch(
-                "INSERT OR REPLACE INTO media_cache (key, path, bytes, created_at) "
-                "VALUES (?, ?, ?, ?)",
-                (key, str(stored), stored.stat().st_size, datetime.now(UTC).isoformat()),
-            )
+        await self._db.fetch(
+            "INSERT OR REPLACE INTO media_cache (key, path, bytes, created_at) VALUES (?, ?, ?, ?)",
+            (key, str(stored), stored.stat().st_size, datetime.now(UTC).isoformat()),
+        )
 
     async def evict(self, paths: list[Path]) -> None:
         """Forget entries whose files housekeeping removed."""
-        if self._db is not None and paths:
+        if paths:
             await self._db.fetch(
                 "DELETE FROM media_cache WHERE path IN (SELECT value FROM json_each(?))",
                 (json.dumps([str(p) for p in paths]),),

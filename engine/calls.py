@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import TypeVar
 
 from aiolimiter import AsyncLimiter
@@ -17,7 +16,6 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from engine.cache import MediaCache
 from engine.config import RetryPolicy, RoleLimits
 from engine.errors import (
     ContentRejectedError,
@@ -48,15 +46,15 @@ class ProviderGates:
         retry: RetryPolicy,
         telemetry: Telemetry | None = None,
     ) -> None:
-        self._gates = {
-            role: asyncio.Semaphore(limits.concurrency) for role, limits in roles.items()
-        }
-        self._rates = {role: AsyncLimiter(limits.rate_per_s, 1.0) for role, limits in roles.items()}
+        self._roles = roles
+        self._gates = {role: asyncio.Semaphore(limit.concurrency) for role, limit in roles.items()}
+        self._rates = {role: AsyncLimiter(limit.rate_per_s, 1.0) for role, limit in roles.items()}
         self._retry = retry
         self._telemetry = telemetry or NoTelemetry()
 
-    async def call(self, role: Role, timeout_s: float, work: Callable[[], Awaitable[T]]) -> T:
-        """Await ``work()`` under the role's limits, retrying transient errors, by the deadline."""
+    async def call(self, role: Role, work: Callable[[], Awaitable[T]]) -> T:
+        """Await ``work()`` under the role's limits, retrying transient errors, by its deadline."""
+        timeout_s = self._roles[role].timeout_s
         async with self._gates[role]:
             try:
                 async with asyncio.timeout(timeout_s):
@@ -75,7 +73,7 @@ class ProviderGates:
                 raise TransientError(f"{role} took longer than {timeout_s:g} s") from None
         return result
 
-    async def _attempt(self, role: str, work: Callable[[], Awaitable[T]]) -> T:
+    async def _attempt(self, role: Role, work: Callable[[], Awaitable[T]]) -> T:
         try:
             result = await _guarded(role, work)
         except EngineError as exc:
@@ -84,7 +82,7 @@ class ProviderGates:
         return result
 
 
-async def _guarded(role: str, work: Callable[[], Awaitable[T]]) -> T:
+async def _guarded(role: Role, work: Callable[[], Awaitable[T]]) -> T:
     try:
         return await work()
     except EngineError:
@@ -107,34 +105,12 @@ def _backoff(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     return wait
 
 
-def _log_retry(role: str) -> Callable[[RetryCallState], None]:
+def _log_retry(role: Role) -> Callable[[RetryCallState], None]:
     def note(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         log.warning("%s: attempt %d failed (%s); retrying", role, state.attempt_number, error)
 
     return note
-
-
-async def fetch_or_make(
-    cache: MediaCache | None,
-    role: str,
-    identity: str,
-    params: Mapping[str, object],
-    target: Path,
-    make: Callable[[], Awaitable[Path]],
-) -> tuple[Path, str | None]:
-    """A provider output from the cache if it holds one, else from ``make()``.
-
-    Returns the file and, when it was made now, the key to store it under once the caller
-    has validated it (unvalidated output never enters the cache).
-    """
-    if cache is None:
-        return await make(), None
-    key = await cache.key(role, identity, params)
-    hit = await cache.fetch(key, target)
-    if hit is not None:
-        return hit, None
-    return await make(), key
 
 
 def describe_failure(exc: BaseException) -> str:

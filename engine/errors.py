@@ -46,6 +46,8 @@ class Refusal(enum.StrEnum):
     QUOTA = "quota"
     CHAT_CAP = "chat_cap"
     BUDGET = "budget"
+    REJECTED = "rejected"  # the story itself: StoryRejectedError
+    STOPPING = "stopping"  # the process is draining before a restart
 
 
 class AdmissionRefusedError(EngineError):

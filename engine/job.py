@@ -1,4 +1,5 @@
-"""One job run: preview and script together, scenes in parallel, merge, deliver."""
+"""One job run, its only owner: preview and script together, scenes in parallel, merge,
+deliver, and how it ends (settled once, told once)."""
 
 from __future__ import annotations
 
@@ -6,37 +7,45 @@ import asyncio
 import contextlib
 import logging
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from engine.calls import describe_failure, fetch_or_make
+from engine.cache import Cache
+from engine.calls import ProviderGates, describe_failure
+from engine.config import EngineConfig
 from engine.errors import EngineError, MediaError, StageFailedError
 from engine.journal import Journal
 from engine.media.compose import concat
+from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import probe
 from engine.models import (
     Action,
     DreamRequest,
     DreamResult,
     JobFailure,
+    JobState,
     JobTicket,
-    Role,
+    Part,
+    PartKind,
     SceneResult,
     Script,
     Stage,
+    StageStatus,
     VisualKind,
 )
-from engine.ports import Surface
-from engine.progress import ProgressTracker, StageStatus
+from engine.ports import Providers, RequestTicket, Surface
+from engine.progress import ProgressTracker
 from engine.scenes import SceneFailure, SceneWorker
 from engine.scripts import script_from_json, script_to_json
-
-if TYPE_CHECKING:
-    from engine.pipeline import Engine
+from engine.settlement import Settlement
+from engine.step import ProviderStep
+from engine.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
 _HEADLINE_CHARS = 60
+_PREVIEW = Part(PartKind.PREVIEW)
+_SCRIPT = Part(PartKind.SCRIPT)
 
 
 def headline(story: str) -> str:
@@ -47,19 +56,32 @@ def headline(story: str) -> str:
     return first_line[:_HEADLINE_CHARS].rsplit(" ", 1)[0].rstrip(",;: ") + "…"
 
 
+@dataclass(frozen=True)
+class JobContext:
+    """What a job run needs from the engine that runs it, and nothing more."""
+
+    config: EngineConfig
+    providers: Providers
+    ffmpeg: FFmpeg
+    gates: ProviderGates
+    cache: Cache
+    telemetry: Telemetry
+    settlement: Settlement
+
+
 class JobRun:
-    """One job from acknowledgement to final (or failure), as the engine runs it."""
+    """One job from acknowledgement to its settled end."""
 
     def __init__(
         self,
-        engine: Engine,
+        context: JobContext,
         request: DreamRequest,
         surface: Surface,
         journal: Journal,
         *,
         resumed: bool = False,
     ) -> None:
-        self.engine = engine
+        self.context = context
         self.request = request
         self.surface = surface
         self.journal = journal
@@ -67,12 +89,72 @@ class JobRun:
         self.job_id = request.job_id
         self.seed = request.seed if request.seed is not None else zlib.crc32(request.story.encode())
         self.title = headline(request.story)
-        self.workdir = engine.config.work_dir / self.job_id
+        self.workdir = context.config.work_dir / self.job_id
         self.tracker = ProgressTracker(self.title)
+        self.step = ProviderStep(
+            journal=journal,
+            cache=context.cache,
+            gates=context.gates,
+            providers=context.providers,
+            tracker=self.tracker,
+            abandons=self._abandons,
+        )
         self.preview: Path | None = None
         self.preview_showing = False
+        self._task: asyncio.Task[object] | None = None
+        self._cancel_requested = False
+        self._superseded: set[Part] = set()
 
-    async def run(self) -> DreamResult:
+    async def run(self, surface_ref: str | None = None) -> DreamResult:
+        """Run to the end: the delivered result, or StageFailedError; settled either way.
+
+        Cancelled by ``cancel()``, the job is refunded and told; cancelled because the
+        process is stopping, it stays unfinished and resumes from its journal.
+        """
+        self._task = asyncio.current_task()
+        settlement = self.context.settlement
+        try:
+            await settlement.start(self.job_id, self.workdir, surface_ref)
+            result = await self._run()
+        except StageFailedError as failure:
+            await settlement.settle(
+                self.job_id, JobState.FAILED, stage=failure.stage, reason=failure.reason
+            )
+            raise
+        except asyncio.CancelledError:
+            if self._cancel_requested:
+                await self.step.abandon_pending()
+                await settlement.settle(self.job_id, JobState.CANCELLED)
+                await self._tell_cancelled()
+            raise
+        await settlement.settle(self.job_id, JobState.DELIVERED, timings=result.timings)
+        return result
+
+    def cancel(self) -> bool:
+        """Stop the job at its owner's request (refunded and told); False if it has ended."""
+        if self._task is None or self._task.done():
+            return False
+        self._cancel_requested = True
+        self._task.cancel()
+        return True
+
+    @property
+    def task(self) -> asyncio.Task[object] | None:
+        """The task running the job, once it has started."""
+        return self._task
+
+    @property
+    def running(self) -> bool:
+        """Whether the job's task is still going."""
+        return self._task is not None and not self._task.done()
+
+    def _abandons(self, part: Part) -> bool:
+        # Whether a cancelled call's request is given up for good: yes when the person
+        # cancelled or the part was superseded; a process that is merely stopping keeps
+        # it for the resumed job to re-attach to.
+        return self._cancel_requested or part in self._superseded
+
+    async def _run(self) -> DreamResult:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self.resumed:
             log.info("job %s: resumed", self.job_id)
@@ -107,8 +189,7 @@ class JobRun:
         await self.surface.offer_actions([Action.REGENERATE])
         return result
 
-    async def tell_cancelled(self) -> None:
-        """Tell the surface the job was cancelled at the person's request."""
+    async def _tell_cancelled(self) -> None:
         stage = self._current_stage()
         self.tracker.fail(stage)
         await self.surface.fail(
@@ -130,7 +211,7 @@ class JobRun:
 
     def _log_stages(self) -> None:
         """One log line per stage that ran, with structured fields for log pipelines."""
-        providers = self.engine.providers
+        providers = self.context.providers
         by_stage = {
             Stage.PREVIEW: providers.preview.identity,
             Stage.SCRIPT: providers.script.identity,
@@ -155,8 +236,8 @@ class JobRun:
                 self.job_id, fields["stage"], fields["status"], fields["duration_s"],
                 fields["provider"], extra=fields,
             )  # fmt: skip
-            self.engine.telemetry.stage_done(
-                progress.stage, progress.status.value, progress.elapsed_s, by_stage[progress.stage]
+            self.context.telemetry.stage_done(
+                progress.stage, progress.status, progress.elapsed_s, by_stage[progress.stage]
             )
 
     def _current_stage(self) -> Stage:
@@ -186,43 +267,25 @@ class JobRun:
         )
 
     async def _make_preview(self) -> None:
-        if (shown := self.journal.file("preview")) is not None:
+        if (shown := self.journal.file(_PREVIEW)) is not None:
             # Shown before a restart: the message already carries it.
             self.preview = shown.path
             self.tracker.finish(Stage.PREVIEW)
             return
         folder = self.workdir / "preview"
         folder.mkdir(exist_ok=True)
-        config = self.engine.config
-        preview = self.engine.providers.preview
-        cache = self.engine.cache
+        preview = self.context.providers.preview
         try:
-            path, key = await fetch_or_make(
-                cache,
-                "preview",
-                preview.identity,
+            made = await self.step.make(
+                _PREVIEW,
                 {"story": self.request.story, "seed": self.seed},
-                folder / "cached_preview",
-                lambda: self.engine.gates.call(
-                    Role.PREVIEW,
-                    config.roles[Role.PREVIEW].timeout_s,
-                    lambda: preview.generate_preview(
-                        self.request.story,
-                        seed=self.seed,
-                        out_dir=folder,
-                        ticket=self.journal.ticket(
-                            "preview",
-                            preview.identity,
-                            lambda place: self.tracker.queued(Stage.PREVIEW, "preview", place),
-                        ),
-                    ),
+                folder,
+                lambda ticket: preview.generate_preview(
+                    self.request.story, seed=self.seed, out_dir=folder, ticket=ticket
                 ),
+                self._check_preview,
+                keep=False,  # kept once shown: a restart must not show it twice
             )
-            info = await probe(self.engine.ffmpeg, path)
-            if info.video is None:
-                raise MediaError("the preview has no video stream")
-            if cache is not None and key is not None:
-                await cache.put(key, path)
         except EngineError as exc:
             # A preview is a courtesy: losing it never costs the job.
             log.warning("job %s: no preview: %s", self.job_id, exc)
@@ -234,24 +297,32 @@ class JobRun:
             self.tracker.fail(Stage.PREVIEW)
             return
         self.tracker.finish(Stage.PREVIEW)
-        self.preview = path
+        self.preview = made.path
         self.preview_showing = True
         try:
-            await self.surface.show_preview(path)
-            await self.journal.keep("preview", path)
+            await self.surface.show_preview(made.path)
+            await self.journal.keep(_PREVIEW, made.path)
         except Exception:
             # The surface is an adapter's code talking to a chat service; its failure to show
             # a courtesy preview is logged, and the job carries on to the final.
             log.exception("job %s: showing the preview failed", self.job_id)
 
+    async def _check_preview(self, path: Path) -> None:
+        info = await probe(self.context.ffmpeg, path)
+        if info.video is None:
+            raise MediaError("the preview has no video stream")
+
     async def _settle_preview(self, task: asyncio.Task[None]) -> None:
         """Let a preview that is being shown land; drop one that would arrive after the final.
 
-        A job that is itself being cancelled drops the preview either way.
+        A job that is itself being cancelled drops the preview either way. A dropped
+        preview's request is cancelled at its provider by the provider step.
         """
         current = asyncio.current_task()
         cancelling = current is not None and current.cancelling() > 0
         if not task.done() and (cancelling or not self.preview_showing):
+            if not cancelling:
+                self._superseded.add(_PREVIEW)
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -259,45 +330,29 @@ class JobRun:
             self.tracker.skip(Stage.PREVIEW)
 
     async def _write_script(self) -> Script:
-        if (kept := self.journal.file("script")) is not None:
-            self.tracker.finish(Stage.SCRIPT)
-            return script_from_json(kept.path.read_text(encoding="utf-8"))
-        writer = self.engine.providers.script
+        writer = self.context.providers.script
         saved = self.workdir / "script.json"
 
-        async def write() -> Path:
-            script = await self.engine.gates.call(
-                Role.SCRIPT,
-                self.engine.config.roles[Role.SCRIPT].timeout_s,
-                lambda: writer.write_script(
-                    self.request.story,
-                    seed=self.seed,
-                    ticket=self.journal.ticket("script", writer.identity),
-                ),
-            )
+        async def write(ticket: RequestTicket) -> Path:
+            script = await writer.write_script(self.request.story, seed=self.seed, ticket=ticket)
             saved.write_text(script_to_json(script), encoding="utf-8")
             return saved
 
         try:
-            path, key = await fetch_or_make(
-                self.engine.cache,
-                "script",
-                writer.identity,
+            made = await self.step.make(
+                _SCRIPT,
                 {"story": self.request.story, "seed": self.seed},
-                self.workdir / "cached_script",
+                self.workdir,
                 write,
+                _read_script,
             )
-            script = script_from_json(path.read_text(encoding="utf-8"))
+        except StageFailedError:
+            raise
         except EngineError as exc:
             raise StageFailedError(Stage.SCRIPT, describe_failure(exc)) from exc
-        if not script.scenes:
-            raise StageFailedError(Stage.SCRIPT, "the script has no scenes")
-        await self.journal.keep("script", path)
-        if self.engine.cache is not None and key is not None:
-            await self.engine.cache.put(key, path)
         self.tracker.finish(Stage.SCRIPT)
-        log.info("job %s: script of %d scenes", self.job_id, len(script.scenes))
-        return script
+        log.info("job %s: script of %d scenes", self.job_id, len(made.value.scenes))
+        return made.value
 
     async def _build_scenes(self, script: Script) -> list[SceneResult]:
         total = len(script.scenes)
@@ -307,15 +362,14 @@ class JobRun:
             job_id=self.job_id,
             script=script,
             workdir=self.workdir,
-            config=self.engine.config,
-            providers=self.engine.providers,
-            gates=self.engine.gates,
-            ffmpeg=self.engine.ffmpeg,
+            render=self.context.config.render,
+            providers=self.context.providers,
+            step=self.step,
+            ffmpeg=self.context.ffmpeg,
             tracker=self.tracker,
             journal=self.journal,
-            cache=self.engine.cache,
         )
-        slots = asyncio.Semaphore(self.engine.config.limits.parallel_scenes or total)
+        slots = asyncio.Semaphore(self.context.config.limits.parallel_scenes or total)
 
         async def build(index: int) -> SceneResult | SceneFailure:
             async with slots:
@@ -341,9 +395,10 @@ class JobRun:
     async def _merge(self, scenes: list[SceneResult]) -> tuple[Path, float]:
         self.tracker.start(Stage.MERGE)
         final = self.workdir / "final.mp4"
+        ffmpeg = self.context.ffmpeg
         try:
-            await concat(self.engine.ffmpeg, [scene.path for scene in scenes], final)
-            info = await probe(self.engine.ffmpeg, final)
+            await concat(ffmpeg, [scene.path for scene in scenes], final)
+            info = await probe(ffmpeg, final)
         except EngineError as exc:
             raise StageFailedError(Stage.MERGE, describe_failure(exc)) from exc
         self.tracker.finish(Stage.MERGE)
@@ -357,6 +412,13 @@ class JobRun:
             except Exception:
                 # Progress is best effort; a surface that cannot show it must not end the job.
                 log.exception("job %s: progress update failed", self.job_id)
+
+
+async def _read_script(path: Path) -> Script:
+    script = script_from_json(path.read_text(encoding="utf-8"))
+    if not script.scenes:
+        raise StageFailedError(Stage.SCRIPT, "the script has no scenes")
+    return script
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

@@ -7,10 +7,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from engine.progress import ProgressSnapshot
 
 
 class Stage(enum.StrEnum):
@@ -38,6 +34,83 @@ class Role(enum.StrEnum):
     def stage(self) -> Stage:
         """The stage of the progress message this role's calls count towards."""
         return Stage.NARRATION if self is Role.VOICE else Stage(self.value)
+
+
+class JobState(enum.StrEnum):
+    """Where a job is in its life; the values are what the jobs table stores."""
+
+    ADMITTED = "admitted"
+    RUNNING = "running"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @classmethod
+    def unfinished(cls) -> tuple[JobState, ...]:
+        """The states a job resumes from after a restart."""
+        return (cls.ADMITTED, cls.RUNNING)
+
+
+class Charge(enum.StrEnum):
+    """What a job costs its user: reserved at admission, then committed or refunded once."""
+
+    RESERVED = "reserved"
+    COMMITTED = "committed"
+    REFUNDED = "refunded"
+
+    @classmethod
+    def counted(cls) -> tuple[Charge, ...]:
+        """The charges that use up a dream of the day."""
+        return (cls.RESERVED, cls.COMMITTED)
+
+
+class PartKind(enum.StrEnum):
+    """What a job makes and keeps in its journal; the values name the journal entries."""
+
+    PREVIEW = "preview"
+    SCRIPT = "script"
+    IMAGE = "image"
+    CLIP = "clip"
+    NARRATION = "narration"
+    SCENE = "scene"  # an assembled scene: made by ffmpeg, not by a provider
+
+
+_PART_ROLES = {
+    PartKind.PREVIEW: Role.PREVIEW,
+    PartKind.SCRIPT: Role.SCRIPT,
+    PartKind.IMAGE: Role.IMAGES,
+    PartKind.CLIP: Role.CLIPS,
+    PartKind.NARRATION: Role.VOICE,
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One thing a job makes: the whole job's preview or script, or a scene's image, clip,
+    narration or assembled file. ``name`` is how the database stores it."""
+
+    kind: PartKind
+    scene: int | None = None
+
+    @property
+    def name(self) -> str:
+        """``preview``, ``script``, ``clip_02``…"""
+        return self.kind.value if self.scene is None else f"{self.kind.value}_{self.scene:02d}"
+
+    @property
+    def role(self) -> Role | None:
+        """The provider role that makes this part (None for an assembled scene)."""
+        return _PART_ROLES.get(self.kind)
+
+    @classmethod
+    def parse(cls, name: str) -> Part | None:
+        """The part a stored name names, or None for a name this version does not know."""
+        kind, _, scene = name.partition("_")
+        if kind not in PartKind.__members__.values():
+            return None
+        if not scene:
+            return cls(PartKind(kind))
+        return cls(PartKind(kind), int(scene)) if scene.isdigit() else None
 
 
 class Action(enum.StrEnum):
@@ -128,6 +201,41 @@ class SceneResult:
     visual: VisualKind
     spoken: bool
     notes: tuple[str, ...] = ()
+
+
+class StageStatus(enum.StrEnum):
+    """Where a stage is in its life."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class StageProgress:
+    """One stage as the user sees it: counts, fallbacks and how long it took."""
+
+    stage: Stage
+    status: StageStatus = StageStatus.PENDING
+    done: int = 0
+    total: int | None = None
+    fallbacks: int = 0
+    elapsed_s: float | None = None
+    queue_position: int | None = None
+
+
+@dataclass(frozen=True)
+class ProgressSnapshot:
+    """Every stage of a job at one moment; immutable so renderers can keep it."""
+
+    title: str
+    stages: tuple[StageProgress, ...]
+
+    def of(self, stage: Stage) -> StageProgress:
+        """The progress of one stage."""
+        return next(s for s in self.stages if s.stage is stage)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from engine.models import Action, DreamResult, JobFailure, JobTicket, Script
-from engine.progress import ProgressSnapshot
+from engine.models import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot, Role, Script
 
 
 class RequestTicket:
@@ -42,30 +41,30 @@ class RequestTicket:
             self._queued(position)
 
 
-class ScriptWriter(Protocol):
-    """Cuts a story into scenes with one shared style sheet."""
+class Provider(Protocol):
+    """What every provider has: a name for its model and settings."""
 
     identity: str  # names the provider, model and settings: part of every cache key
+
+
+class ScriptWriter(Provider, Protocol):
+    """Cuts a story into scenes with one shared style sheet."""
 
     async def write_script(
         self, story: str, *, seed: int, ticket: RequestTicket | None = None
     ) -> Script: ...
 
 
-class PreviewGenerator(Protocol):
+class PreviewGenerator(Provider, Protocol):
     """Makes a rough, low-resolution motion preview of the whole story, fast."""
-
-    identity: str
 
     async def generate_preview(
         self, story: str, *, seed: int, out_dir: Path, ticket: RequestTicket | None = None
     ) -> Path: ...
 
 
-class ImageGenerator(Protocol):
+class ImageGenerator(Provider, Protocol):
     """Draws one still picture for a scene."""
-
-    identity: str
 
     async def generate_image(
         self,
@@ -79,10 +78,8 @@ class ImageGenerator(Protocol):
     ) -> Path: ...
 
 
-class ClipGenerator(Protocol):
+class ClipGenerator(Provider, Protocol):
     """Turns a scene's picture into a short motion clip."""
-
-    identity: str
 
     async def generate_clip(
         self,
@@ -96,10 +93,8 @@ class ClipGenerator(Protocol):
     ) -> Path: ...
 
 
-class Voice(Protocol):
+class Voice(Provider, Protocol):
     """Speaks a scene's narration into an audio file."""
-
-    identity: str
 
     async def narrate(
         self, text: str, *, out_dir: Path, ticket: RequestTicket | None = None
@@ -130,11 +125,16 @@ class Providers:
     voice: Voice
     moderation: Moderator | None = None
 
-    def for_request(self, name: str) -> object:
-        """The provider that made the journal entry ``name`` (``clip_02`` → clips)."""
-        prefix = name.split("_", 1)[0]
-        role = {"image": "images", "clip": "clips", "narration": "voice"}.get(prefix, prefix)
-        return getattr(self, role)
+    def of(self, role: Role) -> Provider:
+        """The provider that plays ``role``."""
+        by_role: dict[Role, Provider] = {
+            Role.SCRIPT: self.script,
+            Role.PREVIEW: self.preview,
+            Role.IMAGES: self.images,
+            Role.CLIPS: self.clips,
+            Role.VOICE: self.voice,
+        }
+        return by_role[role]
 
 
 class Surface(Protocol):

@@ -3,47 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import enum
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from engine.models import Stage
+from engine.models import ProgressSnapshot, Stage, StageProgress, StageStatus
 
-
-class StageStatus(enum.StrEnum):
-    """Where a stage is in its life."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True)
-class StageProgress:
-    """One stage as the user sees it: counts, fallbacks and how long it took."""
-
-    stage: Stage
-    status: StageStatus = StageStatus.PENDING
-    done: int = 0
-    total: int | None = None
-    fallbacks: int = 0
-    elapsed_s: float | None = None
-    queue_position: int | None = None
-
-
-@dataclass(frozen=True)
-class ProgressSnapshot:
-    """Every stage of a job at one moment; immutable so renderers can keep it."""
-
-    title: str
-    stages: tuple[StageProgress, ...]
-
-    def of(self, stage: Stage) -> StageProgress:
-        """The progress of one stage."""
-        return next(s for s in self.stages if s.stage is stage)
+__all__ = ["ProgressSnapshot", "ProgressTracker", "StageProgress", "StageStatus"]
 
 
 class ProgressTracker:

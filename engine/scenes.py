@@ -9,25 +9,25 @@ to the next rung too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
-from engine.cache import MediaCache
-from engine.calls import ProviderGates, describe_failure, fetch_or_make
-from engine.config import EngineConfig
+from engine.calls import describe_failure
+from engine.config import RenderConfig
 from engine.errors import EngineError, MediaError, ProviderError
 from engine.journal import Journal
 from engine.media.compose import Soundtrack, prepare_soundtrack, render_scene
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import MediaInfo, probe
+from engine.media.silence import speaking_time, write_silence
+from engine.media.title_card import draw_title_card
 from engine.models import (
     Narration,
-    Role,
+    Part,
+    PartKind,
     SceneResult,
     SceneSpec,
     Script,
@@ -35,15 +35,13 @@ from engine.models import (
     Visual,
     VisualKind,
 )
-from engine.ports import CancellableProvider, Providers, RequestTicket
+from engine.ports import Providers
 from engine.progress import ProgressTracker
-from engine.providers.local.visuals import draw_title_card
-from engine.providers.local.voice import speaking_time, write_silence
+from engine.step import ProviderStep
 
 log = logging.getLogger(__name__)
 
 _MAX_NARRATION_S = 120.0  # provider output is untrusted; no scene reads for two minutes
-_ROLE_STAGE = {"images": Stage.IMAGES, "clips": Stage.CLIPS, "voice": Stage.NARRATION}
 
 
 @dataclass(frozen=True)
@@ -70,24 +68,22 @@ class SceneWorker:
         job_id: str,
         script: Script,
         workdir: Path,
-        config: EngineConfig,
+        render: RenderConfig,
         providers: Providers,
-        gates: ProviderGates,
+        step: ProviderStep,
         ffmpeg: FFmpeg,
         tracker: ProgressTracker,
         journal: Journal,
-        cache: MediaCache | None,
     ) -> None:
-        self._journal = journal
-        self._cache = cache
         self._job_id = job_id
         self._script = script
         self._workdir = workdir
-        self._config = config
+        self._render = render
         self._providers = providers
-        self._gates = gates
+        self._step = step
         self._ffmpeg = ffmpeg
         self._tracker = tracker
+        self._journal = journal
 
     async def build(self, spec: SceneSpec) -> SceneResult | SceneFailure:
         """Make one scene, from provider calls to its normalised file."""
@@ -105,27 +101,27 @@ class SceneWorker:
         return await self._assemble(spec, folder, visuals_task.result(), narration, soundtrack)
 
     async def _visuals(self, spec: SceneSpec, folder: Path) -> list[_Candidate]:
-        render = self._config.render
+        render = self._render
         seed = self._script.seed + spec.index
         prompt = self._script.prompt_for(spec)
         images = self._providers.images
         try:
-            image, key = await self._produce(
-                "images",
-                f"image_{spec.index:02d}",
-                {"prompt": prompt, "seed": seed, "w": render.width, "h": render.height},
-                folder,
-                lambda ticket: images.generate_image(
-                    prompt,
-                    seed=seed,
-                    width=render.width,
-                    height=render.height,
-                    out_dir=folder,
-                    ticket=ticket,
-                ),
-            )
-            await asyncio.to_thread(_check_image, image)
-            await self._keep(f"image_{spec.index:02d}", image, key)
+            image = (
+                await self._step.make(
+                    Part(PartKind.IMAGE, spec.index),
+                    {"prompt": prompt, "seed": seed, "w": render.width, "h": render.height},
+                    folder,
+                    lambda ticket: images.generate_image(
+                        prompt,
+                        seed=seed,
+                        width=render.width,
+                        height=render.height,
+                        out_dir=folder,
+                        ticket=ticket,
+                    ),
+                    _check_image,
+                )
+            ).path
         except EngineError as exc:
             self._note(spec, Stage.IMAGES, exc)
             self._tracker.advance(Stage.IMAGES, fallback=True)
@@ -136,26 +132,28 @@ class SceneWorker:
         clips = self._providers.clips
         hint = speaking_time(spec.narration)
         try:
-            clip, key = await self._produce(
-                "clips",
-                f"clip_{spec.index:02d}",
+            clip = await self._step.make(
+                Part(PartKind.CLIP, spec.index),
                 {"image": image, "prompt": prompt, "seed": seed, "duration": hint},
                 folder,
                 lambda ticket: clips.generate_clip(
                     image, prompt, seed=seed, duration_s=hint, out_dir=folder, ticket=ticket
                 ),
+                self._check_clip,
             )
-            info = await probe(self._ffmpeg, clip)
-            if info.video is None or not info.duration_s:
-                raise MediaError("the clip has no video stream")
-            await self._keep(f"clip_{spec.index:02d}", clip, key)
         except EngineError as exc:
             self._note(spec, Stage.CLIPS, exc)
             self._tracker.advance(Stage.CLIPS, fallback=True)
             return [still, await self._title_card(spec, folder)]
         self._tracker.advance(Stage.CLIPS)
         card = _Candidate(Visual(VisualKind.TITLE_CARD, folder / "title_card.png"))
-        return [_Candidate(Visual(VisualKind.CLIP, clip), info), still, card]
+        return [_Candidate(Visual(VisualKind.CLIP, clip.path), clip.value), still, card]
+
+    async def _check_clip(self, path: Path) -> MediaInfo:
+        info = await probe(self._ffmpeg, path)
+        if info.video is None or not info.duration_s:
+            raise MediaError("the clip has no video stream")
+        return info
 
     async def _soundtrack(
         self, spec: SceneSpec, folder: Path
@@ -181,7 +179,7 @@ class SceneWorker:
             self._ffmpeg,
             narration=narration,
             text=spec.narration,
-            render=self._config.render,
+            render=self._render,
             folder=folder,
         )
 
@@ -193,25 +191,28 @@ class SceneWorker:
     async def _narrate(self, spec: SceneSpec, folder: Path) -> Narration:
         voice = self._providers.voice
         try:
-            path, key = await self._produce(
-                "voice",
-                f"narration_{spec.index:02d}",
+            made = await self._step.make(
+                Part(PartKind.NARRATION, spec.index),
                 {"text": spec.narration},
                 folder,
                 lambda ticket: voice.narrate(spec.narration, out_dir=folder, ticket=ticket),
+                self._check_narration,
             )
-            info = await probe(self._ffmpeg, path)
-            if info.audio is None or not info.duration_s or info.duration_s < 0.2:
-                raise MediaError("the narration has no audio")
-            if info.duration_s > _MAX_NARRATION_S:
-                raise ProviderError(f"the narration lasts {info.duration_s:.0f} s")
-            await self._keep(f"narration_{spec.index:02d}", path, key)
         except EngineError as exc:
             self._note(spec, Stage.NARRATION, exc)
             self._tracker.advance(Stage.NARRATION, fallback=True)
             return await self._silence(spec, folder)
         self._tracker.advance(Stage.NARRATION)
-        return Narration(path, info.duration_s)
+        return Narration(made.path, made.value)
+
+    async def _check_narration(self, path: Path) -> float:
+        """The narration's length, if it is audio of a plausible length."""
+        info = await probe(self._ffmpeg, path)
+        if info.audio is None or not info.duration_s or info.duration_s < 0.2:
+            raise MediaError("the narration has no audio")
+        if info.duration_s > _MAX_NARRATION_S:
+            raise ProviderError(f"the narration lasts {info.duration_s:.0f} s")
+        return info.duration_s
 
     async def _assemble(
         self,
@@ -235,7 +236,7 @@ class SceneWorker:
                     visual=candidate.visual,
                     visual_info=candidate.info,
                     soundtrack=soundtrack,
-                    render=self._config.render,
+                    render=self._render,
                     seed=self._script.seed + spec.index,
                     out=folder / "scene.mp4",
                 )
@@ -254,7 +255,7 @@ class SceneWorker:
                 notes=tuple(notes),
             )
             await self._journal.keep(
-                f"scene_{spec.index:02d}",
+                Part(PartKind.SCENE, spec.index),
                 result.path,
                 duration_s=duration,
                 visual=result.visual.value,
@@ -267,7 +268,7 @@ class SceneWorker:
 
     def _finished_scene(self, spec: SceneSpec) -> SceneResult | None:
         """A scene assembled before a restart, counted as done in every stage."""
-        stored = self._journal.file(f"scene_{spec.index:02d}")
+        stored = self._journal.file(Part(PartKind.SCENE, spec.index))
         if stored is None:
             return None
         for stage in (Stage.IMAGES, Stage.NARRATION, Stage.CLIPS, Stage.SCENES):
@@ -281,50 +282,8 @@ class SceneWorker:
             spoken=bool(meta["spoken"]),
         )
 
-    async def _produce(
-        self,
-        role: str,
-        name: str,
-        params: dict[str, object],
-        folder: Path,
-        make: Callable[[RequestTicket], Awaitable[Path]],
-    ) -> tuple[Path, str | None]:
-        """A provider's output: kept from before a restart, from the cache, or made now.
-
-        Returns the file and the cache key to store it under once it is validated.
-        """
-        if (stored := self._journal.file(name)) is not None:
-            return stored.path, None
-        provider = getattr(self._providers, role)
-        identity = str(provider.identity)
-        stage = _ROLE_STAGE[role]
-        ticket = self._journal.ticket(
-            name, identity, lambda place: self._tracker.queued(stage, name, place)
-        )
-        timeout = self._config.roles[Role(role)].timeout_s
-        try:
-            return await fetch_or_make(
-                self._cache,
-                role,
-                identity,
-                params,
-                folder / f"cached_{name}",
-                lambda: self._gates.call(Role(role), timeout, lambda: make(ticket)),
-            )
-        except EngineError:
-            # Given up on (deadline, retries spent, unusable output): stop paying for it.
-            if ticket.existing is not None and isinstance(provider, CancellableProvider):
-                with contextlib.suppress(Exception):
-                    await provider.cancel_request(ticket.existing)
-            raise
-
-    async def _keep(self, name: str, path: Path, key: str | None, **meta: object) -> None:
-        await self._journal.keep(name, path, **meta)
-        if key is not None and self._cache is not None:
-            await self._cache.put(key, path)
-
     async def _title_card(self, spec: SceneSpec, folder: Path) -> _Candidate:
-        render = self._config.render
+        render = self._render
         path = await draw_title_card(
             spec.narration,
             seed=self._script.seed + spec.index,
@@ -338,7 +297,11 @@ class SceneWorker:
         log.warning("job %s scene %d: %s fell back: %s", self._job_id, spec.index, stage.value, exc)
 
 
-def _check_image(path: Path) -> None:
+async def _check_image(path: Path) -> None:
+    await asyncio.to_thread(_verify_image, path)
+
+
+def _verify_image(path: Path) -> None:
     """Raise MediaError unless the file is a picture Pillow can decode."""
     try:
         with Image.open(path) as image:

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from engine.models import Stage
+from engine.errors import Refusal
+from engine.models import JobState, Role, Stage, StageStatus
 
 
 class Telemetry(Protocol):
     """Receives counts and durations as the engine works; every method must be cheap."""
 
-    def stage_done(self, stage: Stage, status: str, seconds: float, provider: str) -> None:
+    def stage_done(self, stage: Stage, status: StageStatus, seconds: float, provider: str) -> None:
         """A job's stage ended (``status`` is done or failed) after ``seconds``."""
 
-    def job_ended(self, outcome: str) -> None:
+    def job_ended(self, outcome: JobState) -> None:
         """A job ended: delivered, failed or cancelled."""
 
-    def provider_failed(self, role: str, error: str) -> None:
+    def provider_failed(self, role: Role, error: str) -> None:
         """One provider call attempt failed; ``error`` is the engine error's class name."""
 
-    def admission_refused(self, reason: str) -> None:
+    def admission_refused(self, reason: Refusal) -> None:
         """A request was refused before any work (quota, running, banned, invalid, …)."""
 
     def spent(self, amount: float) -> None:
@@ -34,16 +35,16 @@ class Telemetry(Protocol):
 class NoTelemetry:
     """The default: nothing is recorded."""
 
-    def stage_done(self, stage: Stage, status: str, seconds: float, provider: str) -> None:
+    def stage_done(self, stage: Stage, status: StageStatus, seconds: float, provider: str) -> None:
         return None
 
-    def job_ended(self, outcome: str) -> None:
+    def job_ended(self, outcome: JobState) -> None:
         return None
 
-    def provider_failed(self, role: str, error: str) -> None:
+    def provider_failed(self, role: Role, error: str) -> None:
         return None
 
-    def admission_refused(self, reason: str) -> None:
+    def admission_refused(self, reason: Refusal) -> None:
         return None
 
     def spent(self, amount: float) -> None:

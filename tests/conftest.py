@@ -26,11 +26,18 @@ TINY = RenderConfig(width=160, height=90, fps=12, preset="ultrafast")
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Settings must come from the test, never from the developer's shell or .env."""
+def clean_environ(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Settings must come from the test, never from the developer's shell or .env.
+
+    pydantic-settings reads ``.env`` from the working directory, so each test (and every
+    process it starts) works in its own empty folder.
+    """
     for name in list(os.environ):
         if name.startswith(("DREAMBOT_", "TELEGRAM_", "DISCORD_", "OPENAI_", "FAL_")):
             monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     yield
 
 

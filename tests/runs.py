@@ -55,7 +55,7 @@ async def start_run(folder: Path, environment: dict[str, str]) -> asyncio.subpro
     """Start `dreambot run`, its output going to ``folder / "run.log"``."""
     log = (folder / "run.log").open("wb")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=ROOT, env=environment, stdout=log, stderr=log
+        sys.executable, "-m", "bot", "run", cwd=folder, env=environment, stdout=log, stderr=log
     )
     log.close()
     return process

@@ -12,7 +12,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from engine.models import JobState, Stage, StageStatus
 from engine.storage.db import Database
+from engine.storage.sql import sql
+
+_START = sql(
+    "UPDATE jobs SET state = {running}, workdir = ?, surface = coalesce(?, surface) WHERE id = ?"
+)
+_UNFINISHED = sql(
+    "SELECT id, user_key, chat_key, story, seed, surface, workdir, created_at FROM jobs "
+    "WHERE state IN {unfinished} ORDER BY created_at"
+)
+_DONE_STAGES = "SELECT stage, elapsed_s FROM job_stages WHERE status = ? AND elapsed_s IS NOT NULL"
 
 
 @dataclass(frozen=True)
@@ -57,11 +68,7 @@ class JobStore:
 
     async def start(self, job_id: str, workdir: Path, surface: str | None) -> None:
         """Mark a job running, with its folder and the adapter's surface reference."""
-        await self.db.fetch(
-            "UPDATE jobs SET state = 'running', workdir = ?, surface = coalesce(?, surface) "
-            "WHERE id = ?",
-            (str(workdir), surface, job_id),
-        )
+        await self.db.fetch(_START, (str(workdir), surface, job_id))
 
     async def set_surface(self, job_id: str, surface: str) -> None:
         """Store the adapter's reference to where the job shows itself."""
@@ -78,7 +85,12 @@ class JobStore:
         return (str(rows[0][0]), rows[0][1]) if rows else None
 
     async def finish(
-        self, job_id: str, state: str, *, stage: str | None = None, failure: str | None = None
+        self,
+        job_id: str,
+        state: JobState,
+        *,
+        stage: Stage | None = None,
+        failure: str | None = None,
     ) -> None:
         """Record how a job ended: delivered, failed (with stage and reason) or cancelled."""
         await self.db.fetch(
@@ -88,7 +100,7 @@ class JobStore:
         )
 
     async def record_stage(
-        self, job_id: str, stage: str, status: str, elapsed_s: float | None
+        self, job_id: str, stage: Stage, status: StageStatus, elapsed_s: float | None
     ) -> None:
         """Remember a stage's latest status and time."""
         await self.db.fetch(
@@ -125,17 +137,14 @@ class JobStore:
         )
         return {
             str(job_id): datetime.fromisoformat(finished)
-            if finished and state not in ("admitted", "running")
+            if finished and state not in JobState.unfinished()
             else None
             for job_id, finished, state in rows
         }
 
     async def unfinished(self) -> list[StoredJob]:
         """Every job that was admitted or running when the process last stopped."""
-        rows = await self.db.fetch(
-            "SELECT id, user_key, chat_key, story, seed, surface, workdir, created_at FROM jobs "
-            "WHERE state IN ('admitted', 'running') ORDER BY created_at"
-        )
+        rows = await self.db.fetch(_UNFINISHED)
         return [await self._load(*row) for row in rows]
 
     async def stats(self, day: str) -> JobStats:
@@ -147,10 +156,7 @@ class JobStore:
             )
         }
         timings: dict[str, list[float]] = {}
-        for stage, elapsed in await self.db.fetch(
-            "SELECT stage, elapsed_s FROM job_stages "
-            "WHERE status = 'done' AND elapsed_s IS NOT NULL"
-        ):
+        for stage, elapsed in await self.db.fetch(_DONE_STAGES, (StageStatus.DONE,)):
             timings.setdefault(stage, []).append(elapsed)
         spent = await self.db.fetch("SELECT spent FROM daily_spend WHERE day = ?", (day,))
         admitted = await self.db.fetch("SELECT count(*) FROM jobs WHERE day = ?", (day,))

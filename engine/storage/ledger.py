@@ -16,25 +16,46 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from engine.errors import AdmissionRefusedError, Refusal
+from engine.models import Charge
 from engine.storage.db import Database, Transaction
+from engine.storage.sql import sql
 
-_ADMIT = """
+_ADMIT = sql("""
 INSERT INTO jobs (id, user_key, chat_key, day, story, seed, cost, state, charge, created_at)
-SELECT :id, :user, :chat, :day, :story, :seed, :cost, 'admitted', 'reserved', :now
+SELECT :id, :user, :chat, :day, :story, :seed, :cost, {admitted}, {reserved}, :now
 WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_key = :user AND banned = 1)
   AND (SELECT count(*) FROM jobs
-       WHERE user_key = :user AND state IN ('admitted', 'running')) < :max_running
+       WHERE user_key = :user AND state IN {unfinished}) < :max_running
   AND (SELECT count(*) FROM jobs
-       WHERE user_key = :user AND day = :day AND charge IN ('reserved', 'committed'))
+       WHERE user_key = :user AND day = :day AND charge IN {counted})
       < :quota + coalesce((SELECT extra FROM quota_adjustments
                            WHERE user_key = :user AND day = :day), 0)
   AND (:chat_cap IS NULL OR :chat IS NULL OR
        (SELECT count(*) FROM jobs
         WHERE chat_key = :chat AND chat_key IS NOT NULL AND day = :day
-        AND charge IN ('reserved', 'committed')) < :chat_cap)
+        AND charge IN {counted}) < :chat_cap)
   AND (:budget IS NULL OR
        coalesce((SELECT spent FROM daily_spend WHERE day = :day), 0) + :cost <= :budget)
-"""
+""")
+
+_SHOW = sql("""SELECT
+    (SELECT count(*) FROM jobs WHERE user_key = :u AND day = :d AND charge IN {counted}),
+    coalesce((SELECT extra FROM quota_adjustments WHERE user_key = :u AND day = :d), 0),
+    (SELECT count(*) FROM jobs WHERE user_key = :u AND state IN {unfinished}),
+    coalesce((SELECT banned FROM users WHERE user_key = :u), 0)""")
+
+_USED_TODAY = sql(
+    "SELECT count(*) FROM jobs WHERE user_key = ? AND day = ? AND charge IN {counted}"
+)
+
+_SETTLE = sql("UPDATE jobs SET charge = ? WHERE id = ? AND charge = {reserved} RETURNING cost")
+
+_STANDING = sql("""SELECT u.user_key,
+    coalesce((SELECT banned FROM users WHERE user_key = u.user_key), 0),
+    (SELECT count(*) FROM jobs WHERE user_key = u.user_key AND state IN {unfinished}),
+    (SELECT count(*) FROM jobs WHERE user_key = u.user_key AND day = ? AND charge IN {counted}),
+    coalesce((SELECT extra FROM quota_adjustments WHERE user_key = u.user_key AND day = ?), 0)
+FROM (SELECT value AS user_key FROM json_each(?)) AS u""")
 
 
 @dataclass(frozen=True)
@@ -126,27 +147,17 @@ class Ledger:
 
     async def commit(self, job_id: str) -> float | None:
         """Charge a reserved job for good (on delivery): its cost, or None if not reserved."""
-        return await self._settle(job_id, "committed")
+        return await self._settle(job_id, Charge.COMMITTED)
 
     async def refund(self, job_id: str) -> float | None:
         """Give a reserved job back (on failure or cancel): its cost, or None if not reserved."""
-        return await self._settle(job_id, "refunded")
+        return await self._settle(job_id, Charge.REFUNDED)
 
     async def show(self, user: str) -> QuotaView:
         """A user's usage, limit and running jobs today."""
         now = self._clock()
         day = now.date().isoformat()
-        rows = await self.db.fetch(
-            """SELECT
-                (SELECT count(*) FROM jobs WHERE user_key = :u AND day = :d
-                 AND charge IN ('reserved', 'committed')),
-                coalesce((SELECT extra FROM quota_adjustments
-                          WHERE user_key = :u AND day = :d), 0),
-                (SELECT count(*) FROM jobs
-                 WHERE user_key = :u AND state IN ('admitted', 'running')),
-                coalesce((SELECT banned FROM users WHERE user_key = :u), 0)""",
-            {"u": user, "d": day},
-        )
+        rows = await self.db.fetch(_SHOW, {"u": user, "d": day})
         used, extra, running, banned = rows[0]
         limit = self.policy.daily_quota + extra
         return QuotaView(user, used, limit, running, bool(banned), next_reset(now))
@@ -167,8 +178,7 @@ class Ledger:
         async with self.db.transaction() as tx:
             (used,) = (
                 await tx.fetch(
-                    "SELECT count(*) FROM jobs WHERE user_key = ? AND day = ? "
-                    "AND charge IN ('reserved', 'committed')",
+                    _USED_TODAY,
                     (user, day),
                 )
             )[0]
@@ -194,9 +204,9 @@ class Ledger:
         rows = await self.db.fetch("SELECT spent FROM daily_spend WHERE day = ?", (day,))
         return float(rows[0][0]) if rows else 0.0
 
-    async def _settle(self, job_id: str, charge: str) -> float | None:
+    async def _settle(self, job_id: str, charge: Charge) -> float | None:
         rows = await self.db.fetch(
-            "UPDATE jobs SET charge = ? WHERE id = ? AND charge = 'reserved' RETURNING cost",
+            _SETTLE,
             (charge, job_id),
         )
         return float(rows[0][0]) if rows else None
@@ -262,15 +272,7 @@ class Ledger:
         standing = {
             row[0]: row[1:]
             for row in await tx.fetch(
-                """SELECT u.user_key,
-                    coalesce((SELECT banned FROM users WHERE user_key = u.user_key), 0),
-                    (SELECT count(*) FROM jobs WHERE user_key = u.user_key
-                     AND state IN ('admitted', 'running')),
-                    (SELECT count(*) FROM jobs WHERE user_key = u.user_key AND day = ?
-                     AND charge IN ('reserved', 'committed')),
-                    coalesce((SELECT extra FROM quota_adjustments
-                              WHERE user_key = u.user_key AND day = ?), 0)
-                FROM (SELECT value AS user_key FROM json_each(?)) AS u""",
+                _STANDING,
                 (day, day, users),
             )
         }

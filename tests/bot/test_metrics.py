@@ -50,7 +50,10 @@ async def test_a_scrape_after_jobs_shows_stage_histograms_and_counters(
             await engine.dream(failed, RecordingSurface())
 
         # Scene 0's picture fails (a provider error) but the job still delivers.
-        engine.providers = providers_of(FakeProviders(media, faults={"images": {0: Fault.ERROR}}))
+        engine = Engine(
+            config, providers_of(FakeProviders(media, faults={"images": {0: Fault.ERROR}})),
+            ffmpeg, books=Books(storage), telemetry=telemetry, estimate_cost=lambda story: 0.25,
+        )  # fmt: skip
         delivered = await engine.admit(STORY, requester="telegram:1")  # the failure was refunded
         await engine.dream(delivered, RecordingSurface())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from engine.providers.local.art import detect_motifs, render_scene, render_title_card
+from engine.media.art import detect_motifs, render_scene, render_title_card
 
 TEXT_INK = (255, 250, 238)
 

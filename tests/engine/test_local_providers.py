@@ -10,9 +10,9 @@ import pytest
 from engine.config import RenderConfig
 from engine.media.compose import prepare_soundtrack, render_scene
 from engine.media.probe import probe
+from engine.media.silence import speaking_time
 from engine.models import Narration, Visual, VisualKind
 from engine.providers.local import LocalVoice, local_providers
-from engine.providers.local.voice import speaking_time
 
 TEXT = "The keeper climbed the tower as the storm rolled in from the sea."
 

@@ -5,22 +5,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from engine.media.art import render_scene
 from engine.media.compose import render_motion
 from engine.media.ffmpeg import FFmpeg
 from engine.ports import RequestTicket
-from engine.providers.local.art import render_scene, render_title_card
 
 
 async def draw_scene(prompt: str, *, seed: int, width: int, height: int, out: Path) -> Path:
     """Draw the procedural picture for a prompt into ``out`` (off the event loop)."""
     image = await asyncio.to_thread(render_scene, prompt, seed=seed, width=width, height=height)
-    await asyncio.to_thread(image.save, out)
-    return out
-
-
-async def draw_title_card(text: str, *, seed: int, width: int, height: int, out: Path) -> Path:
-    """Draw a title card carrying the scene's words into ``out`` (off the event loop)."""
-    image = await asyncio.to_thread(render_title_card, text, seed=seed, width=width, height=height)
     await asyncio.to_thread(image.save, out)
     return out
 

@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import wave
 from pathlib import Path
 
 from engine.errors import ProcessTimeoutError, ProviderError
+from engine.media.silence import speaking_time, write_silence
 from engine.ports import RequestTicket
 from engine.process import run_process
-
-_WORDS_PER_SECOND = 2.6  # an unhurried storytelling pace
-_SILENCE_RATE = 16000
-
-
-def speaking_time(text: str) -> float:
-    """How long the text takes to read aloud at a storytelling pace, in seconds."""
-    return max(1.5, len(text.split()) / _WORDS_PER_SECOND + 0.6)
-
-
-def write_silence(path: Path, duration_s: float) -> Path:
-    """A mono 16-bit WAV of silence; made with the standard library, so it cannot fail on codecs."""
-    frames = round(duration_s * _SILENCE_RATE)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(_SILENCE_RATE)
-        out.writeframes(b"\x00\x00" * frames)
-    return path
 
 
 class LocalVoice:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from PIL import Image, ImageFont
 
-from engine.providers.local.art.canvas import (
+from engine.media.art.canvas import (
     fill_disc,
     make_gradient,
     paint_vignette,
     paste_glow,
     start_scene,
 )
-from engine.providers.local.art.palette import mix
+from engine.media.art.palette import mix
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from engine.providers.local.art.canvas import (
+from engine.media.art.canvas import (
     Point,
     Scene,
     draw_line,
@@ -14,7 +14,7 @@ from engine.providers.local.art.canvas import (
     paste_crescent,
     paste_glow,
 )
-from engine.providers.local.art.palette import PLANETS, mix, scale_rgb
+from engine.media.art.palette import PLANETS, mix, scale_rgb
 
 # Silhouettes as "x,y" points in body units, facing right, y pointing down.
 _RAY = "1.3,0 2.3,.13 1.29,.14"

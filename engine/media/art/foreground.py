@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from engine.providers.local.art.canvas import (
+from engine.media.art.canvas import (
     Scene,
     draw_line,
     draw_shape,
@@ -13,8 +13,8 @@ from engine.providers.local.art.canvas import (
     paste_glow,
     place,
 )
-from engine.providers.local.art.land import fill_profile, paint_trees, roll_hills
-from engine.providers.local.art.palette import FLAMES, FLOWERS, RGB, mix, scale_rgb
+from engine.media.art.land import fill_profile, paint_trees, roll_hills
+from engine.media.art.palette import FLAMES, FLOWERS, RGB, mix, scale_rgb
 
 # Silhouettes as "x,y" points in body units, facing right, y pointing down.
 _DRAGON = (

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.providers.local.art.canvas import Point, Scene, draw_shape, paste_glow
-from engine.providers.local.art.palette import FLOWERS, RGB, measure_luma, mix, scale_rgb
+from engine.media.art.canvas import Point, Scene, draw_shape, paste_glow
+from engine.media.art.palette import FLOWERS, RGB, measure_luma, mix, scale_rgb
 
 # Silhouettes as "x,y" points in body units, facing right, y pointing down.
 _LANTERN = ("-.09,-.02 .09,-.02 .09,.01 -.09,.01", "-.045,-.12 .045,-.12 .045,0 -.045,0")

@@ -7,7 +7,7 @@ import random
 
 from PIL import Image, ImageDraw
 
-from engine.providers.local.art.canvas import (
+from engine.media.art.canvas import (
     Point,
     Scene,
     draw_line,
@@ -15,7 +15,7 @@ from engine.providers.local.art.canvas import (
     outline_flame,
     paste_glow,
 )
-from engine.providers.local.art.palette import FLAMES, PALETTES, RGB, mix, scale_rgb
+from engine.media.art.palette import FLAMES, PALETTES, RGB, mix, scale_rgb
 
 # Silhouettes as "x,y" points in body units, facing right, y pointing down.
 _BOAT = ("-1,-.3 1,-.3 .7,.05 -.7,.05", ".04,-1.9 .04,-.3 -.04,-.3 -.04,-1.9")

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from engine.providers.local.art.palette import RGB, choose_palette, measure_luma, mix, scale_rgb
-from engine.providers.local.art.vocabulary import detect_motifs, expand_prompt
+from engine.media.art.palette import RGB, choose_palette, measure_luma, mix, scale_rgb
+from engine.media.art.vocabulary import detect_motifs, expand_prompt
 
 Point = tuple[float, float]
 # Supersampling smooths ImageDraw's hard edges; cap the work near the 2560x1440 budget.

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from PIL import Image
 
-from engine.providers.local.art.canvas import paint_vignette, start_scene, supersampling
-from engine.providers.local.art.foreground import paint_foreground
-from engine.providers.local.art.land import (
+from engine.media.art.canvas import paint_vignette, start_scene, supersampling
+from engine.media.art.foreground import paint_foreground
+from engine.media.art.land import (
     paint_backland,
     paint_mountains,
     paint_sea,
     paint_trees,
 )
-from engine.providers.local.art.sky import paint_clouds, paint_sky, paint_weather
-from engine.providers.local.art.structures import paint_structures
+from engine.media.art.sky import paint_clouds, paint_sky, paint_weather
+from engine.media.art.structures import paint_structures
 
 
 def render_scene(prompt: str, *, seed: int, width: int, height: int) -> Image.Image:

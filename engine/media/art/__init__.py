@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.providers.local.art.cards import render_title_card
-from engine.providers.local.art.scene import render_scene
-from engine.providers.local.art.vocabulary import detect_motifs
+from engine.media.art.cards import render_title_card
+from engine.media.art.scene import render_scene
+from engine.media.art.vocabulary import detect_motifs
 
 __all__ = ["detect_motifs", "render_scene", "render_title_card"]
