@@ -13,7 +13,7 @@ from pathlib import Path
 from engine.cache import Cache
 from engine.calls import ProviderGates, describe_failure
 from engine.config import EngineConfig
-from engine.errors import EngineError, MediaError, StageFailedError
+from engine.errors import EngineError, StageFailedError
 from engine.journal import Journal
 from engine.media.compose import concat
 from engine.media.ffmpeg import FFmpeg
@@ -34,6 +34,7 @@ from engine.models import (
     VisualKind,
 )
 from engine.ports import Providers, RequestTicket, Surface
+from engine.preview import PREVIEW, PreviewRun
 from engine.progress import ProgressTracker
 from engine.scenes import SceneFailure, SceneWorker
 from engine.scripts import script_from_json, script_to_json
@@ -44,7 +45,6 @@ from engine.telemetry import Telemetry
 log = logging.getLogger(__name__)
 
 _HEADLINE_CHARS = 60
-_PREVIEW = Part(PartKind.PREVIEW)
 _SCRIPT = Part(PartKind.SCRIPT)
 
 
@@ -99,11 +99,20 @@ class JobRun:
             tracker=self.tracker,
             abandons=self._abandons,
         )
-        self.preview: Path | None = None
-        self.preview_showing = False
+        self.preview = PreviewRun(
+            job_id=self.job_id,
+            story=request.story,
+            seed=self.seed,
+            folder=self.workdir / "preview",
+            maker=context.providers.preview,
+            ffmpeg=context.ffmpeg,
+            step=self.step,
+            journal=journal,
+            tracker=self.tracker,
+            surface=surface,
+        )
         self._task: asyncio.Task[object] | None = None
         self._cancel_requested = False
-        self._superseded: set[Part] = set()
 
     async def run(self, surface_ref: str | None = None) -> DreamResult:
         """Run to the end: the delivered result, or StageFailedError; settled either way.
@@ -152,7 +161,7 @@ class JobRun:
         # Whether a cancelled call's request is given up for good: yes when the person
         # cancelled or the part was superseded; a process that is merely stopping keeps
         # it for the resumed job to re-attach to.
-        return self._cancel_requested or part in self._superseded
+        return self._cancel_requested or (part == PREVIEW and self.preview.superseded)
 
     async def _run(self) -> DreamResult:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -248,86 +257,23 @@ class JobRun:
     async def _produce(self) -> DreamResult:
         self.tracker.start(Stage.PREVIEW)
         self.tracker.start(Stage.SCRIPT)
-        preview_task = asyncio.create_task(self._make_preview())
+        self.preview.start()
         try:
             script = await self._write_script()
             scenes = await self._build_scenes(script)
             final, duration = await self._merge(scenes)
         finally:
-            await self._settle_preview(preview_task)
+            await self.preview.settle()
         return DreamResult(
             job_id=self.job_id,
             title=script.title,
             final=final,
             duration_s=duration,
             scenes=tuple(scenes),
-            preview=self.preview,
+            preview=self.preview.path,
             timings=self.tracker.timings(),
             progress=self.tracker.snapshot(),
         )
-
-    async def _make_preview(self) -> None:
-        if (shown := self.journal.file(_PREVIEW)) is not None:
-            # Shown before a restart: the message already carries it.
-            self.preview = shown.path
-            self.tracker.finish(Stage.PREVIEW)
-            return
-        folder = self.workdir / "preview"
-        folder.mkdir(exist_ok=True)
-        preview = self.context.providers.preview
-        try:
-            made = await self.step.make(
-                _PREVIEW,
-                {"story": self.request.story, "seed": self.seed},
-                folder,
-                lambda ticket: preview.generate_preview(
-                    self.request.story, seed=self.seed, out_dir=folder, ticket=ticket
-                ),
-                self._check_preview,
-                keep=False,  # kept once shown: a restart must not show it twice
-            )
-        except EngineError as exc:
-            # A preview is a courtesy: losing it never costs the job.
-            log.warning("job %s: no preview: %s", self.job_id, exc)
-            self.tracker.fail(Stage.PREVIEW)
-            return
-        except Exception:
-            # Even a provider bug here must not cost the job; it is logged with its traceback.
-            log.exception("job %s: the preview provider broke", self.job_id)
-            self.tracker.fail(Stage.PREVIEW)
-            return
-        self.tracker.finish(Stage.PREVIEW)
-        self.preview = made.path
-        self.preview_showing = True
-        try:
-            await self.surface.show_preview(made.path)
-            await self.journal.keep(_PREVIEW, made.path)
-        except Exception:
-            # The surface is an adapter's code talking to a chat service; its failure to show
-            # a courtesy preview is logged, and the job carries on to the final.
-            log.exception("job %s: showing the preview failed", self.job_id)
-
-    async def _check_preview(self, path: Path) -> None:
-        info = await probe(self.context.ffmpeg, path)
-        if info.video is None:
-            raise MediaError("the preview has no video stream")
-
-    async def _settle_preview(self, task: asyncio.Task[None]) -> None:
-        """Let a preview that is being shown land; drop one that would arrive after the final.
-
-        A job that is itself being cancelled drops the preview either way. A dropped
-        preview's request is cancelled at its provider by the provider step.
-        """
-        current = asyncio.current_task()
-        cancelling = current is not None and current.cancelling() > 0
-        if not task.done() and (cancelling or not self.preview_showing):
-            if not cancelling:
-                self._superseded.add(_PREVIEW)
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        if task.cancelled() and self.tracker.snapshot().of(Stage.PREVIEW).elapsed_s is None:
-            self.tracker.skip(Stage.PREVIEW)
 
     async def _write_script(self) -> Script:
         writer = self.context.providers.script
