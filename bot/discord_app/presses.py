@@ -57,7 +57,7 @@ class DiscordPresses:
         videos = [a for a in message.attachments if a.filename.endswith(".mp4")]
         if not videos:
             return "The video is no longer attached to this message."
-        title = message.content.split("**")[1] if "**" in message.content else "A dream"
+        title = render.title_of(message.content) or "A dream"
         author = interaction.user.display_name
         await interaction.client.get_partial_messageable(gallery).send(
             render.shared(title, author, videos[0].url), allowed_mentions=NO_MENTIONS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -191,6 +192,33 @@ async def test_share_posts_the_clip_url_to_the_gallery(discord_bot: Build) -> No
     assert posts[0].body["allowed_mentions"] == NONE_ALLOWED
 
 
+def as_markdown_shows(content: str) -> str:
+    """The text a Discord user reads: Markdown drops one backslash before each escaped mark."""
+    return re.sub(r"\\(.)", r"\1", content).replace("**", "")
+
+
+async def test_share_shows_the_title_escaped_exactly_once(discord_bot: Build) -> None:
+    t = await discord_bot()
+    channels = [dp.channel_json(CHANNEL, GUILD), dp.channel_json(GALLERY, GUILD)]
+    await deliver_event(t.app.client, "GUILD_CREATE", dp.guild_json(GUILD, channels=channels))
+    await deliver(
+        t.app.client,
+        t.fake.command_payload(
+            "gallery", {"channel": dp.ChannelOption(GALLERY, "gallery")},
+            user_id=ADMIN, guild_id=GUILD, channel_id=CHANNEL,
+        ),
+    )  # fmt: skip
+    payload = await t.dream(OWNER, "fish_and_chips by the cold sea. Gulls watch. All eat.")
+    await t.jobs.drain()
+
+    await t.press(OWNER, "share", await t.job_id(), t.fake.original(payload).id)
+    posts = [c for c in t.fake.calls_to("channel_message") if str(GALLERY) in c.path]
+    assert len(posts) == 1
+    assert as_markdown_shows(posts[0].body["content"]).startswith(
+        "🌙 fish_and_chips by the cold sea. by "
+    )
+
+
 async def test_an_expired_token_hands_over_to_a_channel_message(
     discord_bot: Build, media: FakeMedia
 ) -> None:
@@ -279,4 +307,3 @@ async def test_buttons_still_work_after_a_restart(discord_bot: Build) -> None:
     assert restarted.fake.calls_to("callback")[-1].body["type"] == 5  # a new job, deferred
     rows = await restarted.storage.db.fetch("SELECT state FROM jobs ORDER BY created_at")
     assert rows == [("delivered",), ("delivered",)]
-
