@@ -307,3 +307,33 @@ async def test_buttons_still_work_after_a_restart(discord_bot: Build) -> None:
     assert restarted.fake.calls_to("callback")[-1].body["type"] == 5  # a new job, deferred
     rows = await restarted.storage.db.fetch("SELECT state FROM jobs ORDER BY created_at")
     assert rows == [("delivered",), ("delivered",)]
+
+
+async def test_a_restart_mid_job_continues_in_a_channel_message(
+    discord_bot: Build, media: FakeMedia
+) -> None:
+    clips_waiting = asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            clips_waiting.set()
+            await asyncio.Event().wait()
+
+    first = await discord_bot(providers=FakeProviders(media, hook=hold))
+    payload = await first.dream(OWNER)
+    await asyncio.wait_for(clips_waiting.wait(), timeout=30)
+    await first.jobs.close()  # the process goes away; the job stays unfinished
+    defers = len(first.fake.calls_to("callback"))
+
+    second = await discord_bot()
+    assert await second.jobs.resume([second.app.surfaces]) == 1  # what `dreambot run` does
+    await second.jobs.drain()
+
+    posted = [c for c in second.fake.calls_to("channel_message") if str(CHANNEL) in c.path]
+    assert len(posted) == 1  # the old interaction token is not trusted: a channel message
+    finals = second.fake.calls_to("edit_channel_message")
+    assert finals and [f.filename for f in finals[-1].files] == ["dream.mp4"]
+    assert "3 scenes" in (finals[-1].body or {}).get("content", "")
+    assert len(second.fake.calls_to("callback")) == defers  # nothing was deferred again
+    assert "3 scenes" not in second.fake.original(payload).content
+    assert await second.storage.db.fetch("SELECT state FROM jobs") == [("delivered",)]
