@@ -14,6 +14,7 @@ import functools
 import logging
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol, TypeAlias
@@ -52,6 +53,10 @@ class ChatSurface(Surface, Protocol):
 
     def ref(self) -> str:
         """The reference stored with the job."""
+        ...
+
+    async def close(self) -> None:
+        """Stop sending in the background: the job was stopped without being told."""
         ...
 
 
@@ -97,6 +102,9 @@ class ChatJobs:
         self._repeat_s = refusal_repeat_s
         self._refused: dict[str, tuple[str, float]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # A job cancelled at shutdown is not settled, so its surface hears nothing; these are
+        # closed after it instead. Weak: a surface goes when its job's last reference does.
+        self._surfaces: weakref.WeakSet[ChatSurface] = weakref.WeakSet()
 
     async def start(self, ask: Ask, reply: Reply) -> str | None:
         """Admit the story and run its job in the background; its id, or None if refused."""
@@ -109,6 +117,7 @@ class ChatJobs:
                 await reply.refuse(refusal.reason)
             return None
         surface = await reply.open_surface(request.job_id, self._remember(request.job_id))
+        self._surfaces.add(surface)
         dream = self.engine.dream(request, surface, surface_ref=surface.ref())
         self._track(asyncio.create_task(dream, name=f"chat-{request.job_id}"), request.job_id)
         return request.job_id
@@ -136,6 +145,7 @@ class ChatJobs:
                 surface = await platform.rebuild(stored, self._remember(stored.job_id))
                 if surface is not None:
                     surface.job_id = stored.job_id
+                    self._surfaces.add(surface)
                     return surface
             return None
 
@@ -150,10 +160,12 @@ class ChatJobs:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
-        """Stop every job (they resume on the next start)."""
+        """Stop every job (they resume on the next start), and what their surfaces still send."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for surface in list(self._surfaces):
+            await surface.close()
 
     def _remember(self, job_id: str) -> Remember:
         return functools.partial(self.engine.remember_surface, job_id)

@@ -92,6 +92,10 @@ class TelegramSurface:
         """Where the job shows itself, as stored with it."""
         return self.place.ref()
 
+    async def close(self) -> None:
+        """Stop the progress sender (the job was stopped at shutdown, without a word)."""
+        await self._flusher.stop()
+
     async def acknowledge(self, ticket: JobTicket) -> None:
         """Reply to the story at once with the job's message and a Cancel button."""
         self.job_id, self.place.title = ticket.job_id, ticket.title
