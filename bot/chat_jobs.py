@@ -17,10 +17,9 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Protocol, TypeAlias
+from typing import Any, Protocol
 
 from engine import (
-    Action,
     AdmissionRefusedError,
     Engine,
     StageFailedError,
@@ -31,19 +30,9 @@ from engine import (
 
 log = logging.getLogger(__name__)
 
-NOT_YOURS = "Only the person who asked for this dream can do that."
 REFUSAL_REPEAT_S = 10.0
-# engine.Action has no SHARE yet (asked for); until it has, this is the one place the word is.
-SHARE: Final = "share"
-ButtonAction: TypeAlias = Action | Literal["share"]
-BUTTON_ACTIONS: Final[tuple[ButtonAction, ...]] = (*Action, SHARE)
 
 Remember = Callable[[str], Awaitable[None]]
-
-
-def parse_action(value: str) -> ButtonAction:
-    """A button's action from the value it carries (ValueError if it names none)."""
-    return SHARE if value == SHARE else Action(value)
 
 
 class ChatSurface(Surface, Protocol):

@@ -11,7 +11,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from bot.chat_jobs import BUTTON_ACTIONS, NOT_YOURS, SHARE, ButtonAction, parse_action
+from bot.actions import BUTTON_ACTIONS, NOT_YOURS, SHARE, ButtonAction, parse_action
 from engine import Action
 
 LABELS: dict[ButtonAction, tuple[str, discord.ButtonStyle]] = {

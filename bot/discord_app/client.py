@@ -19,6 +19,7 @@ class DreamClient(discord.Client):
     def __init__(self, jobs: ChatJobs, ffmpeg: FFmpeg, options: DiscordOptions) -> None:
         super().__init__(intents=discord.Intents.none(), allowed_mentions=NO_MENTIONS)
         self.jobs = jobs
+        self.books = jobs.engine.books
         self.options = options
         self.surfaces = DiscordSurfaces(self, jobs.engine.books, ffmpeg, options)
         self.presses = DiscordPresses(jobs, self.surfaces)

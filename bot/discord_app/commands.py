@@ -77,7 +77,7 @@ async def dream(interaction: Interaction, story: app_commands.Range[str, 1, 1500
 @app_commands.command(name="quota", description="How many dreams you have left today")
 async def quota(interaction: Interaction) -> None:
     """/quota: what is left today."""
-    view = await interaction.client.jobs.engine.books.quota(discord_user(interaction.user))
+    view = await interaction.client.books.quota(discord_user(interaction.user))
     await interaction.response.send_message(
         f"You have {view.remaining} of {view.limit} dreams left today; "
         f"more <t:{int(view.resets_at.timestamp())}:R>.",
@@ -104,7 +104,7 @@ async def gallery(interaction: Interaction, channel: discord.TextChannel) -> Non
 @app_commands.check(is_bot_admin)
 async def grant(interaction: Interaction, user: discord.User, dreams: int = 1) -> None:
     """/grant USER [N]."""
-    books = interaction.client.jobs.engine.books
+    books = interaction.client.books
     await _answer(interaction, await admin.grant(books, discord_user(user), dreams))
 
 
@@ -112,7 +112,7 @@ async def grant(interaction: Interaction, user: discord.User, dreams: int = 1) -
 @app_commands.check(is_bot_admin)
 async def reset(interaction: Interaction, user: discord.User) -> None:
     """/reset USER."""
-    books = interaction.client.jobs.engine.books
+    books = interaction.client.books
     await _answer(interaction, await admin.reset(books, discord_user(user)))
 
 
@@ -120,7 +120,7 @@ async def reset(interaction: Interaction, user: discord.User) -> None:
 @app_commands.check(is_bot_admin)
 async def ban(interaction: Interaction, user: discord.User) -> None:
     """/ban USER."""
-    books = interaction.client.jobs.engine.books
+    books = interaction.client.books
     await _answer(interaction, await admin.set_banned(books, discord_user(user), True))
 
 
@@ -128,7 +128,7 @@ async def ban(interaction: Interaction, user: discord.User) -> None:
 @app_commands.check(is_bot_admin)
 async def unban(interaction: Interaction, user: discord.User) -> None:
     """/unban USER."""
-    books = interaction.client.jobs.engine.books
+    books = interaction.client.books
     await _answer(interaction, await admin.set_banned(books, discord_user(user), False))
 
 
@@ -136,7 +136,7 @@ async def unban(interaction: Interaction, user: discord.User) -> None:
 @app_commands.check(is_bot_admin)
 async def stats(interaction: Interaction) -> None:
     """/stats."""
-    await _answer(interaction, await admin.stats(interaction.client.jobs.engine.books))
+    await _answer(interaction, await admin.stats(interaction.client.books))
 
 
 COMMANDS: tuple[app_commands.Command[Any, ..., None], ...] = (

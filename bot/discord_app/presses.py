@@ -6,7 +6,8 @@ from typing import Any
 
 import discord
 
-from bot.chat_jobs import SHARE, ButtonAction, ChatJobs
+from bot.actions import SHARE, ButtonAction
+from bot.chat_jobs import ChatJobs
 from bot.discord_app import render
 from bot.discord_app.places import DiscordSurfaces, start_dream
 from bot.discord_app.surface import NO_MENTIONS

@@ -12,7 +12,8 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message, User
 
 from bot import admin
-from bot.chat_jobs import NOT_YOURS, SHARE, Ask, ChatJobs
+from bot.actions import NOT_YOURS, SHARE
+from bot.chat_jobs import Ask, ChatJobs
 from bot.telegram_app import render
 from bot.telegram_app.keyboards import JobButton
 from bot.telegram_app.places import TelegramOptions, TelegramSurfaces

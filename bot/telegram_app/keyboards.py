@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.chat_jobs import SHARE, ButtonAction
+from bot.actions import SHARE, ButtonAction
 from engine import Action
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.chat_jobs import NOT_YOURS, ChatJobs
+from bot.actions import NOT_YOURS
+from bot.chat_jobs import ChatJobs
 from bot.discord_app import DiscordApp, DiscordOptions
 from engine import Engine, EngineConfig, Providers
 from engine.books import Books
