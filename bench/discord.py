@@ -27,6 +27,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 import discord.http
 
 from bench.figures import machine, p99, report
+from bot.chat_jobs import ChatJobs
 from bot.discord_app import DiscordApp, DiscordOptions
 from engine import Engine, EngineConfig, RenderConfig
 from engine.books import Books
@@ -59,7 +60,8 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         )
         async with FakeDiscordAPI() as fake:
             discord.http.Route.BASE = fake.api_base
-            app = DiscordApp(engine, ffmpeg, DiscordOptions(frozenset(), sync_commands=False))
+            jobs = ChatJobs(engine)
+            app = DiscordApp(jobs, ffmpeg, DiscordOptions(frozenset(), sync_commands=False))
             await app.client.login("bench-token")
             payloads = [
                 fake.command_payload(
@@ -79,7 +81,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
 
             began = time.monotonic()
             await asyncio.gather(*(send(p) for p in payloads))
-            await app.drain()
+            await jobs.drain()
             elapsed = time.monotonic() - began
             defers = []
             for payload in payloads:
@@ -91,6 +93,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             finals = sum(
                 1 for m in originals if any(a.filename == "dream.mp4" for a in m.attachments)
             )
+            await jobs.close()
             await app.close()
         await storage.close()
     defers.sort()

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the fakes live i
 from aiogram.types import Update
 
 from bench.figures import machine, p99, report
-from bot.telegram_app import TelegramApp
-from bot.telegram_app.app import TelegramOptions
+from bot.chat_jobs import ChatJobs
+from bot.telegram_app import TelegramApp, TelegramOptions
 from engine import Engine, EngineConfig, RenderConfig
 from engine.books import Books
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
@@ -58,7 +58,8 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         )
         async with FakeTelegramAPI() as fake:
             bot = fake.bot()
-            app = TelegramApp(bot, engine, ffmpeg, TelegramOptions(frozenset(), None, 50 * 2**20))
+            jobs = ChatJobs(engine)
+            app = TelegramApp(bot, jobs, ffmpeg, TelegramOptions(frozenset(), None, 50 * 2**20))
             users = [1000 + n for n in range(args.users)]
             updates = [
                 Update.model_validate(
@@ -75,7 +76,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
 
             began = time.monotonic()
             await asyncio.gather(*(send(u, up) for u, up in zip(users, updates, strict=True)))
-            await app.drain()
+            await jobs.drain()
             elapsed = time.monotonic() - began
             acks = []
             for user in users:
@@ -85,7 +86,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             finals = sum(
                 1 for user in users if fake.chat_calls(user)[-1].method == "editMessageMedia"
             )
-            await app.close()
+            await jobs.close()
             await bot.session.close()
         await storage.close()
     acks.sort()

@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from engine import Books, QuotaView, UsageError
-
-_USER = re.compile(r"^(telegram|discord):-?\d{1,20}$")
-
-
-def parse_user(text: str) -> str:
-    """A user key like ``telegram:123`` or ``discord:456`` (raises UsageError)."""
-    user = text.strip().lower()
-    if not _USER.match(user):
-        raise UsageError(f"USER must look like telegram:123 or discord:456, not {text!r}")
-    return user
+from engine import Books, QuotaView
 
 
 def describe_quota(view: QuotaView) -> str:

@@ -15,6 +15,7 @@ from bot import admin
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.terminal import TerminalSurface
+from bot.users import parse_user
 from engine import Books, Engine, QuotaPolicy, StageFailedError, StoryRejectedError, UsageError
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.providers.local import LocalVoice
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def administer(args: argparse.Namespace, settings: Settings) -> int:
     """Run one admin command against the database named by DREAMBOT_DB."""
     try:
-        user = admin.parse_user(args.user) if hasattr(args, "user") else ""
+        user = parse_user(args.user) if hasattr(args, "user") else ""
     except UsageError as exc:
         print(f"dreambot: {exc}", file=sys.stderr)
         return EXIT_REFUSED

@@ -13,14 +13,13 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from bot.chat_jobs import ChatJobs, Rebuilder
 from bot.discord_app import DiscordApp, DiscordOptions, use_endpoints
-from bot.jobs import JobTasks
 from bot.metrics import MetricsServer, PrometheusTelemetry
 from bot.providers import build_providers
 from bot.settings import TELEGRAM_PUBLIC_API, Settings
-from bot.telegram_app import TelegramApp
-from bot.telegram_app.app import TelegramOptions
-from engine import Books, Engine, Retention, StoredJob, Surface, UsageError
+from bot.telegram_app import TelegramApp, TelegramOptions
+from engine import Books, Engine, Retention, UsageError
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.telemetry import Telemetry
 
@@ -98,33 +97,28 @@ async def _serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     telegram = discord_app = None
-    resumed = JobTasks("resumed")
+    jobs = ChatJobs(engine)
     try:
         async with asyncio.TaskGroup() as group:
+            platforms: list[Rebuilder] = []
             if settings.telegram_token is not None:
                 bot = telegram_bot(settings, settings.telegram_token.get_secret_value())
-                telegram = TelegramApp(bot, engine, ffmpeg, telegram_options(settings))
+                telegram = TelegramApp(bot, jobs, ffmpeg, telegram_options(settings))
+                platforms.append(telegram.surfaces)
                 group.create_task(telegram.dispatcher.start_polling(bot, handle_signals=False))
             if settings.discord_token is not None:
                 use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
                 discord_app = DiscordApp(
-                    engine, ffmpeg, DiscordOptions(
+                    jobs, ffmpeg, DiscordOptions(
                         frozenset(settings.admins), tuple(settings.discord_guild_ids)
                     ),
                 )  # fmt: skip
+                platforms.append(discord_app.surfaces)
                 group.create_task(
                     discord_app.client.start(settings.discord_token.get_secret_value())
                 )
             adapters = [app for app in (telegram, discord_app) if app is not None]
-
-            async def rebuild(stored: StoredJob) -> Surface | None:
-                for adapter in adapters:
-                    if (surface := await adapter.rebuild(stored)) is not None:
-                        return surface
-                return None
-
-            for task in await engine.resume(rebuild):
-                resumed.track(task, task.get_name())
+            await jobs.resume(platforms)
             if engine.housekeeper is not None:
                 group.create_task(engine.housekeeper.run())
             log.info("running: %s; stages: %s", [type(a).__name__ for a in adapters], choice)
@@ -139,11 +133,10 @@ async def _serve(
     except* _ShutdownError:
         pass
     finally:
-        await resumed.close()
+        await jobs.close()
         if telegram is not None:
             with contextlib.suppress(RuntimeError):
                 await telegram.dispatcher.stop_polling()
-            await telegram.close()
             await telegram.bot.session.close()
         if discord_app is not None:
             await discord_app.close()

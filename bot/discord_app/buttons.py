@@ -1,29 +1,55 @@
-"""Buttons under a job's message, matched by custom id so they work after a restart."""
+"""Buttons under a job's message, matched by custom id so they work after a restart.
+
+A press is handled by whatever the client offers as ``presses`` (the ``Presses`` protocol),
+so this module knows nothing of the app above it.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 import discord
 
-if TYPE_CHECKING:
-    from bot.discord_app.app import DiscordApp
+from bot.actions import BUTTON_ACTIONS, NOT_YOURS, SHARE, ButtonAction, parse_action
+from engine import Action
 
-LABELS = {
-    "cancel": ("✖ Cancel", discord.ButtonStyle.secondary),
-    "regenerate": ("🔁 Regenerate", discord.ButtonStyle.primary),
-    "share": ("📣 Share", discord.ButtonStyle.secondary),
+LABELS: dict[ButtonAction, tuple[str, discord.ButtonStyle]] = {
+    Action.CANCEL: ("✖ Cancel", discord.ButtonStyle.secondary),
+    Action.REGENERATE: ("🔁 Regenerate", discord.ButtonStyle.primary),
+    SHARE: ("📣 Share", discord.ButtonStyle.secondary),
 }
+
+
+class Presses(Protocol):
+    """What a button needs from the bot: who may press, and what a press does."""
+
+    async def is_owner(self, interaction: discord.Interaction[Any], job: str) -> bool:
+        """Whether the presser asked for the job."""
+        ...
+
+    async def press(
+        self, interaction: discord.Interaction[Any], action: ButtonAction, job: str
+    ) -> None:
+        """Do what the button says."""
+        ...
+
+
+class _Pressable(Protocol):
+    presses: Presses
+
+
+def _presses(interaction: discord.Interaction[Any]) -> Presses:
+    return cast("_Pressable", interaction.client).presses
 
 
 class JobButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"dream:(?P<action>cancel|regenerate|share):(?P<job>[0-9a-f]{12})",
+    template=rf"dream:(?P<action>{'|'.join(BUTTON_ACTIONS)}):(?P<job>[0-9a-f]{{12}})",
 ):
     """A press names an action and a job; who may press is checked against the job's owner."""
 
-    def __init__(self, action: str, job: str) -> None:
+    def __init__(self, action: ButtonAction, job: str) -> None:
         label, style = LABELS[action]
         super().__init__(
             discord.ui.Button(label=label, style=style, custom_id=f"dream:{action}:{job}")
@@ -33,17 +59,23 @@ class JobButton(
     @classmethod
     async def from_custom_id(
         cls,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[Any],
         item: discord.ui.Item[Any],
         match: re.Match[str],
     ) -> JobButton:
         """Rebuild the button from a press (also after a restart)."""
-        return cls(match["action"], match["job"])
+        return cls(parse_action(match["action"]), match["job"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        """Hand the press to the app that owns the client."""
-        app: DiscordApp = interaction.client.app  # type: ignore[attr-defined]
-        await app.press(interaction, self.action, self.job)
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        """Only the person who asked may press; anyone else gets an ephemeral note."""
+        if await _presses(interaction).is_owner(interaction, self.job):
+            return True
+        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+        return False
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Hand the press to the bot."""
+        await _presses(interaction).press(interaction, self.action, self.job)
 
 
 def _view(*buttons: JobButton) -> discord.ui.View:
@@ -55,17 +87,17 @@ def _view(*buttons: JobButton) -> discord.ui.View:
 
 def running_view(job: str) -> discord.ui.View:
     """While a job runs: Cancel."""
-    return _view(JobButton("cancel", job))
+    return _view(JobButton(Action.CANCEL, job))
 
 
 def finished_view(job: str, *, can_share: bool) -> discord.ui.View:
     """After delivery: Regenerate, and Share when the server has a gallery."""
-    buttons = [JobButton("regenerate", job)]
+    buttons = [JobButton(Action.REGENERATE, job)]
     if can_share:
-        buttons.append(JobButton("share", job))
+        buttons.append(JobButton(SHARE, job))
     return _view(*buttons)
 
 
 def failed_view(job: str) -> discord.ui.View:
     """After a failure or cancel: Regenerate."""
-    return _view(JobButton("regenerate", job))
+    return _view(JobButton(Action.REGENERATE, job))

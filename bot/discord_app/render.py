@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.progress_text import progress_lines
 from engine import DreamResult, JobFailure, ProgressSnapshot
 
 CONTENT_LIMIT = 2000
+_MARKS = ("\\", "*", "_", "~", "`", "|", ">", "#", "-", "[", "]", "(", ")")
+_TITLE = re.compile(r"^🌙 \*\*((?:\\.|[^\\*])+)\*\*", re.DOTALL)  # escaped text has no bare *
+_ESCAPED = re.compile(r"\\(.)")
 
 
 def clip(text: str) -> str:
@@ -51,6 +56,17 @@ def shared(title: str, author: str, url: str) -> str:
 
 def escape(text: str) -> str:
     """Markdown and mentions made inert (mentions are also suppressed when sending)."""
-    for mark in ("\\", "*", "_", "~", "`", "|", ">", "#", "-", "[", "]", "(", ")"):
+    for mark in _MARKS:
         text = text.replace(mark, "\\" + mark)
     return text.replace("@", "@\u200b")
+
+
+def unescape(text: str) -> str:
+    """The text that ``escape`` was given."""
+    return _ESCAPED.sub(r"\1", text.replace("@\u200b", "@"))
+
+
+def title_of(content: str) -> str | None:
+    """The title a job's message shows, as it was before escaping (None if it shows none)."""
+    found = _TITLE.match(content)
+    return unescape(found[1]) if found else None

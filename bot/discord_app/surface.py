@@ -80,6 +80,14 @@ class DiscordSurface:
         self._preview: Path | None = None
         self._flusher = ProgressFlusher(pacer, self._send_progress)
 
+    def ref(self) -> str:
+        """Where the job shows itself, as stored with it."""
+        return self.place.ref()
+
+    async def close(self) -> None:
+        """Stop the progress sender (the job was stopped at shutdown, without a word)."""
+        await self._flusher.stop()
+
     async def acknowledge(self, ticket: JobTicket) -> None:
         """Turn the deferred "thinking…" reply into the job's message with a Cancel button."""
         self.job_id, self.place.title = ticket.job_id, ticket.title

@@ -1,19 +1,44 @@
-"""Telegram updates to engine calls: parse, call one method, answer."""
+"""Telegram updates to engine calls: parse, call one method, answer.
+
+Handlers receive their dependencies from the dispatcher's workflow data (``engine``,
+``jobs``, ``surfaces``, ``options``, and aiogram's own ``bot``), so the router closes over
+nothing and any number of apps can each build one.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message, User
 
 from bot import admin
+from bot.actions import NOT_YOURS, SHARE
+from bot.chat_jobs import Ask, ChatJobs
 from bot.telegram_app import render
 from bot.telegram_app.keyboards import JobButton
+from bot.telegram_app.places import TelegramOptions, TelegramSurfaces
+from bot.users import Platform, chat_key, parse_user, user_key
+from engine import Action, Books, Engine
 
-if TYPE_CHECKING:
-    from bot.telegram_app.app import TelegramApp
+
+def build_router() -> Router:
+    """Every handler of the bot, on a router of its own (a router joins one dispatcher)."""
+    router = Router(name="dreambot")
+    router.message.register(show_help, CommandStart())
+    router.message.register(show_help, Command("help"))
+    router.message.register(show_quota, Command("quota"))
+    router.message.register(dream_command, Command("dream"))
+    router.message.register(admin_command, Command("grant", "reset", "ban", "unban", "stats"))
+    router.message.register(
+        private_story, F.chat.type == "private", F.text, ~F.text.startswith("/")
+    )
+    router.callback_query.register(press, JobButton.filter())
+    return router
+
+
+def telegram_user(user: User) -> str:
+    """The engine's key for a Telegram user."""
+    return user_key(Platform.TELEGRAM, user.id)
 
 
 def display_name(user: User) -> str:
@@ -21,96 +46,76 @@ def display_name(user: User) -> str:
     return user.username or user.full_name
 
 
-NOT_YOURS = "Only the person who asked for this dream can do that."
+async def show_help(message: Message) -> None:
+    """/start and /help."""
+    await message.reply(render.HELP)
 
 
-def build_router(app: TelegramApp) -> Router:
-    """Every handler of the bot, bound to one app."""
-    router = Router(name="dreambot")
-
-    @router.message(CommandStart())
-    @router.message(Command("help"))
-    async def show_help(message: Message) -> None:
-        await message.reply(render.HELP)
-
-    @router.message(Command("quota"))
-    async def show_quota(message: Message) -> None:
-        if message.from_user is None:
-            return
-        view = await app.engine.books.quota(f"telegram:{message.from_user.id}")
-        await message.reply(
-            f"You have {view.remaining} of {view.limit} dreams left today; "
-            f"more at {view.resets_at:%H:%M} UTC."
-        )
-
-    @router.message(Command("dream"))
-    async def dream_command(message: Message, command: CommandObject) -> None:
-        if message.from_user is None:
-            return
-        if not command.args:
-            await message.reply(render.DREAM_USAGE)
-            return
-        await app.start_dream(message.from_user, message, command.args, answer=message.reply)
-
-    @router.message(Command("grant", "reset", "ban", "unban", "stats"))
-    async def admin_command(message: Message, command: CommandObject) -> None:
-        if message.from_user is None:
-            return
-        if f"telegram:{message.from_user.id}" not in app.options.admins:
-            await message.reply("That command is for the bot's admins.")
-            return
-        await message.reply(await run_admin(app, command))
-
-    @router.message(F.chat.type == "private", F.text, ~F.text.startswith("/"))
-    async def private_story(message: Message) -> None:
-        if message.from_user is not None and message.text:
-            await app.start_dream(message.from_user, message, message.text, answer=message.reply)
-
-    @router.callback_query(JobButton.filter())
-    async def press(query: CallbackQuery, callback_data: JobButton) -> None:
-        owner = await app.engine.owner_of(callback_data.job)
-        if owner != f"telegram:{query.from_user.id}":
-            await query.answer(NOT_YOURS, show_alert=False)
-            return
-        if callback_data.action == "cancel":
-            stopped = app.engine.cancel(callback_data.job)
-            await query.answer("Cancelling…" if stopped else "It has already finished.")
-        elif callback_data.action == "regenerate" and isinstance(query.message, Message):
-            await query.answer("Dreaming it again…")
-            await app.regenerate(
-                query.from_user, query.message, callback_data.job, answer=query.message.reply
-            )
-        elif callback_data.action == "share" and isinstance(query.message, Message):
-            await query.answer(await share(app, query))
-
-    return router
-
-
-async def share(app: TelegramApp, query: CallbackQuery) -> str:
-    """Post the finished clip to the gallery by its file_id (no upload), crediting the author."""
-    message = query.message
-    gallery = app.options.gallery_chat
-    if gallery is None or not isinstance(message, Message) or message.video is None:
-        return "There is no gallery to share to."
-    title = (message.caption or "").split("\n", 1)[0].removeprefix("🌙 ").strip("“”")
-    await app.bot.send_video(
-        gallery,
-        message.video.file_id,
-        caption=render.shared(title, display_name(query.from_user)),
+async def show_quota(message: Message, engine: Engine) -> None:
+    """/quota: what is left today."""
+    if message.from_user is None:
+        return
+    view = await engine.books.quota(telegram_user(message.from_user))
+    await message.reply(
+        f"You have {view.remaining} of {view.limit} dreams left today; "
+        f"more at {view.resets_at:%H:%M} UTC."
     )
-    return "Shared to the gallery."
 
 
-async def run_admin(app: TelegramApp, command: CommandObject) -> str:
+async def dream_command(
+    message: Message, command: CommandObject, jobs: ChatJobs, surfaces: TelegramSurfaces
+) -> None:
+    """/dream STORY, the way to ask in a group."""
+    if message.from_user is None:
+        return
+    if not command.args:
+        await message.reply(render.DREAM_USAGE)
+        return
+    await start_dream(message, message.from_user, command.args, jobs, surfaces)
+
+
+async def private_story(message: Message, jobs: ChatJobs, surfaces: TelegramSurfaces) -> None:
+    """In a private chat, any text that is not a command is a story."""
+    if message.from_user is not None and message.text:
+        await start_dream(message, message.from_user, message.text, jobs, surfaces)
+
+
+async def start_dream(
+    message: Message,
+    user: User,
+    story: str,
+    jobs: ChatJobs,
+    surfaces: TelegramSurfaces,
+) -> None:
+    """Ask for ``user``'s story, the job replying to ``message``."""
+    is_group = message.chat.type != "private"
+    chat = chat_key(Platform.TELEGRAM, message.chat.id) if is_group else None
+    await jobs.start(
+        Ask(story, telegram_user(user), chat), surfaces.reply_to(message, message.reply)
+    )
+
+
+async def admin_command(
+    message: Message, command: CommandObject, engine: Engine, options: TelegramOptions
+) -> None:
+    """/grant, /reset, /ban, /unban, /stats, for the admins the settings name."""
+    if message.from_user is None:
+        return
+    if telegram_user(message.from_user) not in options.admins:
+        await message.reply("That command is for the bot's admins.")
+        return
+    await message.reply(await run_admin(engine.books, command))
+
+
+async def run_admin(books: Books, command: CommandObject) -> str:
     """One admin command; the reply text."""
-    books = app.engine.books
     words = (command.args or "").split()
     try:
         if command.command == "stats":
             return await admin.stats(books)
         if not words:
             return f"Usage: /{command.command} telegram:123" + (" N" * (command.command == "grant"))
-        user = admin.parse_user(words[0])
+        user = parse_user(words[0])
         if command.command == "grant":
             return await admin.grant(books, user, int(words[1]) if len(words) > 1 else 1)
         if command.command == "reset":
@@ -118,3 +123,43 @@ async def run_admin(app: TelegramApp, command: CommandObject) -> str:
         return await admin.set_banned(books, user, command.command == "ban")
     except ValueError as exc:
         return str(exc)
+
+
+async def press(
+    query: CallbackQuery,
+    callback_data: JobButton,
+    bot: Bot,
+    engine: Engine,
+    jobs: ChatJobs,
+    surfaces: TelegramSurfaces,
+    options: TelegramOptions,
+) -> None:
+    """A button under a job's message: only the person who asked may use it."""
+    job = callback_data.job
+    if not await jobs.is_owner(job, telegram_user(query.from_user)):
+        await query.answer(NOT_YOURS, show_alert=False)
+        return
+    message = query.message
+    if callback_data.action is Action.CANCEL:
+        stopped = engine.cancel(job)
+        await query.answer("Cancelling…" if stopped else "It has already finished.")
+    elif callback_data.action is Action.REGENERATE and isinstance(message, Message):
+        await query.answer("Dreaming it again…")
+        ask = await jobs.again(job, telegram_user(query.from_user))
+        if ask is None:
+            await message.reply("That dream is too old to make again.")
+            return
+        await jobs.start(ask, surfaces.reply_to(message, message.reply))
+    elif callback_data.action == SHARE and isinstance(message, Message):
+        await query.answer(await share(bot, query.from_user, message, options.gallery_chat))
+
+
+async def share(bot: Bot, user: User, message: Message, gallery: int | None) -> str:
+    """Post the finished clip to the gallery by its file_id (no upload), crediting the author."""
+    if gallery is None or message.video is None:
+        return "There is no gallery to share to."
+    title = (message.caption or "").split("\n", 1)[0].removeprefix("🌙 ").strip("“”")
+    await bot.send_video(
+        gallery, message.video.file_id, caption=render.shared(title, display_name(user))
+    )
+    return "Shared to the gallery."

@@ -5,31 +5,34 @@ from __future__ import annotations
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.actions import SHARE, ButtonAction
+from engine import Action
+
 
 class JobButton(CallbackData, prefix="job"):
     """A button press: what to do, to which job."""
 
-    action: str  # "cancel" | "regenerate" | "share"
+    action: ButtonAction
     job: str
 
 
-def _button(text: str, action: str, job: str) -> InlineKeyboardButton:
+def _button(text: str, action: ButtonAction, job: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=JobButton(action=action, job=job).pack())
 
 
 def running(job: str) -> InlineKeyboardMarkup:
     """While a job runs: Cancel."""
-    return InlineKeyboardMarkup(inline_keyboard=[[_button("✖ Cancel", "cancel", job)]])
+    return InlineKeyboardMarkup(inline_keyboard=[[_button("✖ Cancel", Action.CANCEL, job)]])
 
 
 def finished(job: str, *, can_share: bool) -> InlineKeyboardMarkup:
     """After delivery: Regenerate, and Share when a gallery is set."""
-    row = [_button("🔁 Regenerate", "regenerate", job)]
+    row = [_button("🔁 Regenerate", Action.REGENERATE, job)]
     if can_share:
-        row.append(_button("📣 Share", "share", job))
+        row.append(_button("📣 Share", SHARE, job))
     return InlineKeyboardMarkup(inline_keyboard=[row])
 
 
 def failed(job: str) -> InlineKeyboardMarkup:
     """After a failure or cancel: Regenerate."""
-    return InlineKeyboardMarkup(inline_keyboard=[[_button("🔁 Try again", "regenerate", job)]])
+    return InlineKeyboardMarkup(inline_keyboard=[[_button("🔁 Try again", Action.REGENERATE, job)]])

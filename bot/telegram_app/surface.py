@@ -88,6 +88,14 @@ class TelegramSurface:
         self._gone = False  # the message cannot be edited (deleted, or the chat is closed)
         self._blocked = False  # the chat refuses the bot: nothing more may be sent
 
+    def ref(self) -> str:
+        """Where the job shows itself, as stored with it."""
+        return self.place.ref()
+
+    async def close(self) -> None:
+        """Stop the progress sender (the job was stopped at shutdown, without a word)."""
+        await self._flusher.stop()
+
     async def acknowledge(self, ticket: JobTicket) -> None:
         """Reply to the story at once with the job's message and a Cancel button."""
         self.job_id, self.place.title = ticket.job_id, ticket.title

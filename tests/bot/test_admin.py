@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.admin import parse_user
+from bot.users import parse_user
 from engine import UsageError
 from engine.storage import Storage
 from engine.storage.ledger import Ask, QuotaPolicy

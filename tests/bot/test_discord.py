@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
+from bot.actions import NOT_YOURS
+from bot.chat_jobs import ChatJobs
 from bot.discord_app import DiscordApp, DiscordOptions
-from bot.discord_app.app import NOT_YOURS
 from engine import Engine, EngineConfig, Providers
 from engine.books import Books
 from engine.media.ffmpeg import FFmpeg
@@ -30,6 +32,7 @@ NONE_ALLOWED = {"parse": []}
 class Harness:
     fake: FakeDiscordAPI
     app: DiscordApp
+    jobs: ChatJobs
     providers: FakeProviders
     storage: Storage
 
@@ -61,7 +64,7 @@ Build = Callable[..., Awaitable[Harness]]
 async def discord_bot(
     config: EngineConfig, ffmpeg: FFmpeg, media: FakeMedia, tmp_path, monkeypatch
 ) -> AsyncIterator[Build]:
-    apps: list[DiscordApp] = []
+    apps: list[tuple[DiscordApp, ChatJobs]] = []
     async with FakeDiscordAPI() as fake:
         fake.install(monkeypatch)
         storage = await Storage.open(tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=5))
@@ -79,13 +82,15 @@ async def discord_bot(
                 use_cache=True,
             )
             settings = DiscordOptions(frozenset({f"discord:{ADMIN}"}), sync_commands=False)
-            app = DiscordApp(engine, ffmpeg, replace(settings, **options))
+            jobs = ChatJobs(engine)
+            app = DiscordApp(jobs, ffmpeg, replace(settings, **options))
             await app.client.login("fake-discord-token")
-            apps.append(app)
-            return Harness(fake, app, fakes, storage)
+            apps.append((app, jobs))
+            return Harness(fake, app, jobs, fakes, storage)
 
         yield build
-        for app in apps:
+        for app, jobs in apps:
+            await jobs.close()
             await app.close()
         await storage.close()
 
@@ -95,7 +100,7 @@ async def test_dream_defers_shows_progress_and_preview_then_replaces_it(
 ) -> None:
     t = await discord_bot()
     payload = await t.dream(OWNER)
-    await t.app.drain()
+    await t.jobs.drain()
 
     callback = t.fake.calls_to("callback")[0]
     assert callback.body["type"] == 5  # deferred "thinking…" within the 3 s window
@@ -116,7 +121,7 @@ async def test_dream_defers_shows_progress_and_preview_then_replaces_it(
 async def test_mentions_in_a_story_ping_nobody(discord_bot: Build) -> None:
     t = await discord_bot()
     payload = await t.dream(OWNER, "@everyone look, <@&42> and <@7002>: a storm sings tonight.")
-    await t.app.drain()
+    await t.jobs.drain()
 
     for call in t.fake.calls_to("original"):
         assert call.body["allowed_mentions"] == NONE_ALLOWED
@@ -151,11 +156,11 @@ async def test_buttons_answer_only_the_requester(discord_bot: Build, media: Fake
     await t.press(OTHER, "cancel", job, message_id)
     note = t.fake.calls_to("callback")[-1].body
     assert note["data"]["content"] == NOT_YOURS and note["data"]["flags"] & 64
-    assert t.app.engine.is_running(job)
+    assert t.jobs.engine.is_running(job)
 
     await t.press(OWNER, "cancel", job, message_id)
     release.set()
-    await t.app.drain()
+    await t.jobs.drain()
     assert "Cancelled" in t.fake.original(payload).content
     assert t.fake.original(payload).attachments == []  # the preview went with it
     rows = await t.storage.db.fetch("SELECT state, charge FROM jobs")
@@ -174,7 +179,7 @@ async def test_share_posts_the_clip_url_to_the_gallery(discord_bot: Build) -> No
         ),
     )  # fmt: skip
     payload = await t.dream(OWNER)
-    await t.app.drain()
+    await t.jobs.drain()
     original = t.fake.original(payload)
     labels = [b["label"] for row in original.components for b in row["components"]]
     assert labels == ["🔁 Regenerate", "📣 Share"]
@@ -186,6 +191,33 @@ async def test_share_posts_the_clip_url_to_the_gallery(discord_bot: Build) -> No
     assert t.fake.attachment_url(original.attachments[0]) in posts[0].body["content"]
     assert posts[0].files == () and len(t.fake.uploads) == uploads  # the URL, not a re-upload
     assert posts[0].body["allowed_mentions"] == NONE_ALLOWED
+
+
+def as_markdown_shows(content: str) -> str:
+    """The text a Discord user reads: Markdown drops one backslash before each escaped mark."""
+    return re.sub(r"\\(.)", r"\1", content).replace("**", "")
+
+
+async def test_share_shows_the_title_escaped_exactly_once(discord_bot: Build) -> None:
+    t = await discord_bot()
+    channels = [dp.channel_json(CHANNEL, GUILD), dp.channel_json(GALLERY, GUILD)]
+    await deliver_event(t.app.client, "GUILD_CREATE", dp.guild_json(GUILD, channels=channels))
+    await deliver(
+        t.app.client,
+        t.fake.command_payload(
+            "gallery", {"channel": dp.ChannelOption(GALLERY, "gallery")},
+            user_id=ADMIN, guild_id=GUILD, channel_id=CHANNEL,
+        ),
+    )  # fmt: skip
+    payload = await t.dream(OWNER, "fish_and_chips by the cold sea. Gulls watch. All eat.")
+    await t.jobs.drain()
+
+    await t.press(OWNER, "share", await t.job_id(), t.fake.original(payload).id)
+    posts = [c for c in t.fake.calls_to("channel_message") if str(GALLERY) in c.path]
+    assert len(posts) == 1
+    assert as_markdown_shows(posts[0].body["content"]).startswith(
+        "🌙 fish_and_chips by the cold sea. by "
+    )
 
 
 async def test_an_expired_token_hands_over_to_a_channel_message(
@@ -203,7 +235,7 @@ async def test_an_expired_token_hands_over_to_a_channel_message(
     await asyncio.wait_for(clips_waiting.wait(), timeout=30)
     t.fake.expire_token(payload)  # 15 minutes have passed
     release.set()
-    await t.app.drain()
+    await t.jobs.drain()
 
     posted = [c for c in t.fake.calls_to("channel_message") if str(CHANNEL) in c.path]
     assert len(posted) == 1  # the job moved to an ordinary channel message...
@@ -219,7 +251,7 @@ async def test_an_expired_token_hands_over_to_a_channel_message(
 async def test_a_long_job_moves_before_the_token_expires(discord_bot: Build) -> None:
     t = await discord_bot(handover_after_s=0.0)
     payload = await t.dream(OWNER)
-    await t.app.drain()
+    await t.jobs.drain()
 
     assert "continues in a new message" in t.fake.original(payload).content
     assert t.fake.calls_to("channel_message")
@@ -229,7 +261,7 @@ async def test_a_long_job_moves_before_the_token_expires(discord_bot: Build) -> 
 async def test_the_final_is_shrunk_to_the_interactions_upload_limit(discord_bot: Build) -> None:
     t = await discord_bot(lossless=True)
     payload = await t.dream(OWNER, attachment_size_limit=150_000)
-    await t.app.drain()
+    await t.jobs.drain()
 
     original = t.fake.original(payload)
     assert "compressed to fit" in original.content
@@ -265,14 +297,44 @@ async def test_quota_and_admin_commands_are_ephemeral_and_checked(discord_bot: B
 async def test_buttons_still_work_after_a_restart(discord_bot: Build) -> None:
     first = await discord_bot()
     payload = await first.dream(OWNER)
-    await first.app.drain()
+    await first.jobs.drain()
     job, message_id = await first.job_id(), first.fake.original(payload).id
 
     restarted = await discord_bot()  # a new client: nothing of the old views in memory
     await restarted.press(OTHER, "regenerate", job, message_id)
     assert restarted.fake.calls_to("callback")[-1].body["data"]["content"] == NOT_YOURS
     await restarted.press(OWNER, "regenerate", job, message_id)
-    await restarted.app.drain()
+    await restarted.jobs.drain()
     assert restarted.fake.calls_to("callback")[-1].body["type"] == 5  # a new job, deferred
     rows = await restarted.storage.db.fetch("SELECT state FROM jobs ORDER BY created_at")
     assert rows == [("delivered",), ("delivered",)]
+
+
+async def test_a_restart_mid_job_continues_in_a_channel_message(
+    discord_bot: Build, media: FakeMedia
+) -> None:
+    clips_waiting = asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            clips_waiting.set()
+            await asyncio.Event().wait()
+
+    first = await discord_bot(providers=FakeProviders(media, hook=hold))
+    payload = await first.dream(OWNER)
+    await asyncio.wait_for(clips_waiting.wait(), timeout=30)
+    await first.jobs.close()  # the process goes away; the job stays unfinished
+    defers = len(first.fake.calls_to("callback"))
+
+    second = await discord_bot()
+    assert await second.jobs.resume([second.app.surfaces]) == 1  # what `dreambot run` does
+    await second.jobs.drain()
+
+    posted = [c for c in second.fake.calls_to("channel_message") if str(CHANNEL) in c.path]
+    assert len(posted) == 1  # the old interaction token is not trusted: a channel message
+    finals = second.fake.calls_to("edit_channel_message")
+    assert finals and [f.filename for f in finals[-1].files] == ["dream.mp4"]
+    assert "3 scenes" in (finals[-1].body or {}).get("content", "")
+    assert len(second.fake.calls_to("callback")) == defers  # nothing was deferred again
+    assert "3 scenes" not in second.fake.original(payload).content
+    assert await second.storage.db.fetch("SELECT state FROM jobs") == [("delivered",)]

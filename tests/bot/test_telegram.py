@@ -12,8 +12,8 @@ import pytest
 from aiogram import Bot
 from aiogram.types import Update
 
-from bot.telegram_app import TelegramApp
-from bot.telegram_app.app import TelegramOptions
+from bot.chat_jobs import ChatJobs
+from bot.telegram_app import TelegramApp, TelegramOptions
 from bot.telegram_app.keyboards import JobButton
 from engine import Engine, EngineConfig, Providers
 from engine.books import Books
@@ -34,6 +34,7 @@ class Harness:
     fake: FakeTelegramAPI
     bot: Bot
     app: TelegramApp
+    jobs: ChatJobs
     providers: FakeProviders
     storage: Storage
     update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -82,7 +83,7 @@ Build = Callable[..., Awaitable[Harness]]
 async def telegram(
     config: EngineConfig, ffmpeg: FFmpeg, media: FakeMedia, tmp_path
 ) -> AsyncIterator[Build]:
-    opened: list[tuple[Bot, TelegramApp, Storage]] = []
+    opened: list[tuple[Bot, ChatJobs, Storage]] = []
     async with FakeTelegramAPI() as fake:
 
         async def build(
@@ -106,14 +107,15 @@ async def telegram(
             )
             bot = fake.bot()
             options = TelegramOptions(frozenset({f"telegram:{ADMIN}"}), GALLERY, upload_limit)
-            app = TelegramApp(bot, engine, ffmpeg, options)
-            opened.append((bot, app, store))
-            return Harness(fake, bot, app, fakes, store)
+            jobs = ChatJobs(engine)
+            app = TelegramApp(bot, jobs, ffmpeg, options)
+            opened.append((bot, jobs, store))
+            return Harness(fake, bot, app, jobs, fakes, store)
 
         yield build
         closed: set[int] = set()
-        for bot, app, store in opened:
-            await app.close()
+        for bot, jobs, store in opened:
+            await jobs.close()
             await bot.session.close()
             if id(store) not in closed:
                 closed.add(id(store))
@@ -123,7 +125,7 @@ async def telegram(
 async def test_a_private_story_flows_call_by_call(telegram: Build) -> None:
     t = await telegram()
     asked = await t.say(OWNER, STORY)
-    await t.app.drain()
+    await t.jobs.drain()
 
     calls = t.calls(OWNER)
     ack = calls[0]
@@ -151,7 +153,7 @@ async def test_a_group_story_with_the_bots_name_is_threaded_and_stays(telegram: 
     await t.say(OWNER, "just chatting about storms", chat=group, group=True)
     asked = await t.say(OWNER, f"/dream@dreambot_test_bot {STORY}", chat=group, group=True)
     await t.say(OTHER, "/dream@some_other_bot a story for another bot", chat=group, group=True)
-    await t.app.drain()
+    await t.jobs.drain()
 
     calls = t.calls(group)
     assert calls[0].method == "sendMessage"
@@ -169,7 +171,7 @@ async def test_a_flood_of_stories_gets_one_job_one_refusal_and_no_edit_storm(
     t = await telegram()
     for n in range(20):
         await t.say(OWNER, f"{STORY} Version {n}.")
-    await t.app.drain()
+    await t.jobs.drain()
 
     sends = t.calls(OWNER, "sendMessage")
     assert len(sends) == 2  # the job's own message, and one "already running" answer
@@ -184,7 +186,7 @@ async def test_a_429_in_the_middle_is_honoured_and_the_final_still_lands(
     t = await telegram(providers=FakeProviders(media, latency={"clips": 4.0}))
     t.fake.fail("editMessageCaption", "429", retry_after=2)
     await t.say(OWNER, STORY)
-    await t.app.drain()
+    await t.jobs.drain()
 
     calls = t.calls(OWNER)
     limited = next(c for c in calls if c.method == "editMessageCaption")
@@ -215,11 +217,11 @@ async def test_buttons_answer_only_the_person_who_asked(telegram: Build, media: 
     await t.press(OTHER, OWNER, job_message, "cancel", job)
     answer = t.fake.calls_of("answerCallbackQuery")[-1]
     assert "Only the person who asked" in answer.params["text"]
-    assert t.app.engine.is_running(job)
+    assert t.jobs.engine.is_running(job)
 
     await t.press(OWNER, OWNER, job_message, "cancel", job)
     release.set()
-    await t.app.drain()
+    await t.jobs.drain()
     assert t.fake.calls_of("answerCallbackQuery")[-1].params["text"] == "Cancelling…"
     assert "Cancelled" in (t.fake.messages[OWNER][job_message].text or "")
     assert await t.storage.db.fetch("SELECT state, charge FROM jobs") == [("cancelled", "refunded")]
@@ -228,7 +230,7 @@ async def test_buttons_answer_only_the_person_who_asked(telegram: Build, media: 
 async def test_regenerate_and_share_by_file_id(telegram: Build) -> None:
     t = await telegram()
     await t.say(OWNER, STORY)
-    await t.app.drain()
+    await t.jobs.drain()
     job = t.job_ids()[0]
     message_id = max(t.fake.messages[OWNER])
     uploads_before = len(t.fake.uploads)
@@ -244,7 +246,7 @@ async def test_regenerate_and_share_by_file_id(telegram: Build) -> None:
     assert len(t.job_ids()) == 1  # someone else cannot regenerate it
     voice_calls = len(t.providers.calls_of("voice"))
     await t.press(OWNER, OWNER, message_id, "regenerate", job)
-    await t.app.drain()
+    await t.jobs.drain()
     assert len(t.job_ids()) == 2
     assert len(t.providers.calls_of("voice")) == voice_calls  # narration came from the cache
     rows = await t.storage.db.fetch("SELECT state FROM jobs ORDER BY created_at")
@@ -255,7 +257,7 @@ async def test_markup_heavy_stories_cannot_break_a_message(telegram: Build) -> N
     t = await telegram()
     story = "<b>@everyone</b> *bold* _it_ [link](http://x) `code` & <i>unclosed. More words here."
     await t.say(OWNER, story)
-    await t.app.drain()
+    await t.jobs.drain()
 
     calls = t.calls(OWNER)
     assert calls[-1].method == "editMessageMedia"
@@ -266,7 +268,7 @@ async def test_markup_heavy_stories_cannot_break_a_message(telegram: Build) -> N
 async def test_a_video_over_the_upload_limit_is_shrunk_to_fit(telegram: Build) -> None:
     t = await telegram(upload_limit=150_000, lossless=True)
     await t.say(OWNER, STORY)
-    await t.app.drain()
+    await t.jobs.drain()
 
     final = t.calls(OWNER)[-1]
     assert final.method == "editMessageMedia"
@@ -288,12 +290,12 @@ async def test_a_restart_mid_job_keeps_editing_the_original_message(
     asked = await first.say(OWNER, STORY)
     await asyncio.wait_for(clips_waiting.wait(), timeout=30)
     job_message = asked + 1
-    await first.app.close()  # the process goes away; the job stays unfinished
+    await first.jobs.close()  # the process goes away; the job stays unfinished
     cutoff = first.calls(OWNER)[-1].at
 
     second = await telegram(storage=first.storage)
-    await second.app.resume()
-    await second.app.drain()
+    await second.jobs.resume([second.app.surfaces])  # what `dreambot run` does at start
+    await second.jobs.drain()
 
     after = [c for c in second.calls(OWNER) if c.at > cutoff]
     assert after and all(int(c.params.get("message_id", 0)) == job_message for c in after)
@@ -346,7 +348,7 @@ async def test_a_deleted_message_gets_the_final_as_a_new_reply(
     await asyncio.wait_for(clips_waiting.wait(), timeout=30)
     t.fake.delete_message(OWNER, asked + 1)
     release.set()
-    await t.app.drain()
+    await t.jobs.drain()
 
     final = t.calls(OWNER)[-1]
     assert final.method == "sendVideo"
@@ -362,7 +364,7 @@ async def test_a_blocked_bot_ends_the_updates_and_refunds(
     t = await telegram(providers=FakeProviders(media, latency={"clips": 2.0}))
     t.fake.fail("editMessageMedia", "blocked", chat_id=OWNER)
     await t.say(OWNER, STORY)
-    await t.app.drain()
+    await t.jobs.drain()
 
     blocked = next(c for c in t.calls(OWNER) if c.method == "editMessageMedia")
     assert [c for c in t.calls(OWNER) if c.at > blocked.at] == []  # nothing more was tried

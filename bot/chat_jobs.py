@@ -1,0 +1,186 @@
+"""One chat job's flow, shared by the Telegram and Discord adapters.
+
+A story is admitted (or refused), gets a surface where it was asked, and runs as a
+tracked background task; Regenerate asks the same story again with a new seed; after a
+restart, each unfinished job's surface is rebuilt from its stored reference and the job
+resumes. A platform supplies only what is its own, through the protocols below: how to
+refuse, where a job shows itself, and how to rebuild that place from a reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import random
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine import (
+    AdmissionRefusedError,
+    Engine,
+    StageFailedError,
+    StoredJob,
+    StoryRejectedError,
+    Surface,
+)
+
+log = logging.getLogger(__name__)
+
+REFUSAL_REPEAT_S = 10.0
+
+Remember = Callable[[str], Awaitable[None]]
+
+
+class ChatSurface(Surface, Protocol):
+    """A Surface that a chat adapter stores by reference and can rebuild after a restart."""
+
+    job_id: str
+
+    def ref(self) -> str:
+        """The reference stored with the job."""
+        ...
+
+    async def close(self) -> None:
+        """Stop sending in the background: the job was stopped without being told."""
+        ...
+
+
+class Reply(Protocol):
+    """Where a story was asked: how to refuse it, and where its job shows itself."""
+
+    # Telegram counts every reply against the chat, so a flood of one refusal is said once;
+    # a Discord interaction waits for an answer of its own.
+    says_every_refusal: bool
+
+    async def refuse(self, reason: str) -> None:
+        """Tell the asker why nothing was started."""
+        ...
+
+    async def open_surface(self, job_id: str, remember: Remember) -> ChatSurface:
+        """The surface of a newly admitted job."""
+        ...
+
+
+class Rebuilder(Protocol):
+    """A platform that can turn a stored surface reference back into a surface."""
+
+    async def rebuild(self, stored: StoredJob, remember: Remember) -> ChatSurface | None:
+        """The job's surface, or None when the reference is not this platform's."""
+        ...
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A person's story, from a chat, to be admitted."""
+
+    story: str
+    requester: str
+    chat: str | None = None
+    seed: int | None = None
+
+
+class ChatJobs:
+    """The jobs chat adapters started: admitted, tracked, drained, cancelled, resumed."""
+
+    def __init__(self, engine: Engine, *, refusal_repeat_s: float = REFUSAL_REPEAT_S) -> None:
+        self.engine = engine
+        self._repeat_s = refusal_repeat_s
+        self._refused: dict[str, tuple[str, float]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        # A job cancelled at shutdown is not settled, so its surface hears nothing; these are
+        # closed after it instead. Weak: a surface goes when its job's last reference does.
+        self._surfaces: weakref.WeakSet[ChatSurface] = weakref.WeakSet()
+
+    async def start(self, ask: Ask, reply: Reply) -> str | None:
+        """Admit the story and run its job in the background; its id, or None if refused."""
+        try:
+            request = await self.engine.admit(
+                ask.story, requester=ask.requester, chat=ask.chat, seed=ask.seed
+            )
+        except (StoryRejectedError, AdmissionRefusedError) as refusal:
+            if reply.says_every_refusal or self._is_new_refusal(ask.requester, refusal.reason):
+                await reply.refuse(refusal.reason)
+            return None
+        surface = await reply.open_surface(request.job_id, self._remember(request.job_id))
+        self._surfaces.add(surface)
+        dream = self.engine.dream(request, surface, surface_ref=surface.ref())
+        self._track(asyncio.create_task(dream, name=f"chat-{request.job_id}"), request.job_id)
+        return request.job_id
+
+    async def again(self, job_id: str, requester: str) -> Ask | None:
+        """A job's story again with a new seed (unchanged parts come from the cache).
+
+        None when the books no longer know the job.
+        """
+        found = await self.engine.books.story_of(job_id)
+        if found is None:
+            return None
+        story, chat = found
+        return Ask(story, requester, chat, seed=random.randrange(2**31))
+
+    async def is_owner(self, job_id: str, requester: str) -> bool:
+        """Whether ``requester`` asked for the job (only they may press its buttons)."""
+        return await self.engine.owner_of(job_id) == requester
+
+    async def resume(self, platforms: Sequence[Rebuilder]) -> int:
+        """Continue every unfinished job on the platform whose reference it stored."""
+
+        async def rebuild(stored: StoredJob) -> Surface | None:
+            for platform in platforms:
+                surface = await platform.rebuild(stored, self._remember(stored.job_id))
+                if surface is not None:
+                    surface.job_id = stored.job_id
+                    self._surfaces.add(surface)
+                    return surface
+            return None
+
+        tasks = await self.engine.resume(rebuild)
+        for task in tasks:
+            self._track(task, task.get_name())
+        return len(tasks)
+
+    async def drain(self) -> None:
+        """Wait until every job has ended."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop every job (they resume on the next start), and what their surfaces still send."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for surface in list(self._surfaces):
+            await surface.close()
+
+    def _remember(self, job_id: str) -> Remember:
+        return functools.partial(self.engine.remember_surface, job_id)
+
+    def _is_new_refusal(self, requester: str, reason: str) -> bool:
+        """The same refusal to the same person is said at most once per window.
+
+        A flood of requests must not turn into a flood of replies.
+        """
+        now = time.monotonic()
+        last = self._refused.get(requester)
+        if last is not None and last[0] == reason and now - last[1] < self._repeat_s:
+            return False
+        self._refused[requester] = (reason, now)
+        return True
+
+    def _track(self, task: asyncio.Task[Any], job_id: str) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._finished(done, job_id))
+
+    def _finished(self, task: asyncio.Task[Any], job_id: str) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if isinstance(error, StageFailedError):
+            log.info("job %s ended at %s (the chat was told)", job_id, error.stage.value)
+        elif error is not None:
+            log.error("job %s crashed", job_id, exc_info=error)

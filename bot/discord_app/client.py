@@ -1,0 +1,39 @@
+"""The Discord client: it carries what commands and buttons need, and syncs the commands."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+from bot.chat_jobs import ChatJobs
+from bot.discord_app.buttons import JobButton
+from bot.discord_app.places import DiscordOptions, DiscordSurfaces
+from bot.discord_app.presses import DiscordPresses
+from bot.discord_app.surface import NO_MENTIONS
+from engine.media.ffmpeg import FFmpeg
+
+
+class DreamClient(discord.Client):
+    """A client whose interactions reach the shared job flow through ``interaction.client``."""
+
+    def __init__(self, jobs: ChatJobs, ffmpeg: FFmpeg, options: DiscordOptions) -> None:
+        super().__init__(intents=discord.Intents.none(), allowed_mentions=NO_MENTIONS)
+        self.jobs = jobs
+        self.books = jobs.engine.books
+        self.options = options
+        self.surfaces = DiscordSurfaces(self, jobs.engine.books, ffmpeg, options)
+        self.presses = DiscordPresses(jobs, self.surfaces)
+        self.tree = app_commands.CommandTree(self)
+
+    async def setup_hook(self) -> None:
+        """Buttons survive restarts (matched by custom id); commands are synced."""
+        self.add_dynamic_items(JobButton)
+        if not self.options.sync_commands:
+            return
+        for guild_id in self.options.guild_ids:
+            # To the development guilds when named (instant), else globally.
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        if not self.options.guild_ids:
+            await self.tree.sync()
