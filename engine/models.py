@@ -118,6 +118,7 @@ class Action(enum.StrEnum):
 
     CANCEL = "cancel"
     REGENERATE = "regenerate"
+    SHARE = "share"  # offered by adapters that have somewhere to share to
 
 
 class VisualKind(enum.StrEnum):

@@ -11,13 +11,13 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from bot.actions import BUTTON_ACTIONS, NOT_YOURS, SHARE, ButtonAction, parse_action
+from bot.actions import NOT_YOURS
 from engine import Action
 
-LABELS: dict[ButtonAction, tuple[str, discord.ButtonStyle]] = {
+LABELS: dict[Action, tuple[str, discord.ButtonStyle]] = {
     Action.CANCEL: ("✖ Cancel", discord.ButtonStyle.secondary),
     Action.REGENERATE: ("🔁 Regenerate", discord.ButtonStyle.primary),
-    SHARE: ("📣 Share", discord.ButtonStyle.secondary),
+    Action.SHARE: ("📣 Share", discord.ButtonStyle.secondary),
 }
 
 
@@ -28,9 +28,7 @@ class Presses(Protocol):
         """Whether the presser asked for the job."""
         ...
 
-    async def press(
-        self, interaction: discord.Interaction[Any], action: ButtonAction, job: str
-    ) -> None:
+    async def press(self, interaction: discord.Interaction[Any], action: Action, job: str) -> None:
         """Do what the button says."""
         ...
 
@@ -45,11 +43,11 @@ def _presses(interaction: discord.Interaction[Any]) -> Presses:
 
 class JobButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=rf"dream:(?P<action>{'|'.join(BUTTON_ACTIONS)}):(?P<job>[0-9a-f]{{12}})",
+    template=rf"dream:(?P<action>{'|'.join(tuple(Action))}):(?P<job>[0-9a-f]{{12}})",
 ):
     """A press names an action and a job; who may press is checked against the job's owner."""
 
-    def __init__(self, action: ButtonAction, job: str) -> None:
+    def __init__(self, action: Action, job: str) -> None:
         label, style = LABELS[action]
         super().__init__(
             discord.ui.Button(label=label, style=style, custom_id=f"dream:{action}:{job}")
@@ -64,7 +62,7 @@ class JobButton(
         match: re.Match[str],
     ) -> JobButton:
         """Rebuild the button from a press (also after a restart)."""
-        return cls(parse_action(match["action"]), match["job"])
+        return cls(Action(match["action"]), match["job"])
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         """Only the person who asked may press; anyone else gets an ephemeral note."""
@@ -94,7 +92,7 @@ def finished_view(job: str, *, can_share: bool) -> discord.ui.View:
     """After delivery: Regenerate, and Share when the server has a gallery."""
     buttons = [JobButton(Action.REGENERATE, job)]
     if can_share:
-        buttons.append(JobButton(SHARE, job))
+        buttons.append(JobButton(Action.SHARE, job))
     return _view(*buttons)
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import discord
 
-from bot.actions import SHARE, ButtonAction
 from bot.chat_jobs import ChatJobs
 from bot.discord_app import render
 from bot.discord_app.places import DiscordSurfaces, start_dream
@@ -31,9 +30,7 @@ class DiscordPresses:
         """Whether the presser asked for the job."""
         return await self._jobs.is_owner(job, discord_user(interaction.user))
 
-    async def press(
-        self, interaction: discord.Interaction[Any], action: ButtonAction, job: str
-    ) -> None:
+    async def press(self, interaction: discord.Interaction[Any], action: Action, job: str) -> None:
         """Cancel the job, dream its story again, or share its video."""
         if action is Action.CANCEL:
             stopped = self._jobs.engine.cancel(job)
@@ -46,7 +43,7 @@ class DiscordPresses:
                 await interaction.response.send_message("That dream is too old.", ephemeral=True)
                 return
             await start_dream(interaction, ask, self._jobs, self._surfaces)
-        elif action == SHARE:
+        elif action == Action.SHARE:
             await interaction.response.send_message(await self._share(interaction), ephemeral=True)
 
     async def _share(self, interaction: discord.Interaction[Any]) -> str:

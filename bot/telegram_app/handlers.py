@@ -12,7 +12,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message, User
 
 from bot import admin
-from bot.actions import NOT_YOURS, SHARE
+from bot.actions import NOT_YOURS
 from bot.chat_jobs import Ask, ChatJobs
 from bot.telegram_app import render
 from bot.telegram_app.keyboards import JobButton
@@ -150,7 +150,7 @@ async def press(
             await message.reply("That dream is too old to make again.")
             return
         await jobs.start(ask, surfaces.reply_to(message, message.reply))
-    elif callback_data.action == SHARE and isinstance(message, Message):
+    elif callback_data.action == Action.SHARE and isinstance(message, Message):
         await query.answer(await share(bot, query.from_user, message, options.gallery_chat))
 
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.actions import SHARE, ButtonAction
 from engine import Action
 
 
 class JobButton(CallbackData, prefix="job"):
     """A button press: what to do, to which job."""
 
-    action: ButtonAction
+    action: Action
     job: str
 
 
-def _button(text: str, action: ButtonAction, job: str) -> InlineKeyboardButton:
+def _button(text: str, action: Action, job: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=JobButton(action=action, job=job).pack())
 
 
@@ -29,7 +28,7 @@ def finished(job: str, *, can_share: bool) -> InlineKeyboardMarkup:
     """After delivery: Regenerate, and Share when a gallery is set."""
     row = [_button("🔁 Regenerate", Action.REGENERATE, job)]
     if can_share:
-        row.append(_button("📣 Share", SHARE, job))
+        row.append(_button("📣 Share", Action.SHARE, job))
     return InlineKeyboardMarkup(inline_keyboard=[row])
 
 
