@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 
 import pytest
@@ -55,9 +55,14 @@ def script_held_until(condition: asyncio.Event) -> Hook:
     return hook
 
 
-async def until(predicate: object, timeout_s: float = 20) -> None:
+async def start(engine: Engine, surface: RecordingSurface) -> asyncio.Task[DreamResult]:
+    request = await engine.admit(STORY, requester="test:1")
+    return asyncio.create_task(engine.dream(request, surface))
+
+
+async def until(predicate: Callable[[], object], timeout_s: float = 20) -> None:
     async def poll() -> None:
-        while not predicate():  # type: ignore[operator]
+        while not predicate():
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(poll(), timeout_s)
@@ -71,12 +76,11 @@ async def test_a_preview_past_its_deadline_is_cancelled_once(
     fake = FakeProviders(media, hook=script_held_until(given_up))
     surface = RecordingSurface()
     async with engine_with_fal_preview(config, ffmpeg, books, fake) as engine:
-        request = await engine.admit(STORY, requester="test:1")
-        job = asyncio.create_task(engine.dream(request, surface))
+        job = await start(engine, surface)
         # The job goes on only once the deadline has passed and the cancel has reached fal.
         await until(lambda: fal.cancels)
         given_up.set()
-        result: DreamResult = await job
+        result = await job
 
     assert fal.cancels == fal.submitted_ids(PREVIEW)
     assert len(fal.cancels) == 1
@@ -92,8 +96,7 @@ async def test_a_preview_superseded_by_the_final_is_cancelled_once(
     submitted = asyncio.Event()
     fake = FakeProviders(media, hook=script_held_until(submitted))
     async with engine_with_fal_preview(config, ffmpeg, books, fake) as engine:
-        request = await engine.admit(STORY, requester="test:1")
-        job = asyncio.create_task(engine.dream(request, RecordingSurface()))
+        job = await start(engine, RecordingSurface())
         await until(lambda: fal.submitted_ids(PREVIEW))
         submitted.set()  # the final is made while the preview is still running
         result = await job
@@ -111,8 +114,7 @@ async def test_a_stopping_process_keeps_the_preview_request_for_the_resumed_job(
     never = asyncio.Event()
     fake = FakeProviders(media, hook=script_held_until(never))
     async with engine_with_fal_preview(config, ffmpeg, books, fake) as engine:
-        request = await engine.admit(STORY, requester="test:1")
-        job = asyncio.create_task(engine.dream(request, RecordingSurface()))
+        job = await start(engine, RecordingSurface())
         await until(lambda: fal.submitted_ids(PREVIEW))
         assert await engine.drain(0) == 1
         job.cancel()  # what `dreambot run` does with jobs left after the grace
