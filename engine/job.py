@@ -39,7 +39,7 @@ from engine.progress import ProgressTracker
 from engine.scenes import SceneFailure, SceneWorker
 from engine.scripts import script_from_json, script_to_json
 from engine.settlement import Settlement
-from engine.step import ProviderStep
+from engine.step import ProviderStep, abandon_pending
 from engine.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -126,15 +126,17 @@ class JobRun:
             await settlement.start(self.job_id, self.workdir, surface_ref)
             result = await self._run()
         except StageFailedError as failure:
+            # A failed job never resumes: nothing it still has in a queue is wanted.
+            await abandon_pending(self.journal, self.context.providers)
             await settlement.settle(
                 self.job_id, JobState.FAILED, stage=failure.stage, reason=failure.reason
             )
             raise
         except asyncio.CancelledError:
             if self._cancel_requested:
-                await self.step.abandon_pending()
-                await settlement.settle(self.job_id, JobState.CANCELLED)
-                await self._tell_cancelled()
+                # Shielded: a second cancel (the process stopping) must not leave the
+                # person's cancel half settled.
+                await asyncio.shield(self._settle_cancelled())
             raise
         await settlement.settle(self.job_id, JobState.DELIVERED, timings=result.timings)
         return result
@@ -197,6 +199,11 @@ class JobRun:
             raise undelivered from exc
         await self.surface.offer_actions([Action.REGENERATE])
         return result
+
+    async def _settle_cancelled(self) -> None:
+        await abandon_pending(self.journal, self.context.providers)
+        await self.context.settlement.settle(self.job_id, JobState.CANCELLED)
+        await self._tell_cancelled()
 
     async def _tell_cancelled(self) -> None:
         stage = self._current_stage()

@@ -32,6 +32,7 @@ from engine.models import (
 )
 from engine.ports import Providers, Surface
 from engine.settlement import Settlement
+from engine.step import abandon_pending
 from engine.storage import StoredJob
 from engine.storage.ledger import Ask
 from engine.story import validate_story
@@ -203,6 +204,11 @@ class Engine:
         script_kept = Part(PartKind.SCRIPT).name in stored.files
         stage = Stage.SCENES if script_kept else Stage.SCRIPT
         log.warning("job %s: %s; refunding", stored.job_id, reason)
+        # Kept at the last stop for this job to re-attach to; now nobody will.
+        journal = Journal(
+            stored.job_id, self._storage.jobs, files=stored.files, requests=stored.requests
+        )
+        await abandon_pending(journal, self.providers)
         await self._settlement.settle(stored.job_id, JobState.FAILED, stage=stage, reason=reason)
         if surface is not None:
             await surface.fail(JobFailure(stored.job_id, stage, reason))

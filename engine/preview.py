@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -71,8 +70,14 @@ class PreviewRun:
         if not task.done() and (cancelling or not self._showing):
             self.superseded = not cancelling
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        try:
+            # asyncio.wait, not await: the preview's own cancellation stays here, while the
+            # job's (a person's cancel arriving now) goes on up.
+            await asyncio.wait([task])
+        except asyncio.CancelledError:
+            task.cancel()
+            await asyncio.wait([task])
+            raise
         if task.cancelled() and self._tracker.snapshot().of(Stage.PREVIEW).elapsed_s is None:
             self._tracker.skip(Stage.PREVIEW)
 

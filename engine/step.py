@@ -13,7 +13,6 @@ decided on (the process stopping) keeps the request: the job resumes and re-atta
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -105,30 +104,40 @@ class ProviderStep:
                 await self._cache.put(key, path)
         except asyncio.CancelledError:
             if self._abandons(part):
-                await self.abandon(part, provider, ticket.existing)
+                await abandon(self._journal, part, provider, ticket.existing)
             raise
         except BaseException:
-            await self.abandon(part, provider, ticket.existing)
+            await abandon(self._journal, part, provider, ticket.existing)
             raise
         return Made(path, value)
 
-    async def abandon(self, part: Part, provider: Provider, request_id: str | None) -> None:
-        """Cancel a part's remote request, once, whatever the provider answers."""
-        if request_id is None or not isinstance(provider, CancellableProvider):
-            return
-        if part not in self._journal.pending():
-            return  # kept, or cancelled already
-        self._journal.cancelled(part)
-        # Shielded: this runs while the job may itself be being cancelled.
-        cancelling = asyncio.ensure_future(_cancel(provider, request_id, part))
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(cancelling)
 
-    async def abandon_pending(self) -> None:
-        """Cancel every request no step is still waiting on (a cancelled job's leftovers)."""
-        for part, request_id in self._journal.pending().items():
-            if part.role is not None:
-                await self.abandon(part, self._providers.of(part.role), request_id)
+async def abandon(journal: Journal, part: Part, provider: Provider, request_id: str | None) -> None:
+    """Cancel a part's remote request, once, whatever the provider answers.
+
+    The cancel is shielded: it goes on even if the job is cancelled meanwhile, and that
+    cancellation still reaches the job.
+    """
+    if request_id is None or not isinstance(provider, CancellableProvider):
+        return
+    if part not in journal.pending():
+        return  # kept, or cancelled already
+    journal.cancelled(part)
+    cancelling = asyncio.ensure_future(_cancel(provider, request_id, part))
+    _CANCELLING.add(cancelling)
+    cancelling.add_done_callback(_CANCELLING.discard)
+    await asyncio.shield(cancelling)
+
+
+async def abandon_pending(journal: Journal, providers: Providers) -> None:
+    """Cancel every request of a job that nobody waits on any more: the job has ended."""
+    for part, request_id in journal.pending().items():
+        if part.role is not None:
+            await abandon(journal, part, providers.of(part.role), request_id)
+
+
+# Cancels in flight, referenced until done so none is collected half way.
+_CANCELLING: set[asyncio.Future[None]] = set()
 
 
 async def _cancel(provider: CancellableProvider, request_id: str, part: Part) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ from engine.media.ffmpeg import FFmpeg
 from engine.models import DreamResult
 from engine.providers.fal import FalModel, FalPreview, FalQueue
 from tests.fakes.fal_queue import FakeFalQueue, point_fal_client_at
-from tests.fakes.providers import FakeMedia, FakeProviders, Hook
+from tests.fakes.providers import FakeMedia, FakeProviders, Fault, Hook
 from tests.surfaces import RecordingSurface
 
 PREVIEW = "fal-ai/fast-animatediff/turbo/text-to-video"
@@ -126,3 +127,111 @@ async def test_a_stopping_process_keeps_the_preview_request_for_the_resumed_job(
         "SELECT request_id FROM provider_requests WHERE name = 'preview'"
     )
     assert rows == [(fal.submitted_ids(PREVIEW)[0],)]  # kept for the next start to re-attach
+
+
+# Cancellation reaches the job whatever the step is doing; ended jobs leave nothing queued.
+
+
+class SlowCancels(FakeProviders):
+    """A provider whose cancel answers only when the test lets it."""
+
+    answer: asyncio.Event
+    asked: asyncio.Event
+
+    async def cancel_request(self, request_id: str) -> None:
+        self.asked.set()
+        await self.answer.wait()
+        await super().cancel_request(request_id)
+
+
+async def job_row(books: Books, job_id: str) -> tuple[str, str]:
+    rows = await books.storage.db.fetch("SELECT state, charge FROM jobs WHERE id = ?", (job_id,))
+    return rows[0]
+
+
+async def test_a_cancel_while_a_given_up_request_is_being_cancelled_still_cancels_the_job(
+    books, config, ffmpeg, media
+) -> None:
+    config = replace(config, roles=retimed(config.roles, {Role.SCRIPT: 0.3}))
+    fake = SlowCancels(media, faults={"script": {None: Fault.HANG}})
+    fake.answer, fake.asked = asyncio.Event(), asyncio.Event()
+    engine = Engine(config, Providers(fake, fake, fake, fake, fake), ffmpeg, books=books)
+    surface = RecordingSurface()
+    job = await start(engine, surface)
+    await asyncio.wait_for(fake.asked.wait(), timeout=20)  # the script is past its deadline
+    job_id = surface.first("ack").job_id  # type: ignore[attr-defined]
+    assert engine.cancel(job_id)
+    fake.answer.set()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+
+    assert await job_row(books, job_id) == ("cancelled", "refunded")
+    assert "final" not in surface.kinds()
+
+
+async def test_a_cancel_while_the_preview_is_being_shown_cancels_the_job(
+    books, config, ffmpeg, media
+) -> None:
+    merged, shown = asyncio.Event(), asyncio.Event()
+
+    def watch(progress: object) -> None:
+        if progress.of(Stage.MERGE).status is StageStatus.DONE:  # type: ignore[attr-defined]
+            merged.set()
+
+    class SlowPreview(RecordingSurface):
+        async def show_preview(self, preview: Path) -> None:
+            await shown.wait()  # the upload of the preview takes until the test says
+            await super().show_preview(preview)
+
+    fake = FakeProviders(media)
+    engine = Engine(config, Providers(fake, fake, fake, fake, fake), ffmpeg, books=books)
+    surface = SlowPreview(watch=watch)
+    job = await start(engine, surface)
+    await asyncio.wait_for(merged.wait(), timeout=30)  # the final waits for the preview
+    job_id = surface.first("ack").job_id  # type: ignore[attr-defined]
+    assert engine.cancel(job_id)
+    with pytest.raises(asyncio.CancelledError):
+        await job
+
+    assert await job_row(books, job_id) == ("cancelled", "refunded")
+    assert "final" not in surface.kinds()
+
+
+async def test_a_job_given_up_after_a_restart_cancels_what_it_left_queued(
+    books, config, ffmpeg, media
+) -> None:
+    held: list[int | None] = []
+    first = FakeProviders(media, hook=hold("clips", held))
+    engine = Engine(config, Providers(first, first, first, first, first), ffmpeg, books=books)
+    job = await start(engine, RecordingSurface())
+    await until(lambda: len(held) == 3)  # each clip's request is recorded before its call
+    await engine.drain(0)
+    job.cancel()  # the process stops; the clips stay queued for the resumed job
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert first.cancelled == []
+    left = await books.storage.db.fetch(
+        "SELECT request_id FROM provider_requests WHERE name NOT IN (SELECT name FROM job_files)"
+    )
+
+    second = FakeProviders(media)
+    providers = Providers(second, second, second, second, second)
+    restarted = Engine(config, providers, ffmpeg, books=books)
+
+    async def rebuild(stored: object) -> None:
+        return None  # the chat message cannot be found any more
+
+    assert await restarted.resume(rebuild) == []
+    assert sorted(second.cancelled) == sorted(request_id for (request_id,) in left)
+    assert {r for r in first.submitted if r.startswith("clips")} <= set(second.cancelled)
+
+
+def hold(role: str, entered: list[int | None]) -> Hook:
+    """A hook that keeps every call of ``role`` waiting for ever, noting each that came."""
+
+    async def hook(called: str, scene: int | None) -> None:
+        if called == role:
+            entered.append(scene)
+            await asyncio.Event().wait()
+
+    return hook
