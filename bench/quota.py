@@ -23,8 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench.figures
 
 from bench.figures import machine, p99, report
+from engine.errors import AdmissionRefusedError
 from engine.storage.db import Database
-from engine.storage.ledger import AdmissionRefusedError, Ask, Ledger, QuotaPolicy
+from engine.storage.ledger import Ask, Ledger, QuotaPolicy
 
 
 async def one_round(

@@ -124,7 +124,7 @@ class ChatJobs:
 
     async def is_owner(self, job_id: str, requester: str) -> bool:
         """Whether ``requester`` asked for the job (only they may press its buttons)."""
-        return await self.engine.owner_of(job_id) == requester
+        return await self.engine.books.owner_of(job_id) == requester
 
     async def resume(self, platforms: Sequence[Rebuilder]) -> int:
         """Continue every unfinished job on the platform whose reference it stored."""

@@ -72,9 +72,10 @@ class Engine:
         self._storage = books.storage
         self._estimate_cost = estimate_cost or (lambda story: 0.0)
         self._resume_window = resume_window
-        cache = MediaCache(config.work_dir / CACHE_FOLDER, self._storage.db) if use_cache else None
+        kept = MediaCache(config.work_dir / CACHE_FOLDER, self._storage.db) if use_cache else None
+        cache: Cache = kept if kept is not None else NoCache()
         self.housekeeper = (
-            Housekeeper(config.work_dir, self._storage.jobs, retention, cache=cache)
+            Housekeeper(config.work_dir, self._storage.jobs, retention, cache=kept)
             if retention is not None
             else None
         )
@@ -85,7 +86,7 @@ class Engine:
             providers=providers,
             ffmpeg=ffmpeg,
             gates=ProviderGates(config.roles, config.retry, self.telemetry),
-            cache=cache if cache is not None else _NO_CACHE,
+            cache=cache,
             telemetry=self.telemetry,
             settlement=self._settlement,
         )
@@ -143,10 +144,6 @@ class Engine:
         """Store where a job shows itself, once the adapter knows (e.g. after posting)."""
         await self._settlement.remember_surface(job_id, surface_ref)
 
-    async def owner_of(self, job_id: str) -> str | None:
-        """The user who asked for a job, from the database (None if unknown)."""
-        return await self.books.owner_of(job_id)
-
     def cancel(self, job_id: str) -> bool:
         """Stop a running job at its owner's request: it is refunded and told. False if idle."""
         run = self._runs.get(job_id)
@@ -176,15 +173,15 @@ class Engine:
         """
         tasks = []
         for stored in await self._storage.jobs.unfinished():
+            journal = Journal(
+                stored.job_id, self._storage.jobs, files=stored.files, requests=stored.requests
+            )
             surface = await rebuild(stored)
             if surface is None or datetime.now(UTC) - stored.created_at > self._resume_window:
-                await self._give_up(stored, surface, "the job could not be resumed after a restart")
+                await self._give_up(stored, journal, surface)
                 continue
             request = DreamRequest(
                 stored.story, stored.user, stored.seed, job_id=stored.job_id, chat=stored.chat
-            )
-            journal = Journal(
-                stored.job_id, self._storage.jobs, files=stored.files, requests=stored.requests
             )
             run = JobRun(self._context, request, surface, journal, resumed=True)
             tasks.append(asyncio.create_task(self._run(run, None), name=f"resume-{stored.job_id}"))
@@ -200,21 +197,15 @@ class Engine:
     def _tasks(self) -> list[asyncio.Task[object]]:
         return [run.task for run in self._runs.values() if run.task is not None]
 
-    async def _give_up(self, stored: StoredJob, surface: Surface | None, reason: str) -> None:
-        script_kept = Part(PartKind.SCRIPT).name in stored.files
-        stage = Stage.SCENES if script_kept else Stage.SCRIPT
+    async def _give_up(self, stored: StoredJob, journal: Journal, surface: Surface | None) -> None:
+        reason = "the job could not be resumed after a restart"
+        stage = Stage.SCENES if Part(PartKind.SCRIPT).name in stored.files else Stage.SCRIPT
         log.warning("job %s: %s; refunding", stored.job_id, reason)
         # Kept at the last stop for this job to re-attach to; now nobody will.
-        journal = Journal(
-            stored.job_id, self._storage.jobs, files=stored.files, requests=stored.requests
-        )
         await abandon_pending(journal, self.providers)
         await self._settlement.settle(stored.job_id, JobState.FAILED, stage=stage, reason=reason)
         if surface is not None:
             await surface.fail(JobFailure(stored.job_id, stage, reason))
-
-
-_NO_CACHE: Cache = NoCache()
 
 
 async def _wait_for(running: list[asyncio.Task[object]], grace_s: float) -> int:

@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import AdmissionRefusedError
 from engine.storage.chats import ChatSettings
 from engine.storage.db import Database
 from engine.storage.jobs import JobStore, StoredJob
 from engine.storage.ledger import Ledger, QuotaPolicy
 
 __all__ = [
-    "AdmissionRefusedError",
     "ChatSettings",
     "Database",
     "JobStore",

@@ -9,7 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.metrics import MetricsServer, PrometheusTelemetry
 from engine import Engine, Providers, StageFailedError, StoryRejectedError
 from engine.books import Books
-from engine.storage import AdmissionRefusedError, Storage
+from engine.errors import AdmissionRefusedError
+from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
 from tests.fakes.providers import FakeProviders, Fault
 from tests.surfaces import RecordingSurface

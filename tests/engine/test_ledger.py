@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from engine.errors import AdmissionRefusedError, Refusal
 from engine.storage.db import Database
-from engine.storage.ledger import AdmissionRefusedError, Ask, Ledger, QuotaPolicy, Refusal
+from engine.storage.ledger import Ask, Ledger, QuotaPolicy
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)

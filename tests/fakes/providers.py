@@ -21,8 +21,6 @@ from engine.media.ffmpeg import FFmpeg
 from engine.models import SceneSpec, Script
 from engine.ports import RequestTicket
 
-ROLES = ("script", "preview", "images", "clips", "voice")
-
 
 class Fault(enum.Enum):
     """What a provider call does instead of its job."""
