@@ -24,6 +24,7 @@ import enum
 from datetime import datetime
 
 from engine.models import Stage
+from engine.notice import Notice
 
 
 class EngineError(Exception):
@@ -31,11 +32,12 @@ class EngineError(Exception):
 
 
 class StoryRejectedError(EngineError):
-    """The story cannot be accepted; ``reason`` is short and safe to show the user."""
+    """The story cannot be accepted; ``notice`` is short, safe to show and translatable."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, notice: Notice) -> None:
+        super().__init__(str(notice))
+        self.notice = notice
+        self.reason = str(notice)
 
 
 class Refusal(enum.StrEnum):

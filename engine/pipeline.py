@@ -30,6 +30,7 @@ from engine.models import (
     Role,
     Stage,
 )
+from engine.notice import CHECK_UNAVAILABLE, N_, Notice
 from engine.ports import Providers, Surface
 from engine.settlement import Settlement
 from engine.step import abandon_pending
@@ -41,7 +42,9 @@ from engine.telemetry import NoTelemetry, Telemetry
 log = logging.getLogger(__name__)
 
 Rebuild = Callable[[StoredJob], Awaitable[Surface | None]]
-STOPPING = "dreambot is restarting. Please send that again in a minute; nothing was charged."
+STOPPING = Notice(
+    N_("dreambot is restarting. Please send that again in a minute; nothing was charged.")
+)
 
 
 class Engine:
@@ -122,9 +125,7 @@ class Engine:
                 async with asyncio.timeout(self.config.roles[Role.SCRIPT].timeout_s):
                     await self.providers.moderation.check(request.story)
             except TimeoutError:
-                raise StoryRejectedError(
-                    "The content check is unavailable right now. Please try again in a minute."
-                ) from None
+                raise StoryRejectedError(CHECK_UNAVAILABLE) from None
         cost = self._estimate_cost(request.story)
         await ledger.admit(Ask(request.job_id, requester, request.story, chat, seed, cost))
         return request

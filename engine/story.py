@@ -7,41 +7,64 @@ import unicodedata
 
 from engine.config import StoryLimits
 from engine.errors import StoryRejectedError
+from engine.notice import N_, Notice
+from engine.segment import words
+from engine.speech import latin_equivalent, speaking_time
 
 # Format characters (zero-width spaces, direction marks, BOMs) arrive in pasted text and
 # carry no story, so they are dropped rather than refused; real control characters
 # (NUL, escape sequences…) are refused because they mean the text is not plain.
 _ALLOWED_CONTROLS = {"\n", "\t", "\r"}
-_SPACES = re.compile(r"[ \t]+")
+# These format characters are spelling, not noise: the joiners shape Persian, Indic
+# scripts and emoji sequences, and tag characters spell subdivision flags.
+_KEPT_FORMAT = re.compile(r"[\u200c\u200d\U000e0020-\U000e007f]")
+_SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+SECONDS_PER_SCENE = 10.0
 
 
 def validate_story(text: str, limits: StoryLimits) -> str:
     """Return the story tidied for use, or raise StoryRejectedError with a short reason."""
-    cleaned = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cs"})
+    cleaned = "".join(
+        ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cs"} or _KEPT_FORMAT.match(ch)
+    )
     for ch in cleaned:
         if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS:
             raise StoryRejectedError(
-                "Your story contains invisible control characters. Please send plain text."
+                Notice(
+                    N_("Your story contains invisible control characters. Please send plain text.")
+                )
             )
     cleaned = cleaned.replace("\r\n", "\n").replace("\r", "\n")
     lines = (_SPACES.sub(" ", line).strip() for line in cleaned.split("\n"))
     story = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
     if not story:
-        raise StoryRejectedError("Tell me a story: write a few sentences after the command.")
-    if len(story) > limits.max_chars:
         raise StoryRejectedError(
-            f"That story is {len(story)} characters; the limit is {limits.max_chars}. "
-            "Please shorten it."
+            Notice(N_("Tell me a story: write a few sentences after the command."))
         )
-    words = len(story.split())
-    if words < limits.min_words:
+    # Length is counted in Latin letters of equal speaking time, so that a limit means the
+    # same length of video for a Chinese story as for an English one.
+    length = latin_equivalent(story)
+    if length > limits.max_chars:
+        share = round(100 * length / limits.max_chars)
         raise StoryRejectedError(
-            f"That is too short to film: please write at least {limits.min_words} words."
+            Notice(
+                N_("That story is {share}% of the longest I can film. Please shorten it."),
+                {"share": share},
+            )
+        )
+    if len(words(story)) < limits.min_words:
+        raise StoryRejectedError(
+            Notice(
+                N_("That is too short to film: please write at least {count} word."),
+                {"count": limits.min_words},
+                plural=N_("That is too short to film: please write at least {count} words."),
+                count=limits.min_words,
+            )
         )
     return story
 
 
-def scene_count_for(story: str, *, words_per_scene: int = 25, least: int = 3, most: int = 8) -> int:
-    """How many scenes a story of this length should have (about 25 words a scene)."""
-    return max(least, min(most, round(len(story.split()) / words_per_scene)))
+def scene_count_for(story: str, *, least: int = 3, most: int = 8) -> int:
+    """How many scenes a story should have: about ten seconds of narration each."""
+    return max(least, min(most, round(speaking_time(story) / SECONDS_PER_SCENE)))

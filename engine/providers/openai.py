@@ -18,6 +18,7 @@ from engine.errors import (
     TransientError,
 )
 from engine.models import SceneSpec, Script
+from engine.notice import N_, Notice
 from engine.ports import RequestTicket
 from engine.providers.download import MediaKind, check_kind
 from engine.story import scene_count_for
@@ -122,7 +123,9 @@ class OpenAIModerator:
         except TransientError as exc:
             # Fail closed, but without blaming the story.
             raise StoryRejectedError(
-                "The content check is unavailable right now. Please try again in a minute."
+                Notice(
+                    N_("The content check is unavailable right now. Please try again in a minute.")
+                )
             ) from exc
         flagged = [result for result in response.results if result.flagged]
         if flagged:
@@ -132,7 +135,11 @@ class OpenAIModerator:
                 if hit
             )
             reason = ", ".join(categories[:3]) or "unsafe content"
-            raise StoryRejectedError(f"Your story was flagged ({reason}). Please try another.")
+            raise StoryRejectedError(
+                Notice(
+                    N_("Your story was flagged ({reason}). Please try another."), {"reason": reason}
+                )
+            )
 
 
 def _checked_script(parsed: _ScriptOut, seed: int) -> Script:

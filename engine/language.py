@@ -1,0 +1,190 @@
+"""The language a story is written in: a typed tag, and its detection.
+
+Detection uses py3langid, whose model ships inside its wheel (nothing is downloaded), after
+a look at the script: a script that only one common language writes in (Thai, Hangul,
+kana, Hebrew, Greek…) decides by itself, which is both faster and surer on short text.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+
+from engine.errors import UsageError
+from engine.segment import Script, dominant_script
+
+_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class Language:
+    """A BCP 47 language tag such as ``ru``, ``pt-BR`` or ``zh-Hant``, in canonical case."""
+
+    tag: str
+
+    @classmethod
+    def parse(cls, text: str) -> Language:
+        """The tag from user input (``pt_br``, ``PT-BR``…); UsageError if it is not one."""
+        raw = text.strip()
+        if not _TAG.match(raw):
+            raise UsageError(f"{text!r} is not a language tag such as en, ru or pt-BR")
+        first, *rest = re.split(r"[-_]", raw)
+        parts = [first.lower()]
+        for part in rest:
+            if len(part) == 4 and part.isalpha():
+                parts.append(part.title())  # script subtag: Hant, Latn
+            elif (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
+                parts.append(part.upper())  # region subtag: BR, 419
+            else:
+                parts.append(part.lower())
+        return cls("-".join(parts))
+
+    @property
+    def base(self) -> str:
+        """The primary language subtag: ``pt`` for ``pt-BR``."""
+        return self.tag.split("-", 1)[0]
+
+    @property
+    def english_name(self) -> str:
+        """The language's name in English, for logs and prompts (the tag if Babel has none)."""
+        try:
+            return str(Locale.parse(self.tag, sep="-").english_name or self.tag)
+        except (ValueError, UnknownLocaleError):
+            return self.tag
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+ENGLISH = Language("en")
+
+# Scripts that, in practice, one language is written in.
+_SCRIPT_LANGUAGE: dict[Script, str] = {
+    Script.THAI: "th",
+    Script.LAO: "lo",
+    Script.KHMER: "km",
+    Script.MYANMAR: "my",
+    Script.HANGUL: "ko",
+    Script.KANA: "ja",
+    Script.HEBREW: "he",
+    Script.GREEK: "el",
+    Script.ARMENIAN: "hy",
+    Script.GEORGIAN: "ka",
+    Script.TAMIL: "ta",
+    Script.TELUGU: "te",
+    Script.KANNADA: "kn",
+    Script.MALAYALAM: "ml",
+    Script.GUJARATI: "gu",
+    Script.GURMUKHI: "pa",
+    Script.SINHALA: "si",
+}
+# What a script most likely means when the detector is unsure.
+_SCRIPT_DEFAULT: dict[Script, str] = {
+    Script.LATIN: "en",
+    Script.CYRILLIC: "ru",
+    Script.ARABIC: "ar",
+    Script.DEVANAGARI: "hi",
+    Script.BENGALI: "bn",
+    Script.HAN: "zh",
+    Script.ETHIOPIC: "am",
+}
+# Below this normalised probability the detector's answer is a guess; short texts in a
+# language it confuses (Spanish and Galician, Indonesian and Malay) land here.
+_SURE = 0.5
+
+_identifier: Any = None
+_lock = threading.Lock()
+
+
+def _detector() -> Any:
+    """The py3langid model, loaded once (about a second; callers run this in a thread)."""
+    global _identifier
+    with _lock:
+        if _identifier is None:
+            from py3langid.langid import (  # type: ignore[import-untyped]
+                MODEL_FILE,
+                LanguageIdentifier,
+            )
+
+            _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        return _identifier
+
+
+def detect_language(text: str) -> Language:
+    """The language the text is most likely written in (English when nothing is written)."""
+    script = dominant_script(text)
+    if script in _SCRIPT_LANGUAGE:
+        return Language(_SCRIPT_LANGUAGE[script])
+    if script is Script.OTHER:
+        return ENGLISH
+    code, probability = _detector().classify(text)
+    guess = Language.parse(str(code))
+    fallback = _SCRIPT_DEFAULT.get(script)
+    if fallback is None:
+        return guess
+    # A guess written in another script, or an unsure guess of a language few people
+    # write stories in, means the detector saw too little: the script's usual language
+    # is the better bet.
+    if _likely_script(guess) != script or (float(probability) < _SURE and _is_rare(guess)):
+        return Language(fallback)
+    return guess
+
+
+def warm_up() -> None:
+    """Load the detector now rather than at the first story (it takes about a second)."""
+    _detector()
+
+
+# Languages a low-confidence guess may still name; anything else falls back to the
+# script's most common language.
+_COMMON = frozenset(
+    {
+        "en",
+        "es",
+        "pt",
+        "fr",
+        "de",
+        "it",
+        "nl",
+        "ru",
+        "uk",
+        "ar",
+        "fa",
+        "ur",
+        "hi",
+        "bn",
+        "id",
+        "ms",
+        "tr",
+        "vi",
+        "pl",
+        "ro",
+        "cs",
+        "sv",
+        "zh",
+        "ja",
+        "ko",
+    }
+)
+
+
+def _is_rare(language: Language) -> bool:
+    return language.base not in _COMMON
+
+
+def _likely_script(language: Language) -> Script:
+    """The script a language is usually written in, from CLDR's likely subtags."""
+    likely = str(get_global("likely_subtags").get(language.base, ""))
+    parts = likely.split("_")
+    code = parts[1] if len(parts) > 2 else ""
+    if code in {"Hans", "Hant"}:
+        return Script.HAN
+    try:
+        return Script(code)
+    except ValueError:
+        return Script.OTHER

@@ -1,0 +1,48 @@
+"""Words the engine has for a user, kept untranslated until an adapter knows the reader.
+
+The engine never picks a language for its messages: it hands the adapters a ``Notice``,
+an English gettext message id plus its values, and each adapter translates the id with
+the reader's catalog and fills the values in. ``N_`` marks ids for the catalog extractor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+Value = str | int | float
+
+
+def N_(message: str) -> str:  # noqa: N802 - the name gettext's extractor looks for
+    """Mark an English message for the catalogs without translating it here."""
+    return message
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message id (``str.format`` fields allowed), its values, and a plural if it has one."""
+
+    message: str
+    values: Mapping[str, Value] = field(default_factory=dict)
+    plural: str | None = None
+    count: int | None = None
+
+    def render(
+        self,
+        gettext: Callable[[str], str] = lambda text: text,
+        ngettext: Callable[[str, str, int], str] = lambda one, many, n: one if n == 1 else many,
+    ) -> str:
+        """The message in a catalog's language (English with the default functions)."""
+        if self.plural is not None and self.count is not None:
+            template = ngettext(self.message, self.plural, self.count)
+        else:
+            template = gettext(self.message)
+        return template.format(**self.values)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+CHECK_UNAVAILABLE = Notice(
+    N_("The content check is unavailable right now. Please try again in a minute.")
+)
