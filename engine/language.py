@@ -1,4 +1,4 @@
-"""The language a story is written in: a typed tag, and its detection.
+"""The language a story is written in, detected from its text.
 
 Detection uses py3langid, whose model ships inside its wheel (nothing is downloaded), after
 a look at the script: a script that only one common language writes in (Thai, Hangul,
@@ -7,61 +7,13 @@ kana, Hebrew, Greek…) decides by itself, which is both faster and surer on sho
 
 from __future__ import annotations
 
-import re
 import threading
-from dataclasses import dataclass
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 
-from engine.errors import UsageError
+from engine.models import ENGLISH, Language
 from engine.segment import Script, dominant_script
-
-_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
-
-
-@dataclass(frozen=True)
-class Language:
-    """A BCP 47 language tag such as ``ru``, ``pt-BR`` or ``zh-Hant``, in canonical case."""
-
-    tag: str
-
-    @classmethod
-    def parse(cls, text: str) -> Language:
-        """The tag from user input (``pt_br``, ``PT-BR``…); UsageError if it is not one."""
-        raw = text.strip()
-        if not _TAG.match(raw):
-            raise UsageError(f"{text!r} is not a language tag such as en, ru or pt-BR")
-        first, *rest = re.split(r"[-_]", raw)
-        parts = [first.lower()]
-        for part in rest:
-            if len(part) == 4 and part.isalpha():
-                parts.append(part.title())  # script subtag: Hant, Latn
-            elif (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
-                parts.append(part.upper())  # region subtag: BR, 419
-            else:
-                parts.append(part.lower())
-        return cls("-".join(parts))
-
-    @property
-    def base(self) -> str:
-        """The primary language subtag: ``pt`` for ``pt-BR``."""
-        return self.tag.split("-", 1)[0]
-
-    @property
-    def english_name(self) -> str:
-        """The language's name in English, for logs and prompts (the tag if Babel has none)."""
-        try:
-            return str(Locale.parse(self.tag, sep="-").english_name or self.tag)
-        except (ValueError, UnknownLocaleError):
-            return self.tag
-
-    def __str__(self) -> str:
-        return self.tag
-
-
-ENGLISH = Language("en")
 
 # Scripts that, in practice, one language is written in.
 _SCRIPT_LANGUAGE: dict[Script, str] = {

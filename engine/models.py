@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+
+from engine.notice import Notice
 
 
 class Stage(enum.StrEnum):
@@ -129,6 +134,52 @@ class VisualKind(enum.StrEnum):
     TITLE_CARD = "title_card"
 
 
+_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class Language:
+    """A BCP 47 language tag such as ``ru``, ``pt-BR`` or ``zh-Hant``, in canonical case."""
+
+    tag: str
+
+    @classmethod
+    def parse(cls, text: str) -> Language:
+        """The tag from user input (``pt_br``, ``PT-BR``…); ValueError if it is not one."""
+        raw = text.strip()
+        if not _TAG.match(raw):
+            raise ValueError(f"{text!r} is not a language tag such as en, ru or pt-BR")
+        first, *rest = re.split(r"[-_]", raw)
+        parts = [first.lower()]
+        for part in rest:
+            if len(part) == 4 and part.isalpha():
+                parts.append(part.title())  # script subtag: Hant, Latn
+            elif (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
+                parts.append(part.upper())  # region subtag: BR, 419
+            else:
+                parts.append(part.lower())
+        return cls("-".join(parts))
+
+    @property
+    def base(self) -> str:
+        """The primary language subtag: ``pt`` for ``pt-BR``."""
+        return self.tag.split("-", 1)[0]
+
+    @property
+    def english_name(self) -> str:
+        """The language's name in English, for logs and prompts (the tag if Babel has none)."""
+        try:
+            return str(Locale.parse(self.tag, sep="-").english_name or self.tag)
+        except (ValueError, UnknownLocaleError):
+            return self.tag
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+ENGLISH = Language("en")
+
+
 def new_job_id() -> str:
     """A short random job id, safe in file names and chat callback data."""
     return uuid.uuid4().hex[:12]
@@ -143,6 +194,7 @@ class DreamRequest:
     seed: int | None = None
     job_id: str = field(default_factory=new_job_id)
     chat: str | None = None
+    language: Language = ENGLISH
 
 
 @dataclass(frozen=True)
@@ -255,6 +307,7 @@ class JobFailure:
     stage: Stage
     reason: str
     progress: ProgressSnapshot | None = None
+    notices: tuple[Notice, ...] = ()  # what the user should know: a missing voice, say
     cancelled: bool = False
 
 
