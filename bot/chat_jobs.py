@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from engine import (
     AdmissionRefusedError,
     Engine,
+    Language,
     StageFailedError,
     StoredJob,
     StoryRejectedError,
@@ -81,6 +82,7 @@ class Ask:
     requester: str
     chat: str | None = None
     seed: int | None = None
+    language: Language | None = None  # None: detected from the story
 
 
 class ChatJobs:
@@ -99,7 +101,11 @@ class ChatJobs:
         """Admit the story and run its job in the background; its id, or None if refused."""
         try:
             request = await self.engine.admit(
-                ask.story, requester=ask.requester, chat=ask.chat, seed=ask.seed
+                ask.story,
+                requester=ask.requester,
+                chat=ask.chat,
+                seed=ask.seed,
+                language=ask.language,
             )
         except (StoryRejectedError, AdmissionRefusedError) as refusal:
             if reply.says_every_refusal or self._is_new_refusal(ask.requester, refusal.reason):
@@ -119,8 +125,8 @@ class ChatJobs:
         found = await self.engine.books.story_of(job_id)
         if found is None:
             return None
-        story, chat = found
-        return Ask(story, requester, chat, seed=random.randrange(2**31))
+        story, chat, language = found
+        return Ask(story, requester, chat, seed=random.randrange(2**31), language=language)
 
     async def is_owner(self, job_id: str, requester: str) -> bool:
         """Whether ``requester`` asked for the job (only they may press its buttons)."""

@@ -16,13 +16,28 @@ from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.terminal import TerminalSurface
 from bot.users import parse_user
-from engine import Books, Engine, QuotaPolicy, StageFailedError, StoryRejectedError, UsageError
+from engine import (
+    Books,
+    Engine,
+    Language,
+    QuotaPolicy,
+    StageFailedError,
+    StoryRejectedError,
+    UsageError,
+)
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.providers.local import LocalVoice
 
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
 EXIT_INTERRUPTED = 130
+
+
+def _language(text: str) -> Language:
+    try:
+        return Language.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     dream.add_argument("story", help='the story, in quotes (or "-" to read it from stdin)')
     dream.add_argument("--out", type=Path, default=Path("out"), help="folder for the videos")
     dream.add_argument("--seed", type=int, default=None, help="vary the look of the same story")
+    dream.add_argument(
+        "--lang",
+        type=_language,
+        default=None,
+        help="the story's language as a BCP 47 tag (en, ru, pt-BR…); detected if left out",
+    )
 
     quota = commands.add_parser("quota", help="see or change a user's daily quota")
     quota_commands = quota.add_subparsers(dest="quota_command", required=True)
@@ -62,7 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command != "dream":
             return asyncio.run(administer(args, settings))
         story = sys.stdin.read() if args.story == "-" else args.story
-        return asyncio.run(dream(story, out=args.out, seed=args.seed, settings=settings))
+        return asyncio.run(
+            dream(story, out=args.out, seed=args.seed, language=args.lang, settings=settings)
+        )
     except KeyboardInterrupt:
         print("dreambot: cancelled", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -93,7 +116,9 @@ async def administer(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def dream(story: str, *, out: Path, seed: int | None, settings: Settings) -> int:
+async def dream(
+    story: str, *, out: Path, seed: int | None, language: Language | None, settings: Settings
+) -> int:
     """Make one video in ``out``, showing progress; return the process exit code."""
     out.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True, highlight=False)
@@ -118,7 +143,9 @@ async def dream(story: str, *, out: Path, seed: int | None, settings: Settings) 
             config, built.providers, ffmpeg, books=books, estimate_cost=built.estimate_cost
         )
         try:
-            request = await engine.admit(story, requester="terminal:local", seed=seed)
+            request = await engine.admit(
+                story, requester="terminal:local", seed=seed, language=language
+            )
             if built.choice["voice"] == "local" and not LocalVoice().speaks:
                 console.print("note: espeak-ng is not installed, so the narration is silent")
             surface = TerminalSurface(out, console)

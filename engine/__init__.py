@@ -20,13 +20,25 @@ from engine.errors import (
     UsageError,
 )
 from engine.housekeeping import Retention
-from engine.models import Action, DreamRequest, DreamResult, JobFailure, JobTicket, Role, Stage
+from engine.models import (
+    ENGLISH,
+    Action,
+    DreamRequest,
+    DreamResult,
+    JobFailure,
+    JobTicket,
+    Language,
+    Role,
+    Stage,
+)
+from engine.notice import Notice
 from engine.pipeline import Engine
 from engine.ports import Providers, Surface
 from engine.progress import ProgressSnapshot, StageProgress, StageStatus
 from engine.storage.jobs import StoredJob
 
 __all__ = [
+    "ENGLISH",
     "ROLE_DEFAULTS",
     "Action",
     "AdmissionRefusedError",
@@ -39,7 +51,9 @@ __all__ = [
     "JobFailure",
     "JobStats",
     "JobTicket",
+    "Language",
     "Limits",
+    "Notice",
     "ProgressSnapshot",
     "Providers",
     "QuotaPolicy",

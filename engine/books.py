@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.models import Language
 from engine.storage import Storage
 from engine.storage.jobs import JobStats
 from engine.storage.ledger import QuotaPolicy, QuotaView, utc_now
@@ -55,9 +56,13 @@ class Books:
         """The user who asked for a job (None if unknown)."""
         return await self.storage.jobs.owner(job_id)
 
-    async def story_of(self, job_id: str) -> tuple[str, str | None] | None:
-        """A job's story and chat, for a regenerate (None if unknown)."""
-        return await self.storage.jobs.story_of(job_id)
+    async def story_of(self, job_id: str) -> tuple[str, str | None, Language | None] | None:
+        """A job's story, chat and language, for a regenerate (None if unknown)."""
+        found = await self.storage.jobs.story_of(job_id)
+        if found is None:
+            return None
+        story, chat, tag = found
+        return story, chat, Language.parse(tag) if tag else None
 
     async def chat_setting(self, chat: str, name: str) -> str | None:
         """A value an admin set for a chat or server (the gallery channel, say)."""

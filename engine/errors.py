@@ -7,6 +7,7 @@
      ├── TransientError          worth retrying (timeouts, 5xx, rate limits); may carry retry_after
      ├── PermanentError          retrying will not help
      │    ├── ProviderError      a provider failed or returned something unusable
+     │    │    └── VoiceUnavailableError  the voice does not speak the story's language
      │    ├── ContentRejectedError  a provider or moderation refused the content
      │    ├── MediaError         a media file could not be made or read
      │    │    └── FFmpegError   ffmpeg failed; carries the tail of its stderr
@@ -80,6 +81,14 @@ class PermanentError(EngineError):
 
 class ProviderError(PermanentError):
     """A provider failed, or returned output that is not what it promised."""
+
+
+class VoiceUnavailableError(ProviderError):
+    """The voice cannot speak this language (or this script of it); ``notice`` says so."""
+
+    def __init__(self, notice: Notice) -> None:
+        super().__init__(str(notice))
+        self.notice = notice
 
 
 class ContentRejectedError(PermanentError):

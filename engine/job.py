@@ -33,6 +33,7 @@ from engine.models import (
     StageStatus,
     VisualKind,
 )
+from engine.notice import Notice
 from engine.ports import Providers, RequestTicket, Surface
 from engine.preview import PREVIEW, PreviewRun
 from engine.progress import ProgressTracker
@@ -267,7 +268,7 @@ class JobRun:
         self.preview.start()
         try:
             script = await self._write_script()
-            scenes = await self._build_scenes(script)
+            scenes, notices = await self._build_scenes(script)
             final, duration = await self._merge(scenes)
         finally:
             await self.preview.settle()
@@ -280,6 +281,7 @@ class JobRun:
             preview=self.preview.path,
             timings=self.tracker.timings(),
             progress=self.tracker.snapshot(),
+            notices=notices,
         )
 
     async def _write_script(self) -> Script:
@@ -287,14 +289,20 @@ class JobRun:
         saved = self.workdir / "script.json"
 
         async def write(ticket: RequestTicket) -> Path:
-            script = await writer.write_script(self.request.story, seed=self.seed, ticket=ticket)
+            script = await writer.write_script(
+                self.request.story, seed=self.seed, language=self.request.language, ticket=ticket
+            )
             saved.write_text(script_to_json(script), encoding="utf-8")
             return saved
 
         try:
             made = await self.step.make(
                 _SCRIPT,
-                {"story": self.request.story, "seed": self.seed},
+                {
+                    "story": self.request.story,
+                    "seed": self.seed,
+                    "language": self.request.language.tag,
+                },
                 self.workdir,
                 write,
                 _read_script,
@@ -307,7 +315,8 @@ class JobRun:
         log.info("job %s: script of %d scenes", self.job_id, len(made.value.scenes))
         return made.value
 
-    async def _build_scenes(self, script: Script) -> list[SceneResult]:
+    async def _build_scenes(self, script: Script) -> tuple[list[SceneResult], tuple[Notice, ...]]:
+        """The scenes that could be made, and what the user should be told about them."""
         total = len(script.scenes)
         for stage in (Stage.IMAGES, Stage.NARRATION, Stage.CLIPS, Stage.SCENES):
             self.tracker.start(stage, total=total)
@@ -331,17 +340,20 @@ class JobRun:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(build(n)) for n in range(total)]
         outcomes = [task.result() for task in tasks]
-        return self._judge(outcomes)
+        return self._judge(outcomes, voiceless=worker.voiceless), worker.notices
 
-    def _judge(self, outcomes: list[SceneResult | SceneFailure]) -> list[SceneResult]:
-        """Apply the delivery rule: at least one scene with a real picture and a voice."""
+    def _judge(
+        self, outcomes: list[SceneResult | SceneFailure], *, voiceless: bool
+    ) -> list[SceneResult]:
+        """Apply the delivery rule: at least one scene with a real picture and a voice,
+        unless the voice said it does not speak the language (the result then says so)."""
         good = [o for o in outcomes if isinstance(o, SceneResult)]
         if not good:
             failure = next(o for o in outcomes if isinstance(o, SceneFailure))
             raise StageFailedError(Stage.SCENES, f"no scene could be assembled: {failure.reason}")
         if all(scene.visual is VisualKind.TITLE_CARD for scene in good):
             raise StageFailedError(Stage.IMAGES, "no picture could be made for any scene")
-        if not any(scene.spoken for scene in good):
+        if not voiceless and not any(scene.spoken for scene in good):
             raise StageFailedError(Stage.NARRATION, "no narration could be recorded")
         return good
 

@@ -173,6 +173,16 @@ class Language:
         except (ValueError, UnknownLocaleError):
             return self.tag
 
+    def display_name(self, locale: str) -> str:
+        """The language's name in a reader's language (``locale`` a tag such as ``ru``)."""
+        try:
+            name = Locale.parse(self.tag, sep="-").get_display_name(
+                Locale.parse(locale.replace("-", "_"))
+            )
+        except (ValueError, UnknownLocaleError):
+            return self.english_name
+        return str(name or self.english_name)
+
     def __str__(self) -> str:
         return self.tag
 
@@ -214,6 +224,7 @@ class Script:
     style: str
     seed: int
     scenes: tuple[SceneSpec, ...]
+    language: Language = ENGLISH  # what the narration is written in
 
     def prompt_for(self, scene: SceneSpec) -> str:
         """The visual prompt of a scene with the shared style sheet attached once."""
@@ -307,7 +318,6 @@ class JobFailure:
     stage: Stage
     reason: str
     progress: ProgressSnapshot | None = None
-    notices: tuple[Notice, ...] = ()  # what the user should know: a missing voice, say
     cancelled: bool = False
 
 
@@ -323,3 +333,4 @@ class DreamResult:
     preview: Path | None = None
     timings: Mapping[Stage, float] = field(default_factory=dict)
     progress: ProgressSnapshot | None = None
+    notices: tuple[Notice, ...] = ()  # what the user should know: a missing voice, say

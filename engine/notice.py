@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
-Value = str | int | float
+
+@runtime_checkable
+class Named(Protocol):
+    """A value whose name depends on the reader's language (a Language, say)."""
+
+    def display_name(self, locale: str) -> str: ...
+
+
+Value = str | int | float | Named
 
 
 def N_(message: str) -> str:  # noqa: N802 - the name gettext's extractor looks for
@@ -31,13 +40,19 @@ class Notice:
         self,
         gettext: Callable[[str], str] = lambda text: text,
         ngettext: Callable[[str, str, int], str] = lambda one, many, n: one if n == 1 else many,
+        locale: str = "en",
     ) -> str:
-        """The message in a catalog's language (English with the default functions)."""
+        """The message in a catalog's language (English with the default functions);
+        ``locale`` names the values that have names, such as languages."""
         if self.plural is not None and self.count is not None:
             template = ngettext(self.message, self.plural, self.count)
         else:
             template = gettext(self.message)
-        return template.format(**self.values)
+        values = {
+            key: value.display_name(locale) if isinstance(value, Named) else value
+            for key, value in self.values.items()
+        }
+        return template.format(**values)
 
     def __str__(self) -> str:
         return self.render()

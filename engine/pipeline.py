@@ -19,12 +19,14 @@ from engine.errors import AdmissionRefusedError, Refusal, StoryRejectedError
 from engine.housekeeping import CACHE_FOLDER, Housekeeper, Retention
 from engine.job import JobContext, JobRun
 from engine.journal import Journal
+from engine.language import detect_language
 from engine.media.ffmpeg import FFmpeg
 from engine.models import (
     DreamRequest,
     DreamResult,
     JobFailure,
     JobState,
+    Language,
     Part,
     PartKind,
     Role,
@@ -96,17 +98,24 @@ class Engine:
         self._runs: dict[str, JobRun] = {}
 
     async def admit(
-        self, story: str, *, requester: str, chat: str | None = None, seed: int | None = None
+        self,
+        story: str,
+        *,
+        requester: str,
+        chat: str | None = None,
+        seed: int | None = None,
+        language: Language | None = None,
     ) -> DreamRequest:
         """Validate, moderate and reserve (StoryRejectedError, AdmissionRefusedError).
 
-        Nothing is charged for a refusal: the reservation is the last step.
+        The story's language is detected unless ``language`` says it. Nothing is charged
+        for a refusal: the reservation is the last step.
         """
         if self._draining:
             self.telemetry.admission_refused(Refusal.STOPPING)
             raise StoryRejectedError(STOPPING)
         try:
-            return await self._admit(story, requester, chat, seed)
+            return await self._admit(story, requester, chat, seed, language)
         except StoryRejectedError:
             self.telemetry.admission_refused(Refusal.REJECTED)
             raise
@@ -115,9 +124,18 @@ class Engine:
             raise
 
     async def _admit(
-        self, story: str, requester: str, chat: str | None, seed: int | None
+        self,
+        story: str,
+        requester: str,
+        chat: str | None,
+        seed: int | None,
+        language: Language | None,
     ) -> DreamRequest:
-        request = DreamRequest(validate_story(story, self.config.story), requester, seed, chat=chat)
+        story = validate_story(story, self.config.story)
+        if language is None:
+            # The first detection loads the model (about a second): off the event loop.
+            language = await asyncio.to_thread(detect_language, story)
+        request = DreamRequest(story, requester, seed, chat=chat, language=language)
         ledger = self._storage.ledger
         await ledger.precheck(requester)
         if self.providers.moderation is not None:
@@ -127,7 +145,9 @@ class Engine:
             except TimeoutError:
                 raise StoryRejectedError(CHECK_UNAVAILABLE) from None
         cost = self._estimate_cost(request.story)
-        await ledger.admit(Ask(request.job_id, requester, request.story, chat, seed, cost))
+        await ledger.admit(
+            Ask(request.job_id, requester, request.story, chat, seed, cost, language.tag)
+        )
         return request
 
     async def dream(
@@ -181,8 +201,18 @@ class Engine:
             if surface is None or datetime.now(UTC) - stored.created_at > self._resume_window:
                 await self._give_up(stored, journal, surface)
                 continue
+            language = (
+                Language.parse(stored.language)
+                if stored.language
+                else await asyncio.to_thread(detect_language, stored.story)
+            )
             request = DreamRequest(
-                stored.story, stored.user, stored.seed, job_id=stored.job_id, chat=stored.chat
+                stored.story,
+                stored.user,
+                stored.seed,
+                job_id=stored.job_id,
+                chat=stored.chat,
+                language=language,
             )
             run = JobRun(self._context, request, surface, journal, resumed=True)
             tasks.append(asyncio.create_task(self._run(run, None), name=f"resume-{stored.job_id}"))

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from engine.models import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot, Role, Script
+from engine.models import (
+    Action,
+    DreamResult,
+    JobFailure,
+    JobTicket,
+    Language,
+    ProgressSnapshot,
+    Role,
+    Script,
+)
 
 
 class RequestTicket:
@@ -51,7 +60,12 @@ class ScriptWriter(Provider, Protocol):
     """Cuts a story into scenes with one shared style sheet."""
 
     async def write_script(
-        self, story: str, *, seed: int, ticket: RequestTicket | None = None
+        self,
+        story: str,
+        *,
+        seed: int,
+        language: Language,
+        ticket: RequestTicket | None = None,
     ) -> Script: ...
 
 
@@ -94,10 +108,19 @@ class ClipGenerator(Provider, Protocol):
 
 
 class Voice(Provider, Protocol):
-    """Speaks a scene's narration into an audio file."""
+    """Speaks a scene's narration into an audio file, in the script's language.
+
+    A voice that cannot speak the language raises VoiceUnavailableError: the scene then
+    has silence of speaking length rather than letters spelled out one by one.
+    """
 
     async def narrate(
-        self, text: str, *, out_dir: Path, ticket: RequestTicket | None = None
+        self,
+        text: str,
+        *,
+        language: Language,
+        out_dir: Path,
+        ticket: RequestTicket | None = None,
     ) -> Path: ...
 
 

@@ -13,14 +13,27 @@ async def run_process(
     argv: Sequence[str], *, timeout_s: float, stdin: bytes | None = None
 ) -> tuple[int, str]:
     """Run argv (never through a shell) and return (exit code, stderr text)."""
+    code, _, err = await _run(argv, timeout_s, stdin, asyncio.subprocess.DEVNULL)
+    return code, err
+
+
+async def read_process(argv: Sequence[str], *, timeout_s: float) -> tuple[int, str]:
+    """Run argv (never through a shell) and return (exit code, stdout text)."""
+    code, out, _ = await _run(argv, timeout_s, None, asyncio.subprocess.PIPE)
+    return code, out
+
+
+async def _run(
+    argv: Sequence[str], timeout_s: float, stdin: bytes | None, stdout: int
+) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
+        stdout=stdout,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        _, err = await asyncio.wait_for(proc.communicate(stdin), timeout_s)
+        out, err = await asyncio.wait_for(proc.communicate(stdin), timeout_s)
     except TimeoutError:
         await _kill(proc)
         raise ProcessTimeoutError(f"{argv[0]} took longer than {timeout_s:g} s") from None
@@ -28,7 +41,8 @@ async def run_process(
         # Cancelled, or the loop is closing: the child must not outlive the work it was for.
         await _kill(proc)
         raise
-    return proc.returncode or 0, err.decode("utf-8", errors="replace")
+    text = (out or b"").decode("utf-8", errors="replace")
+    return proc.returncode or 0, text, err.decode("utf-8", errors="replace")
 
 
 async def _kill(proc: asyncio.subprocess.Process) -> None:

@@ -17,12 +17,12 @@ from PIL import Image
 
 from engine.calls import describe_failure
 from engine.config import RenderConfig
-from engine.errors import EngineError, MediaError, ProviderError
+from engine.errors import EngineError, MediaError, ProviderError, VoiceUnavailableError
 from engine.journal import Journal
 from engine.media.compose import Soundtrack, prepare_soundtrack, render_scene
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import MediaInfo, probe
-from engine.media.silence import speaking_time, write_silence
+from engine.media.silence import write_silence
 from engine.media.title_card import draw_title_card
 from engine.models import (
     Narration,
@@ -35,13 +35,18 @@ from engine.models import (
     Visual,
     VisualKind,
 )
+from engine.notice import Notice
 from engine.ports import Providers
 from engine.progress import ProgressTracker
+from engine.speech import speaking_time
 from engine.step import ProviderStep
 
 log = logging.getLogger(__name__)
 
 _MAX_NARRATION_S = 120.0  # provider output is untrusted; no scene reads for two minutes
+# A voice that takes this many times as long as the text takes to say is not reading it:
+# it is spelling it out, letter by letter, in a language it does not speak.
+_SLOWEST = 2.5
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,18 @@ class SceneWorker:
         self._ffmpeg = ffmpeg
         self._tracker = tracker
         self._journal = journal
+        self._notices: dict[str, Notice] = {}
+        self._voiceless = False
+
+    @property
+    def notices(self) -> tuple[Notice, ...]:
+        """What the user should be told about the scenes made so far (each said once)."""
+        return tuple(self._notices.values())
+
+    @property
+    def voiceless(self) -> bool:
+        """Whether the voice said it cannot speak the script's language."""
+        return self._voiceless
 
     async def build(self, spec: SceneSpec) -> SceneResult | SceneFailure:
         """Make one scene, from provider calls to its normalised file."""
@@ -190,28 +207,42 @@ class SceneWorker:
 
     async def _narrate(self, spec: SceneSpec, folder: Path) -> Narration:
         voice = self._providers.voice
+        language = self._script.language
+
+        async def check(path: Path) -> float:
+            return await self._check_narration(path, spec.narration)
+
         try:
             made = await self._step.make(
                 Part(PartKind.NARRATION, spec.index),
-                {"text": spec.narration},
+                {"text": spec.narration, "language": language.tag},
                 folder,
-                lambda ticket: voice.narrate(spec.narration, out_dir=folder, ticket=ticket),
-                self._check_narration,
+                lambda ticket: voice.narrate(
+                    spec.narration, language=language, out_dir=folder, ticket=ticket
+                ),
+                check,
             )
         except EngineError as exc:
+            if isinstance(exc, VoiceUnavailableError):
+                self._voiceless = True
+                self._notices.setdefault(str(exc.notice), exc.notice)
             self._note(spec, Stage.NARRATION, exc)
             self._tracker.advance(Stage.NARRATION, fallback=True)
             return await self._silence(spec, folder)
         self._tracker.advance(Stage.NARRATION)
         return Narration(made.path, made.value)
 
-    async def _check_narration(self, path: Path) -> float:
-        """The narration's length, if it is audio of a plausible length."""
+    async def _check_narration(self, path: Path, text: str) -> float:
+        """The narration's length, if it is audio of a plausible length for the text."""
         info = await probe(self._ffmpeg, path)
         if info.audio is None or not info.duration_s or info.duration_s < 0.2:
             raise MediaError("the narration has no audio")
-        if info.duration_s > _MAX_NARRATION_S:
-            raise ProviderError(f"the narration lasts {info.duration_s:.0f} s")
+        expected = speaking_time(text)
+        if info.duration_s > min(_MAX_NARRATION_S, max(3.0, _SLOWEST * expected)):
+            raise ProviderError(
+                f"the narration lasts {info.duration_s:.0f} s where the text takes "
+                f"{expected:.0f} s to say"
+            )
         return info.duration_s
 
     async def _assemble(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from engine.errors import ProviderError
-from engine.models import SceneSpec, Script
+from engine.models import ENGLISH, Language, SceneSpec, Script
 
 
 def script_to_json(script: Script) -> str:
@@ -15,6 +15,7 @@ def script_to_json(script: Script) -> str:
             "title": script.title,
             "style": script.style,
             "seed": script.seed,
+            "language": script.language.tag,
             "scenes": [
                 {"narration": s.narration, "visual_prompt": s.visual_prompt} for s in script.scenes
             ],
@@ -31,6 +32,8 @@ def script_from_json(text: str) -> Script:
             SceneSpec(n, str(s["narration"]), str(s["visual_prompt"]))
             for n, s in enumerate(data["scenes"])
         )
-        return Script(str(data["title"]), str(data["style"]), int(data["seed"]), scenes)
+        # Scripts stored before languages were kept are English.
+        language = Language.parse(str(data.get("language", ENGLISH.tag)))
+        return Script(str(data["title"]), str(data["style"]), int(data["seed"]), scenes, language)
     except (ValueError, KeyError, TypeError) as exc:
         raise ProviderError("a stored script could not be read") from exc

@@ -22,7 +22,7 @@ _RATE: dict[Script, float] = {
     Script.HEBREW: 11.0,
     Script.ETHIOPIC: 7.0,
 }
-LATIN_RATE = 12.5  # also the rate of every script not listed: alphabets and abugidas
+LATIN_RATE = 11.5  # also the rate of every script not listed: alphabets and abugidas
 _PAUSE_S = 0.35  # between sentences
 _LEAST_S = 1.5
 

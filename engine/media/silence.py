@@ -6,13 +6,7 @@ from __future__ import annotations
 import wave
 from pathlib import Path
 
-_WORDS_PER_SECOND = 2.6  # an unhurried storytelling pace
 _SILENCE_RATE = 16000
-
-
-def speaking_time(text: str) -> float:
-    """How long the text takes to read aloud at a storytelling pace, in seconds."""
-    return max(1.5, len(text.split()) / _WORDS_PER_SECOND + 0.6)
 
 
 def write_silence(path: Path, duration_s: float) -> Path:

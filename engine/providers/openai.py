@@ -17,7 +17,7 @@ from engine.errors import (
     StoryRejectedError,
     TransientError,
 )
-from engine.models import SceneSpec, Script
+from engine.models import Language, SceneSpec, Script
 from engine.notice import N_, Notice
 from engine.ports import RequestTicket
 from engine.providers.download import MediaKind, check_kind
@@ -27,13 +27,19 @@ _MAX_SPEECH_BYTES = 25 * 2**20
 _MAX_FIELD = 1200  # provider output is untrusted: no caption or prompt longer than this
 
 _INSTRUCTIONS = """You turn a short story into the script of a short narrated video.
+The story is written in {language} (BCP 47 tag {tag}).
 Split the story into exactly {scenes} scenes, in order. For each scene write:
 - narration: the words read aloud for that scene, taken from the story (lightly edited
-  for reading aloud; keep the story's language);
-- visual_prompt: one vivid, concrete description of the picture for that scene.
-Also write a title (at most 8 words) and one style sheet: the art style, lighting and a
-fixed description of every recurring character and place, so that all scenes look like
-one film. Do not repeat the style sheet inside the visual prompts."""
+  for reading aloud), in {language} and in the story's own script: never translated,
+  never transliterated;
+- visual_prompt: one vivid, concrete description of the picture for that scene, in
+  English, since image models read English best.
+Also write a title in {language} (at most 8 words) and one style sheet in English: the
+art style, lighting and a fixed description of every recurring character and place, so
+that all scenes look like one film. Do not repeat the style sheet inside the visual
+prompts."""
+# gpt-4o-mini-tts follows spoken instructions; the tts-1 models take none.
+_SPEECH = "Read this as a warm, unhurried storyteller, in {language} ({tag})."
 
 
 class _SceneOut(BaseModel):
@@ -59,18 +65,26 @@ class OpenAIScriptWriter:
 
     def __init__(self, client: openai.AsyncOpenAI, model: str) -> None:
         self._client, self._model = client, model
-        self.identity = f"openai:{model} script/1"
+        self.identity = f"openai:{model} script/2"
 
     async def write_script(
-        self, story: str, *, seed: int, ticket: RequestTicket | None = None
+        self,
+        story: str,
+        *,
+        seed: int,
+        language: Language,
+        ticket: RequestTicket | None = None,
     ) -> Script:
         """Ask for a script of as many scenes as the story's length calls for."""
         scenes = scene_count_for(story)
+        system = _INSTRUCTIONS.format(
+            scenes=scenes, language=language.english_name, tag=language.tag
+        )
         with _mapped_errors():
             completion = await self._client.chat.completions.parse(
                 model=self._model,
                 messages=[
-                    {"role": "system", "content": _INSTRUCTIONS.format(scenes=scenes)},
+                    {"role": "system", "content": system},
                     {"role": "user", "content": story},
                 ],
                 response_format=_ScriptOut,
@@ -80,7 +94,7 @@ class OpenAIScriptWriter:
             raise ContentRejectedError("the script writer refused the story")
         if message.parsed is None:
             raise ProviderError("the script writer returned no script")
-        return _checked_script(message.parsed, seed)
+        return _checked_script(message.parsed, seed, language)
 
 
 class OpenAIVoice:
@@ -88,16 +102,30 @@ class OpenAIVoice:
 
     def __init__(self, client: openai.AsyncOpenAI, model: str, voice: str) -> None:
         self._client, self._model, self._voice = client, model, voice
-        self.identity = f"openai:{model} voice:{voice}"
+        self.identity = f"openai:{model} voice:{voice}/2"
 
     async def narrate(
-        self, text: str, *, out_dir: Path, ticket: RequestTicket | None = None
+        self,
+        text: str,
+        *,
+        language: Language,
+        out_dir: Path,
+        ticket: RequestTicket | None = None,
     ) -> Path:
         """Speak the text into an mp3, refusing anything that is not audio or is too large."""
         target = out_dir / "narration.mp3"
+        instructions = (
+            openai.omit
+            if self._model.startswith("tts-1")
+            else _SPEECH.format(language=language.english_name, tag=language.tag)
+        )
         with _mapped_errors():
             async with self._client.audio.speech.with_streaming_response.create(
-                model=self._model, voice=self._voice, input=text[:4096], response_format="mp3"
+                model=self._model,
+                voice=self._voice,
+                input=text[:4096],
+                response_format="mp3",
+                instructions=instructions,
             ) as response:
                 received = 0
                 with target.open("wb") as out:
@@ -142,7 +170,7 @@ class OpenAIModerator:
             )
 
 
-def _checked_script(parsed: _ScriptOut, seed: int) -> Script:
+def _checked_script(parsed: _ScriptOut, seed: int, language: Language) -> Script:
     scenes = [s for s in parsed.scenes if s.narration.strip() and s.visual_prompt.strip()][:8]
     if not scenes:
         raise ProviderError("the script has no usable scenes")
@@ -154,6 +182,7 @@ def _checked_script(parsed: _ScriptOut, seed: int) -> Script:
             SceneSpec(n, s.narration.strip()[:_MAX_FIELD], s.visual_prompt.strip()[:_MAX_FIELD])
             for n, s in enumerate(scenes)
         ),
+        language=language,
     )
 
 

@@ -20,7 +20,7 @@ _START = sql(
     "UPDATE jobs SET state = {running}, workdir = ?, surface = coalesce(?, surface) WHERE id = ?"
 )
 _UNFINISHED = sql(
-    "SELECT id, user_key, chat_key, story, seed, surface, workdir, created_at FROM jobs "
+    "SELECT id, user_key, chat_key, story, language, seed, surface, workdir, created_at FROM jobs "
     "WHERE state IN {unfinished} ORDER BY created_at"
 )
 _DONE_STAGES = "SELECT stage, elapsed_s FROM job_stages WHERE status = ? AND elapsed_s IS NOT NULL"
@@ -42,6 +42,7 @@ class StoredJob:
     user: str
     chat: str | None
     story: str
+    language: str | None  # a BCP 47 tag; None for jobs from before languages were stored
     seed: int | None
     surface: str | None
     workdir: Path | None
@@ -79,10 +80,12 @@ class JobStore:
         rows = await self.db.fetch("SELECT user_key FROM jobs WHERE id = ?", (job_id,))
         return str(rows[0][0]) if rows else None
 
-    async def story_of(self, job_id: str) -> tuple[str, str | None] | None:
-        """A finished job's story and chat, for a regenerate."""
-        rows = await self.db.fetch("SELECT story, chat_key FROM jobs WHERE id = ?", (job_id,))
-        return (str(rows[0][0]), rows[0][1]) if rows else None
+    async def story_of(self, job_id: str) -> tuple[str, str | None, str | None] | None:
+        """A finished job's story, chat and language tag, for a regenerate."""
+        rows = await self.db.fetch(
+            "SELECT story, chat_key, language FROM jobs WHERE id = ?", (job_id,)
+        )
+        return (str(rows[0][0]), rows[0][1], rows[0][2]) if rows else None
 
     async def finish(
         self,
@@ -173,6 +176,7 @@ class JobStore:
         user: str,
         chat: str | None,
         story: str,
+        language: str | None,
         seed: int | None,
         surface: str | None,
         workdir: str | None,
@@ -195,6 +199,7 @@ class JobStore:
             user,
             chat,
             story,
+            language,
             seed,
             surface,
             Path(workdir) if workdir else None,

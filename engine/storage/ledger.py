@@ -21,8 +21,10 @@ from engine.storage.db import Database, Transaction
 from engine.storage.sql import sql
 
 _ADMIT = sql("""
-INSERT INTO jobs (id, user_key, chat_key, day, story, seed, cost, state, charge, created_at)
-SELECT :id, :user, :chat, :day, :story, :seed, :cost, {admitted}, {reserved}, :now
+INSERT INTO jobs (
+    id, user_key, chat_key, day, story, language, seed, cost, state, charge, created_at
+)
+SELECT :id, :user, :chat, :day, :story, :language, :seed, :cost, {admitted}, {reserved}, :now
 WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_key = :user AND banned = 1)
   AND (SELECT count(*) FROM jobs
        WHERE user_key = :user AND state IN {unfinished}) < :max_running
@@ -83,6 +85,7 @@ class Ask:
     chat: str | None = None
     seed: int | None = None
     cost: float = 0.0
+    language: str | None = None  # a BCP 47 tag
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,7 @@ class Ledger:
                 "chat": ask.chat,
                 "day": day,
                 "story": ask.story,
+                "language": ask.language,
                 "seed": ask.seed,
                 "cost": ask.cost,
                 "now": now.isoformat(),

@@ -121,6 +121,11 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        "005_job_language",
+        # NULL for jobs admitted before languages were told apart: detected again on resume.
+        ("ALTER TABLE jobs ADD COLUMN language TEXT",),
+    ),
 )
 
 

@@ -56,7 +56,7 @@ def test_the_story_can_come_from_stdin(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("story", "reason"),
-    [("", "Tell me a story"), ("hi", "at least 3 words"), ("word " * 400, "the limit is")],
+    [("", "Tell me a story"), ("hi", "at least 3 words"), ("word " * 400, "of the longest")],
 )
 def test_bad_stories_are_refused_with_a_reason(tmp_path: Path, story: str, reason: str) -> None:
     done = dreambot("dream", story, "--out", str(tmp_path))

@@ -10,15 +10,15 @@ import pytest
 from engine.config import RenderConfig
 from engine.media.compose import prepare_soundtrack, render_scene
 from engine.media.probe import probe
-from engine.media.silence import speaking_time
-from engine.models import Narration, Visual, VisualKind
+from engine.models import ENGLISH, Narration, Visual, VisualKind
 from engine.providers.local import LocalVoice, local_providers
+from engine.speech import speaking_time
 
 TEXT = "The keeper climbed the tower as the storm rolled in from the sea."
 
 
 async def test_without_espeak_narration_is_silence_of_speaking_length(ffmpeg, tmp_path) -> None:
-    path = await LocalVoice(espeak=None).narrate(TEXT, out_dir=tmp_path)
+    path = await LocalVoice(espeak=None).narrate(TEXT, language=ENGLISH, out_dir=tmp_path)
 
     info = await probe(ffmpeg, path)
     assert info.audio is not None
@@ -29,7 +29,7 @@ async def test_without_espeak_narration_is_silence_of_speaking_length(ffmpeg, tm
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 async def test_with_espeak_narration_is_spoken(ffmpeg, tmp_path) -> None:
     voice = LocalVoice()
-    path = await voice.narrate(TEXT, out_dir=tmp_path)
+    path = await voice.narrate(TEXT, language=ENGLISH, out_dir=tmp_path)
 
     assert voice.speaks
     info = await probe(ffmpeg, path)
@@ -40,7 +40,7 @@ async def test_with_espeak_narration_is_spoken(ffmpeg, tmp_path) -> None:
 async def test_the_offline_script_has_three_to_eight_scenes_and_one_style(ffmpeg) -> None:
     providers = local_providers(ffmpeg, RenderConfig())
     story = " ".join(f"Sentence number {n} tells of the sea and the storm." for n in range(30))
-    script = await providers.script.write_script(story, seed=7)
+    script = await providers.script.write_script(story, seed=7, language=ENGLISH)
 
     assert 3 <= len(script.scenes) <= 8
     assert all(script.style in script.prompt_for(scene) for scene in script.scenes)

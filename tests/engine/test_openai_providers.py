@@ -17,6 +17,7 @@ from engine.errors import (
     TransientError,
 )
 from engine.media.probe import probe
+from engine.models import ENGLISH, Language
 from engine.providers.openai import (
     OpenAIModerator,
     OpenAIScriptWriter,
@@ -39,6 +40,10 @@ def script_reply(scenes: int) -> dict[str, Any]:
     }
 
 
+def writer(client: openai.AsyncOpenAI) -> OpenAIScriptWriter:
+    return OpenAIScriptWriter(client, "gpt-5.4-mini")
+
+
 @pytest.fixture
 async def fake(media) -> AsyncIterator[OpenAIFake]:
     async with OpenAIFake(slow_seconds=2.0) as server:
@@ -55,7 +60,7 @@ async def client(fake: OpenAIFake) -> AsyncIterator[openai.AsyncOpenAI]:
 
 async def test_the_script_is_structured_output_scaled_to_the_story(fake, client) -> None:
     fake.reply_chat(script_reply(4))
-    script = await OpenAIScriptWriter(client, "gpt-5.4-mini").write_script(STORY, seed=7)
+    script = await writer(client).write_script(STORY, seed=7, language=ENGLISH)
 
     assert [s.narration for s in script.scenes] == [f"Part {n} of the tale." for n in range(4)]
     assert script.style.startswith("storybook") and script.seed == 7
@@ -81,25 +86,26 @@ async def test_script_faults_become_engine_errors(fake, client, fault, error) ->
     fake.reply_chat(script_reply(3))
     fake.fail("chat", fault)
     with pytest.raises(error):
-        await OpenAIScriptWriter(client, "gpt-5.4-mini").write_script(STORY, seed=1)
+        await writer(client).write_script(STORY, seed=1, language=ENGLISH)
     assert len(fake.calls("chat")) == 1  # the SDK's own retries are off: the engine retries
 
 
 async def test_a_rate_limit_carries_its_retry_after(fake, client) -> None:
     fake.fail("chat", "429")
     with pytest.raises(TransientError) as limited:
-        await OpenAIScriptWriter(client, "gpt-5.4-mini").write_script(STORY, seed=1)
+        await writer(client).write_script(STORY, seed=1, language=ENGLISH)
     assert limited.value.retry_after == pytest.approx(0.01)
 
 
 async def test_an_empty_script_is_refused(fake, client) -> None:
     fake.reply_chat({"title": "x", "style": "y", "scenes": []})
     with pytest.raises(ProviderError):
-        await OpenAIScriptWriter(client, "gpt-5.4-mini").write_script(STORY, seed=1)
+        await writer(client).write_script(STORY, seed=1, language=ENGLISH)
 
 
 async def test_narration_is_streamed_to_an_audio_file(fake, client, ffmpeg, tmp_path) -> None:
-    path = await OpenAIVoice(client, "gpt-4o-mini-tts", "alloy").narrate("Hello.", out_dir=tmp_path)
+    voice = OpenAIVoice(client, "gpt-4o-mini-tts", "alloy")
+    path = await voice.narrate("Hello.", language=ENGLISH, out_dir=tmp_path)
 
     info = await probe(ffmpeg, path)
     assert info.audio is not None and info.duration_s is not None and info.duration_s > 1
@@ -109,7 +115,34 @@ async def test_narration_is_streamed_to_an_audio_file(fake, client, ffmpeg, tmp_
 async def test_narration_that_is_not_audio_is_refused(fake, client, tmp_path: Path) -> None:
     fake.fail("speech", "corrupt")
     with pytest.raises(MediaError):
-        await OpenAIVoice(client, "gpt-4o-mini-tts", "alloy").narrate("Hi.", out_dir=tmp_path)
+        voice = OpenAIVoice(client, "gpt-4o-mini-tts", "alloy")
+        await voice.narrate("Hi.", language=ENGLISH, out_dir=tmp_path)
+
+
+async def test_the_script_stays_in_the_storys_language(fake, client) -> None:
+    fake.reply_chat(script_reply(3))
+    russian = Language("ru")
+    script = await writer(client).write_script(
+        "Жил-был старик у самого синего моря.", seed=1, language=russian
+    )
+
+    assert script.language == russian
+    request = fake.calls("chat")[0].json
+    assert request is not None
+    system = request["messages"][0]["content"]
+    assert "written in Russian (BCP 47 tag ru)" in system
+    assert "in Russian and in the story's own script" in system
+
+
+@pytest.mark.parametrize(("model", "told"), [("gpt-4o-mini-tts", True), ("tts-1", False)])
+async def test_the_voice_is_told_the_language(fake, client, tmp_path, model, told) -> None:
+    voice = OpenAIVoice(client, model, "alloy")
+    await voice.narrate("Жил-был старик.", language=Language("ru"), out_dir=tmp_path)
+
+    sent = fake.calls("speech")[0].json
+    assert sent is not None
+    # The tts-1 models take no instructions (API reference, audio/createSpeech).
+    assert ("in Russian (ru)" in sent.get("instructions", "")) is told
 
 
 async def test_moderation_refuses_flagged_stories_with_the_reason(fake, client) -> None:

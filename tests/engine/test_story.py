@@ -17,7 +17,7 @@ LIMITS = StoryLimits(min_words=3, max_chars=100)
         ("   \n\t ", "Tell me a story"),
         ("\u200b\u200b", "Tell me a story"),
         ("two words", "at least 3 words"),
-        ("x " * 60, "limit is 100"),
+        ("x " * 60, "% of the longest"),
         ("a story with a \x1b[31m colour escape", "control characters"),
         ("nul \x00 inside the text", "control characters"),
     ],

@@ -18,7 +18,7 @@ from PIL import Image
 
 from engine.errors import ContentRejectedError, ProviderError, TransientError
 from engine.media.ffmpeg import FFmpeg
-from engine.models import SceneSpec, Script
+from engine.models import Language, SceneSpec, Script
 from engine.ports import RequestTicket
 
 
@@ -109,7 +109,12 @@ class FakeProviders:
     identity: str = "fake/1"
 
     async def write_script(
-        self, story: str, *, seed: int, ticket: RequestTicket | None = None
+        self,
+        story: str,
+        *,
+        seed: int,
+        language: Language,
+        ticket: RequestTicket | None = None,
     ) -> Script:
         """A script of ``self.scenes`` scenes whose texts name their index."""
         async with self._call("script", None, ticket):
@@ -118,7 +123,8 @@ class FakeProviders:
                 SceneSpec(n, f"Scene {n}: {' '.join(words[:8])}", f"scene-{n} {story[:40]}")
                 for n in range(self.scenes)
             )
-            return Script(title=" ".join(words[:5]), style="fake style", seed=seed, scenes=scenes)
+            title = " ".join(words[:5])
+            return Script(title, "fake style", seed, scenes, language)
 
     async def generate_preview(
         self, story: str, *, seed: int, out_dir: Path, ticket: RequestTicket | None = None
@@ -156,7 +162,12 @@ class FakeProviders:
             return _hand_out(self.media.clip, out_dir / "clip.mp4", fault)
 
     async def narrate(
-        self, text: str, *, out_dir: Path, ticket: RequestTicket | None = None
+        self,
+        text: str,
+        *,
+        language: Language,
+        out_dir: Path,
+        ticket: RequestTicket | None = None,
     ) -> Path:
         """The prepared narration."""
         async with self._call("voice", _scene_of(text), ticket) as fault:

@@ -1,14 +1,25 @@
-"""Offline script writer: cut a short story into scenes with narration and visual prompts."""
+"""Offline script writer: cut a short story into scenes with narration and visual prompts.
+
+Words, sentences and the places a scene may be cut come from ICU's rules for the story's
+script (``engine.segment``), so a Japanese, Thai or Hindi story is cut at its own sentence
+marks and between words, never inside one.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+import regex  # type: ignore[import-untyped]
+
+from engine.models import ENGLISH, Language
+from engine.segment import Script, dominant_script, sentences, tokens, words
+from engine.story import scene_count_for
 
 MIN_SCENES = 3
 MAX_SCENES = 8
-WORDS_PER_SCENE = 25
 TITLE_MAX_CHARS = 60
 PROMPT_MAX_WORDS = 12
 
@@ -36,14 +47,20 @@ def _wordset(words: str) -> frozenset[str]:
 
 _OPENERS = "\"\u201c\u00ab\u201e'\u2018([{"
 _CLOSERS = "\"\u201d\u00bb'\u2019)]}"
-_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]+[\"\u201d\u00bb'\u2019)\]}]*$")
+# Every script's sentence marks (Unicode's Sentence_Terminal: . ! ? and the Devanagari
+# danda, the ideographic full stop, the Arabic question mark and full stop…) and the ellipsis.
+_END = regex.compile(r"[\p{Sentence_Terminal}\u2026]+[\"\u201d\u00bb'\u2019)\]}\u300d\u300f]*$")
 _DOTTED = re.compile(r"(?:\w\.)+\w")
 _WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
+_UNSPACED = frozenset(
+    {Script.HAN, Script.KANA, Script.THAI, Script.LAO, Script.KHMER, Script.MYANMAR}
+)
 # Titles and Latin shorthands are followed by a name or a phrase, never by a new sentence.
 _NEVER_SPLIT = _wordset("mr mrs ms dr st prof sr jr mt capt gen col lt sgt rev fr e.g i.e cf vs")
 # These end sentences often enough that the next word's case decides.
 _SOFT_SPLIT = _wordset("etc a.m p.m approx")
-_CLAUSE_MARKS = frozenset(";:,\u2014\u2013")
+# Latin, CJK (ideographic comma, fullwidth comma/semicolon/colon) and Arabic clause marks.
+_CLAUSE_MARKS = frozenset(";:,\u2014\u2013\u3001\uff0c\uff1b\uff1a\u060c\u061b")
 _CONJUNCTIONS = _wordset("and but then when while")
 _STOPWORDS = _wordset(
     """a an the and or but nor so yet if then than that this these those there here of to in
@@ -92,29 +109,53 @@ def _ends_sentence(token: str, following: str) -> bool:
     return True
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences with collapsed whitespace; every line break is a boundary."""
-    sentences: list[str] = []
+def split_sentences(text: str, language: Language = ENGLISH) -> list[str]:
+    """Split text into sentences with collapsed whitespace; every line break is a boundary.
+
+    Between space-separated tokens the rules above decide (titles, initials, quotes);
+    inside a token, as in Chinese or Japanese that write no spaces, ICU's sentence rules do.
+    """
+    found: list[str] = []
     for line in text.splitlines():
-        tokens = line.split()
+        pieces = [p for token in line.split() for p in _inner_sentences(token, language)]
         start = 0
-        for i, token in enumerate(tokens):
-            if i + 1 == len(tokens) or _ends_sentence(token, tokens[i + 1]):
-                sentences.append(" ".join(tokens[start : i + 1]))
+        for i, (piece, ends) in enumerate(pieces):
+            last = i + 1 == len(pieces)
+            if last or ends or _ends_sentence(piece, pieces[i + 1][0]):
+                found.append(_joined(p for p, _ in pieces[start : i + 1]))
                 start = i + 1
-    return sentences
+    return found
 
 
-def _clause_cut(words: list[str]) -> int | None:
-    """Index to cut a sentence at the clause boundary nearest its middle, if one is usable."""
+def _inner_sentences(token: str, language: Language) -> list[tuple[str, bool]]:
+    """A whitespace token cut where ICU finds a sentence end inside it: (piece, whether
+    the piece ends a sentence for certain, as a mark inside a token always does)."""
+    parts = sentences(token, language.tag) if _SPACELESS.search(token) else [token]
+    return [(part, i + 1 < len(parts)) for i, part in enumerate(parts)]
+
+
+def _joined(pieces: Iterable[str]) -> str:
+    text = ""
+    for piece in pieces:
+        text = f"{text}{_glue(text, piece)}{piece}" if text else piece
+    return text
+
+
+def _clause_cut(words: list[str], phrase_spaces: bool) -> int | None:
+    """Index to cut a sentence at the clause boundary nearest its middle, if one is usable.
+
+    With ``phrase_spaces`` (Thai, Lao, Khmer, Burmese: words run together and a space
+    ends a phrase) a space is such a boundary.
+    """
     size = len(words)
     best: int | None = None
     for i in range(1, size):
-        previous = words[i - 1].rstrip(_CLOSERS)
+        previous = words[i - 1].strip().rstrip(_CLOSERS)
         if (
             previous[-1:] in _CLAUSE_MARKS
+            or (phrase_spaces and words[i - 1][-1:].isspace())
             or previous in ("-", "--")
-            or words[i].lower() in _CONJUNCTIONS
+            or words[i].strip().lower() in _CONJUNCTIONS
         ) and (best is None or abs(2 * i - size) < abs(2 * best - size)):
             best = i
     # A cut that leaves a sliver ("Yes, ...") balances nothing; word-level cutting does better.
@@ -123,7 +164,9 @@ def _clause_cut(words: list[str]) -> int | None:
     return None
 
 
-def _refine(units: list[list[str]], scenes: int, total: int) -> list[list[str]]:
+def _refine(
+    units: list[list[str]], scenes: int, total: int, phrase_spaces: bool
+) -> list[list[str]]:
     """Break units until there are enough of them and none is longer than a scene."""
     ideal = total / scenes
     # A unit marked False is kept whole: a sentence somewhat over size reads better intact.
@@ -137,7 +180,7 @@ def _refine(units: list[list[str]], scenes: int, total: int) -> list[list[str]]:
         short = len(parts) < scenes
         if not short and len(words) <= ideal:
             return [words for words, _ in parts]
-        cut = _clause_cut(words)
+        cut = _clause_cut(words, phrase_spaces)
         if cut is not None:
             pieces = [(words[:cut], True), (words[cut:], True)]
         elif short or len(words) > 2 * ideal:
@@ -182,13 +225,17 @@ def _partition(sizes: list[int], groups: int) -> list[int]:
     return starts[::-1]
 
 
-def _content_words(text: str) -> list[str]:
-    words: list[str] = []
-    for raw in _WORD.findall(text.lower()):
+def _content_words(text: str, language: Language) -> list[str]:
+    lowered = text.lower()
+    # Scripts written without spaces need ICU's dictionaries to find their words; the
+    # regular expression keeps "storm-tossed" and "keeper's" whole in the others.
+    spaced = dominant_script(lowered) not in _UNSPACED
+    found: list[str] = []
+    for raw in _WORD.findall(lowered) if spaced else words(lowered, language.tag):
         word = re.sub(r"['\u2019]s$", "", raw)
         if len(word) > 1 and not word.isdigit() and word not in _STOPWORDS:
-            words.append(word)
-    return words
+            found.append(word)
+    return found
 
 
 def _singular(word: str) -> str:
@@ -215,8 +262,8 @@ def _style(words: list[str]) -> str:
     return f"{style}, recurring subjects: {', '.join(ranked)}" if ranked else style
 
 
-def _keywords(text: str) -> list[str]:
-    words = list(dict.fromkeys(_content_words(text)))
+def _keywords(text: str, language: Language) -> list[str]:
+    words = list(dict.fromkeys(_content_words(text, language)))
     if len(words) > PROMPT_MAX_WORDS:
         keep = sorted(
             range(len(words)),
@@ -226,40 +273,62 @@ def _keywords(text: str) -> list[str]:
     return words
 
 
-def _title(sentence: str) -> str:
+def _title(sentence: str, language: Language) -> str:
     def trim(text: str) -> str:
         return text.lstrip('"\u201c\u00ab\u201e([').rstrip(".,;:!?\u2026\u2014\u2013- " + _CLOSERS)
 
     if len(sentence) <= TITLE_MAX_CHARS:
         return trim(sentence) or "Untitled"
     head = ""
-    for word in sentence.split():
-        if len(head) + len(word) + 2 > TITLE_MAX_CHARS:  # room for the space and the ellipsis
+    for token in tokens(sentence, language.tag):
+        if len((head + token).rstrip()) + 1 > TITLE_MAX_CHARS:  # room for the ellipsis
             break
-        head = f"{head} {word}".lstrip()
+        head += token
     return (trim(head or sentence[: TITLE_MAX_CHARS - 1]) or "Untitled") + "\u2026"
 
 
+def _glue(before: str, after: str) -> str:
+    """What goes between two pieces of narration: nothing in Chinese and Japanese, which
+    write no spaces between sentences or clauses, a space everywhere else."""
+    if not before or not after:
+        return ""
+    return "" if _SPACELESS.match(before[-1:]) or _SPACELESS.match(after[:1]) else " "
+
+
+_SPACELESS = regex.compile(
+    r"[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u3000-\u303f\uff00-\uffef]"
+)
+
+
 def split_story(
-    story: str, *, min_scenes: int = MIN_SCENES, max_scenes: int = MAX_SCENES
+    story: str,
+    *,
+    language: Language = ENGLISH,
+    min_scenes: int = MIN_SCENES,
+    max_scenes: int = MAX_SCENES,
 ) -> ScriptDraft:
     """Cut a story into balanced scenes of whole sentences, keeping every word in order."""
     if min_scenes < 1 or max_scenes < min_scenes:
         raise ValueError("invalid scene bounds")
-    sentences = split_sentences(story)
-    units = [sentence.split() for sentence in sentences]
+    found = split_sentences(story, language)
+    # Each sentence keeps what separates it from the next, so a scene is its tokens joined.
+    units = [
+        tokens(sentence + _glue(sentence, following), language.tag)
+        for sentence, following in zip(found, [*found[1:], ""], strict=False)
+    ]
     total = sum(len(unit) for unit in units)
     if total < min_scenes:
         raise ValueError("story too short")
-    # Never above total: min_scenes <= total by the guard, and the rounded count is smaller.
-    count = min(max((total + WORDS_PER_SCENE // 2) // WORDS_PER_SCENE, min_scenes), max_scenes)
-    units = _refine(units, count, total)
+    # About ten seconds of speech a scene, in any script; never more scenes than words.
+    count = min(scene_count_for(story, least=min_scenes, most=max_scenes), total)
+    count = max(count, min_scenes)
+    units = _refine(units, count, total, dominant_script(story) in _UNSPACED)
     starts = _partition([len(unit) for unit in units], count)
-    style = _style(_content_words(" ".join(sentences)))
+    style = _style(_content_words(" ".join(found), language))
     scenes: list[SceneDraft] = []
     for start, end in zip(starts, [*starts[1:], len(units)], strict=True):
-        narration = " ".join(word for unit in units[start:end] for word in unit)
-        keywords = " ".join(_keywords(narration))
+        narration = "".join(token for unit in units[start:end] for token in unit).strip()
+        keywords = " ".join(_keywords(narration, language))
         prompt = f"{keywords}, {style}" if keywords else style
         scenes.append(SceneDraft(narration=narration, visual_prompt=prompt))
-    return ScriptDraft(title=_title(sentences[0]), style=style, scenes=tuple(scenes))
+    return ScriptDraft(title=_title(found[0], language), style=style, scenes=tuple(scenes))
