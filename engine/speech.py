@@ -3,7 +3,8 @@
 Speech is close to proportional to letters within one script, but a letter's worth differs
 between scripts: a Chinese character is a syllable, a Latin letter a fraction of one. The
 rates below are letters (grapheme clusters) per second at an unhurried storytelling pace,
-near what espeak-ng's voices take at 150 words a minute (measured in bench/languages.py).
+near what espeak-ng's voices take at 150 words a minute for a four-sentence fable in each
+language (bench/languages.py prints the measured rate beside the video it made).
 """
 
 from __future__ import annotations
@@ -11,18 +12,28 @@ from __future__ import annotations
 from engine.segment import Script, graphemes, is_wordlike, script_of, sentences
 
 _RATE: dict[Script, float] = {
-    Script.HAN: 4.5,
-    Script.KANA: 7.0,
-    Script.HANGUL: 6.0,
-    Script.THAI: 10.0,
-    Script.LAO: 10.0,
-    Script.KHMER: 9.0,
-    Script.MYANMAR: 9.0,
-    Script.ARABIC: 11.0,
-    Script.HEBREW: 11.0,
-    Script.ETHIOPIC: 7.0,
+    Script.CYRILLIC: 12.0,
+    Script.HEBREW: 10.0,  # written without most vowels: each letter carries more sound
+    Script.ARABIC: 7.0,
+    Script.DEVANAGARI: 5.5,  # a grapheme is a syllable or a consonant cluster
+    Script.BENGALI: 5.0,
+    Script.GURMUKHI: 5.5,
+    Script.GUJARATI: 5.5,
+    Script.TAMIL: 6.5,
+    Script.TELUGU: 5.5,
+    Script.KANNADA: 5.5,
+    Script.MALAYALAM: 5.5,
+    Script.SINHALA: 5.5,
+    Script.THAI: 6.0,
+    Script.LAO: 6.0,
+    Script.KHMER: 6.0,
+    Script.MYANMAR: 6.0,
+    Script.ETHIOPIC: 6.0,
+    Script.HANGUL: 4.5,  # a block is a syllable
+    Script.KANA: 6.0,
+    Script.HAN: 3.5,  # a character is a syllable, a kanji often two
 }
-LATIN_RATE = 11.5  # also the rate of every script not listed: alphabets and abugidas
+LATIN_RATE = 11.5  # also the rate of the alphabets not listed (Greek, Armenian…)
 _PAUSE_S = 0.35  # between sentences
 _LEAST_S = 1.5
 
