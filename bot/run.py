@@ -100,6 +100,7 @@ async def _serve(
     jobs = ChatJobs(engine)
     try:
         async with asyncio.TaskGroup() as group:
+            group.create_task(engine.warm_up(), name="language-detector")
             platforms: list[Rebuilder] = []
             if settings.telegram_token is not None:
                 bot = telegram_bot(settings, settings.telegram_token.get_secret_value())

@@ -20,6 +20,7 @@ from engine.housekeeping import CACHE_FOLDER, Housekeeper, Retention
 from engine.job import JobContext, JobRun
 from engine.journal import Journal
 from engine.language import detect_language
+from engine.language import warm_up as warm_up_detector
 from engine.media.ffmpeg import FFmpeg
 from engine.models import (
     DreamRequest,
@@ -149,6 +150,11 @@ class Engine:
             Ask(request.job_id, requester, request.story, chat, seed, cost, language.tag)
         )
         return request
+
+    async def warm_up(self) -> None:
+        """Load the language detector now (about a second, in a thread), so that the first
+        story of a long-running process is admitted as fast as the rest."""
+        await asyncio.to_thread(warm_up_detector)
 
     async def dream(
         self, request: DreamRequest, surface: Surface, *, surface_ref: str | None = None
