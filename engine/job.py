@@ -39,6 +39,7 @@ from engine.preview import PREVIEW, PreviewRun
 from engine.progress import ProgressTracker
 from engine.scenes import SceneFailure, SceneWorker
 from engine.scripts import script_from_json, script_to_json
+from engine.segment import graphemes, tokens
 from engine.settlement import Settlement
 from engine.step import ProviderStep, abandon_pending
 from engine.telemetry import Telemetry
@@ -54,7 +55,18 @@ def headline(story: str) -> str:
     first_line = story.strip().splitlines()[0] if story.strip() else ""
     if len(first_line) <= _HEADLINE_CHARS:
         return first_line
-    return first_line[:_HEADLINE_CHARS].rsplit(" ", 1)[0].rstrip(",;: ") + "…"
+    # Cut between words (ICU's, so Thai and Chinese too), never inside a word or an emoji.
+    head = ""
+    for token in tokens(first_line):
+        if len(head + token.rstrip()) > _HEADLINE_CHARS:
+            # A first word longer than a title (or a line of emoji): whole graphemes then.
+            for grapheme in graphemes(token) if not head else ():
+                if len(head + grapheme) > _HEADLINE_CHARS:
+                    break
+                head += grapheme
+            break
+        head += token
+    return head.rstrip().rstrip(",;:、，") + "…"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import StoryLimits, StoryRejectedError
+from engine.job import headline
 from engine.language import detect_language
 from engine.models import Language
 from engine.providers.local.splitter import split_sentences, split_story
@@ -170,3 +171,16 @@ def test_tokens_keep_words_whole_and_lose_nothing() -> None:
 def test_graphemes_keep_syllables_and_emoji_sequences_whole() -> None:
     assert graphemes("क्षि") == ["क्षि"]
     assert graphemes("🇯🇵👍🏽") == ["🇯🇵", "👍🏽"]
+
+
+@pytest.mark.parametrize("story", [THAI, CHINESE * 2, "👨\u200d👩\u200d👧 " * 30, "word " * 40])
+def test_a_long_first_line_is_titled_by_whole_words(story: str) -> None:
+    title = headline(story)
+    head = title.removesuffix("…")
+
+    assert title.endswith("…") and len(head) <= 60
+    assert story.startswith(head)
+    by_words, by_graphemes = tokens(story), graphemes(story)
+    assert any("".join(by_words[:n]).rstrip() == head for n in range(1, len(by_words))) or any(
+        "".join(by_graphemes[:n]).rstrip() == head for n in range(1, len(by_graphemes))
+    )
