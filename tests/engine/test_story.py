@@ -17,7 +17,7 @@ LIMITS = StoryLimits(min_words=3, max_chars=100)
         ("   \n\t ", "Tell me a story"),
         ("\u200b\u200b", "Tell me a story"),
         ("two words", "at least 3 words"),
-        ("x " * 60, "limit is 100"),
+        ("x " * 60, "longest I can film"),
         ("a story with a \x1b[31m colour escape", "control characters"),
         ("nul \x00 inside the text", "control characters"),
     ],
@@ -34,6 +34,16 @@ def test_a_story_is_tidied_not_rewritten() -> None:
     assert validate_story(story, LIMITS) == "A cat sat on the mat.\n\nIt slept."
 
 
-def test_markup_and_mentions_are_kept_as_plain_text() -> None:
-    story = "<b>@everyone</b> *look* at [this](x) story"
-    assert validate_story(story, LIMITS) == story
+def test_markup_and_mentions_are_reduced_to_their_text() -> None:
+    story = "<b>@everyone</b> *look* at [this](x) story, <@123456789012345678>!"
+    assert validate_story(story, LIMITS) == "everyone look at this story!"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["**  **", "<script>alert(1)</script>", "<@123456789012345678> https://x.org", "||** **||"],
+)
+def test_a_story_of_markup_alone_is_no_story(text: str) -> None:
+    with pytest.raises(StoryRejectedError) as refused:
+        validate_story(text, LIMITS)
+    assert "Tell me a story" in refused.value.reason
