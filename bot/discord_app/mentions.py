@@ -31,6 +31,8 @@ MENTION = re.compile(r"<(?P<kind>@!?|@&|#)(?P<id>\d{15,21})>|<a?:(?P<emoji>\w{2,
 Kind = Literal["user", "role", "channel"]
 Key = tuple[Kind, int]
 _KINDS: dict[str, Kind] = {"@": "user", "@!": "user", "@&": "role", "#": "channel"}
+_DROPPED = "\ufdd0"  # where an unknown mention was, until the spaces around it are tidied
+_DROPPED_BEFORE_MARK = re.compile(rf"[^\S\n]*{_DROPPED}(?=[,.;:!?)])")
 
 
 async def readable_story(interaction: discord.Interaction[Any], story: str) -> str:
@@ -45,9 +47,10 @@ async def readable_story(interaction: discord.Interaction[Any], story: str) -> s
     def name_of(match: re.Match[str]) -> str:
         if match["emoji"]:
             return match["emoji"]
-        return names.get(_key(match), "").lstrip("@")
+        return names.get(_key(match), _DROPPED).lstrip("@")
 
-    return MENTION.sub(name_of, story)
+    text = _DROPPED_BEFORE_MARK.sub("", MENTION.sub(name_of, story))
+    return text.replace(_DROPPED, "")
 
 
 def _key(match: re.Match[str]) -> Key:
