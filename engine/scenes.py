@@ -19,6 +19,7 @@ from engine.calls import describe_failure
 from engine.config import RenderConfig
 from engine.errors import EngineError, MediaError, ProviderError, VoiceUnavailableError
 from engine.journal import Journal
+from engine.markup import spoken_text
 from engine.media.compose import Soundtrack, prepare_soundtrack, render_scene
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import MediaInfo, probe
@@ -208,17 +209,21 @@ class SceneWorker:
     async def _narrate(self, spec: SceneSpec, folder: Path) -> Narration:
         voice = self._providers.voice
         language = self._script.language
+        # Emoji are shown, never read out by name.
+        text = spoken_text(spec.narration)
 
         async def check(path: Path) -> float:
-            return await self._check_narration(path, spec.narration)
+            return await self._check_narration(path, text)
 
         try:
+            if not text:
+                raise MediaError("the scene has nothing to say")
             made = await self._step.make(
                 Part(PartKind.NARRATION, spec.index),
-                {"text": spec.narration, "language": language.tag},
+                {"text": text, "language": language.tag},
                 folder,
                 lambda ticket: voice.narrate(
-                    spec.narration, language=language, out_dir=folder, ticket=ticket
+                    text, language=language, out_dir=folder, ticket=ticket
                 ),
                 check,
             )

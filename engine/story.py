@@ -7,6 +7,7 @@ import unicodedata
 
 from engine.config import StoryLimits
 from engine.errors import StoryRejectedError
+from engine.markup import plain_text
 from engine.notice import N_, Notice
 from engine.segment import words
 from engine.speech import latin_equivalent, speaking_time
@@ -25,6 +26,7 @@ SECONDS_PER_SCENE = 10.0
 
 def validate_story(text: str, limits: StoryLimits) -> str:
     """Return the story tidied for use, or raise StoryRejectedError with a short reason."""
+    text = plain_text(text)  # markup is not story: a story of markup alone is an empty one
     cleaned = "".join(
         ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cs"} or _KEPT_FORMAT.match(ch)
     )

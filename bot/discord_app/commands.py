@@ -16,6 +16,7 @@ from discord import app_commands
 from bot import admin
 from bot.chat_jobs import Ask
 from bot.discord_app.client import DreamClient
+from bot.discord_app.mentions import readable_story
 from bot.discord_app.places import start_dream
 from bot.discord_app.presses import discord_user
 from bot.discord_app.surface import NO_MENTIONS
@@ -69,6 +70,7 @@ async def dream(interaction: Interaction, story: app_commands.Range[str, 1, 1500
     guild = interaction.guild_id
     chat = chat_key(Platform.DISCORD, guild) if guild else None
     client = interaction.client
+    story = await readable_story(interaction, story)  # names, never raw ids, reach the engine
     await start_dream(
         interaction, Ask(story, discord_user(interaction.user), chat), client.jobs, client.surfaces
     )

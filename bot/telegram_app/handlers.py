@@ -17,6 +17,7 @@ from bot.chat_jobs import Ask, ChatJobs
 from bot.telegram_app import render
 from bot.telegram_app.keyboards import JobButton
 from bot.telegram_app.places import TelegramOptions, TelegramSurfaces
+from bot.telegram_app.story_text import story_text
 from bot.users import Platform, chat_key, parse_user, user_key
 from engine import Action, Books, Engine
 
@@ -71,13 +72,13 @@ async def dream_command(
     if not command.args:
         await message.reply(render.DREAM_USAGE)
         return
-    await start_dream(message, message.from_user, command.args, jobs, surfaces)
+    await start_dream(message, message.from_user, story_text(message), jobs, surfaces)
 
 
 async def private_story(message: Message, jobs: ChatJobs, surfaces: TelegramSurfaces) -> None:
     """In a private chat, any text that is not a command is a story."""
     if message.from_user is not None and message.text:
-        await start_dream(message, message.from_user, message.text, jobs, surfaces)
+        await start_dream(message, message.from_user, story_text(message), jobs, surfaces)
 
 
 async def start_dream(

@@ -13,11 +13,13 @@ import pytest
 from bot.actions import NOT_YOURS
 from bot.chat_jobs import ChatJobs
 from bot.discord_app import DiscordApp, DiscordOptions
+from bot.discord_app.render import title_of
 from engine import Engine, EngineConfig, Providers
 from engine.books import Books
 from engine.media.ffmpeg import FFmpeg
 from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
+from tests.bot.spoken import raw_left, spoken_and_shown
 from tests.fakes import discord_payloads as dp
 from tests.fakes.discord_api import FakeDiscordAPI, deliver, deliver_event
 from tests.fakes.providers import FakeMedia, FakeProviders
@@ -126,6 +128,65 @@ async def test_mentions_in_a_story_ping_nobody(discord_bot: Build) -> None:
     for call in t.fake.calls_to("original"):
         assert call.body["allowed_mentions"] == NONE_ALLOWED
     assert "@everyone" not in t.fake.original(payload).content  # escaped as well
+
+
+def snowflakes(*tails: int) -> list[int]:
+    return [1_300_000_000_000_007_000 + tail for tail in tails]
+
+
+async def test_what_is_spoken_and_shown_is_the_story_not_its_markup(
+    discord_bot: Build, config: EngineConfig
+) -> None:
+    t = await discord_bot()
+    mia, sam, bob, ghost, watch, deck, harbour, nowhere, owl, dance = snowflakes(*range(10))
+    t.fake.add_member(GUILD, sam, "sam", global_name="Sam Rivers")
+    t.fake.add_member(GUILD, bob, "bob_the_keeper")
+    t.fake.add_role(GUILD, watch, "Night Watch")
+    t.fake.add_channel(deck, GUILD, "lighthouse-deck")
+    mentioned = {  # what Discord resolved itself: no lookup for these
+        "users": {str(mia): dp.user_json(mia, "mia")},
+        "members": {str(mia): dp.member_json(mia, with_user=False) | {"nick": "Captain Mia"}},
+        "channels": {str(harbour): dp.channel_json(harbour, GUILD, name="harbour")},
+    }
+    story = (
+        f"👨‍👩‍👧 **<@{mia}>** met <@!{sam}>, <@{bob}> and <@{ghost}> of <@&{watch}> "
+        f"(and <@&{GUILD}>) on <#{deck}> by <#{harbour}> <#{nowhere}> <:owl:{owl}> "
+        f"<a:dance:{dance}> <b>&amp;</b> https://x.org/y 🇯🇵 ~~old~~ ||secret|| `hush` "
+        "@everyone. The storm sang all night. They slept."
+    )
+    payload = await t.dream(OWNER, story, mentioned=mentioned)
+    await t.jobs.drain()
+
+    admitted, *script = await spoken_and_shown(t.storage, config.work_dir)
+    assert admitted == (
+        "👨‍👩‍👧 Captain Mia met Sam Rivers, bob_the_keeper and of Night Watch (and everyone) on "
+        "lighthouse-deck by harbour owl dance & 🇯🇵 old secret hush everyone. "
+        "The storm sang all night. They slept."
+    )
+    shown = title_of(t.fake.original(payload).content)  # the bot's own bold is its markup
+    assert shown is not None and raw_left([admitted, *script, shown]) == []
+    assert script[0].startswith("👨‍👩‍👧 Captain Mia")  # the title: emoji whole, names in
+    looked_up = sorted(c.path for c in t.fake.calls if c.kind in ("member", "roles", "channel"))
+    assert looked_up == sorted(
+        [f"/guilds/{GUILD}/members/{who}" for who in (sam, bob, ghost)]
+        + [f"/guilds/{GUILD}/roles", f"/channels/{deck}", f"/channels/{nowhere}"]
+    )
+    assert all(c.body["allowed_mentions"] == NONE_ALLOWED for c in t.fake.calls_to("original"))
+
+
+async def test_a_mention_lookup_that_does_not_answer_in_time_is_dropped(
+    discord_bot: Build, config: EngineConfig
+) -> None:
+    t = await discord_bot()
+    (slow,) = snowflakes(20)
+    t.fake.add_member(GUILD, slow, "slowpoke")
+    t.fake.fail("member", "429", retry_after=30.0)  # discord.py would wait 30 s for it
+    await t.dream(OWNER, f"<@{slow}> walked to the sea. The sea sang. The end.")
+    await t.jobs.drain()
+
+    admitted, *_ = await spoken_and_shown(t.storage, config.work_dir)
+    assert admitted == "walked to the sea. The sea sang. The end."
+    assert len(t.fake.calls_to("member")) == 1
 
 
 async def test_refusals_are_ephemeral_and_charge_nothing(discord_bot: Build) -> None:

@@ -20,6 +20,8 @@ from engine.books import Books
 from engine.media.ffmpeg import FFmpeg
 from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
+from tests.bot.spoken import raw_left, spoken_and_shown
+from tests.fakes import telegram_updates as tg
 from tests.fakes.providers import FakeMedia, FakeProviders
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -262,7 +264,49 @@ async def test_markup_heavy_stories_cannot_break_a_message(telegram: Build) -> N
     calls = t.calls(OWNER)
     assert calls[-1].method == "editMessageMedia"
     assert all("parse_mode" not in c.params for c in calls)
-    assert "<b>@everyone</b>" in calls[0].params["text"]
+    assert "“everyone bold it link code & unclosed. More words here.”" in calls[0].params["text"]
+
+
+async def test_what_is_spoken_and_shown_is_the_story_not_its_markup(
+    telegram: Build, config: EngineConfig
+) -> None:
+    t = await telegram()
+    text = (
+        "👨‍👩‍👧 🇯🇵 Bob and @sam_rivers met **Mia** <b>&amp;</b> <@&223456789012345678> in "
+        "<#323456789012345678> <:owl:423456789012345678> at https://example.com/x?y=1 near "
+        "the pier 👍🏽, `hush` ~~never~~ ||ever||. The storm sang all night @everyone. /help"
+    )
+    entities = [
+        tg.entity("bold", text, "👨‍👩‍👧 🇯🇵 Bob"),
+        tg.entity("text_mention", text, "Bob", user=tg.user_json(77) | {"first_name": "Roberto"}),
+        tg.entity("mention", text, "@sam_rivers"),
+        tg.entity("url", text, "https://example.com/x?y=1"),
+        tg.entity("text_link", text, "the pier", url="https://pier.example/"),
+        tg.entity("custom_emoji", text, "👍🏽", custom_emoji_id="5368324170671202286"),
+        tg.entity("bot_command", text, "/help"),
+    ]
+    update = t.fake.message_update(1, OWNER, OWNER, text, username="owner", entities=entities)
+    await t.feed(update)
+    await t.jobs.drain()
+
+    story, *script = await spoken_and_shown(t.storage, config.work_dir)
+    assert story.startswith("👨‍👩‍👧 🇯🇵 Roberto and sam_rivers met Mia & in at near the pier 👍🏽")
+    assert story.endswith("hush never ever. The storm sang all night everyone. help")
+    final = t.calls(OWNER, "editMessageMedia")[-1].params["media"]["caption"]
+    assert raw_left([story, *script, final]) == []
+    assert "Roberto" in script[0] and "👨‍👩‍👧" in script[0]  # emoji stay whole in captions
+
+
+async def test_a_dream_command_in_a_group_drops_the_command_and_keeps_the_story(
+    telegram: Build, config: EngineConfig
+) -> None:
+    t = await telegram()
+    story = "/dream@dreambot_test_bot 🌊 A **wave** met https://x.org a whale. It sang."
+    await t.say(OWNER, story, chat=-100500, group=True)
+    await t.jobs.drain()
+
+    story, *_ = await spoken_and_shown(t.storage, config.work_dir)
+    assert story == "🌊 A wave met a whale. It sang."
 
 
 async def test_a_video_over_the_upload_limit_is_shrunk_to_fit(telegram: Build) -> None:

@@ -34,6 +34,16 @@ def test_a_story_is_tidied_not_rewritten() -> None:
     assert validate_story(story, LIMITS) == "A cat sat on the mat.\n\nIt slept."
 
 
-def test_markup_and_mentions_are_kept_as_plain_text() -> None:
-    story = "<b>@everyone</b> *look* at [this](x) story"
-    assert validate_story(story, LIMITS) == story
+def test_markup_and_mentions_are_reduced_to_their_text() -> None:
+    story = "<b>@everyone</b> *look* at [this](x) story, <@123456789012345678>!"
+    assert validate_story(story, LIMITS) == "everyone look at this story!"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["**  **", "<script>alert(1)</script>", "<@123456789012345678> https://x.org", "||** **||"],
+)
+def test_a_story_of_markup_alone_is_no_story(text: str) -> None:
+    with pytest.raises(StoryRejectedError) as refused:
+        validate_story(text, LIMITS)
+    assert "Tell me a story" in refused.value.reason

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import DreamResult, Engine, EngineConfig
+from engine import DreamResult, Engine, EngineConfig, Providers
 from engine.books import Books
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import probe
@@ -17,7 +17,9 @@ from engine.models import Language
 from engine.providers.local import local_providers
 from engine.providers.local.voice import NO_VOICE
 from engine.providers.local.voices import VoiceList
+from engine.segment import graphemes, is_emoji
 from engine.speech import speaking_time
+from tests.fakes.providers import FakeMedia, FakeProviders
 from tests.surfaces import RecordingSurface
 
 ESPEAK = shutil.which("espeak-ng")
@@ -154,3 +156,25 @@ async def test_a_story_the_voice_cannot_speak_is_silent_and_says_so(
     assert not any(scene.spoken for scene in result.scenes)
     # Silence of speaking length, not a Japanese voice spelling kanji out for a minute.
     assert video_s <= 2 * speaking_time(story)
+
+
+@pytest.mark.ffmpeg
+async def test_the_voice_is_given_the_storys_language_and_no_emoji(
+    config: EngineConfig, ffmpeg: FFmpeg, books: Books, media: FakeMedia
+) -> None:
+    fake = FakeProviders(media=media)
+    providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
+    engine = Engine(config, providers, ffmpeg, books=books)
+    story = (
+        "Старик 👨\u200d👩\u200d👧 жил у моря 🌊. Он ловил рыбу 🐟 каждый день. Рыбка была золотая."
+    )
+    request = await engine.admit(story, requester="test:1")
+    result = await engine.dream(request, RecordingSurface())
+
+    assert request.language == Language("ru")
+    assert len(fake.narrated) == len(result.scenes) == 3
+    for text, language in fake.narrated:
+        assert language == Language("ru")
+        assert "Старик" in text
+        assert not any(is_emoji(g) for g in graphemes(text))
+        assert "  " not in text

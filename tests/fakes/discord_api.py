@@ -72,7 +72,7 @@ with warnings.catch_warnings():
 
 Kind = Literal[
     "users_me", "application", "gateway", "commands", "callback", "original", "followup",
-    "channel_message", "edit_channel_message",
+    "channel_message", "edit_channel_message", "member", "roles", "channel", "user",
 ]  # fmt: skip
 Fault = Literal["429", "500", "401_expired", "403", "404"]
 API = "/api/v10"
@@ -90,6 +90,11 @@ UNAUTHORIZED = (401, 0, "401: Unauthorized")
 NOT_FOUND = (404, 0, "404: Not Found")
 METHOD_NOT_ALLOWED = (405, 0, "405: Method Not Allowed")
 SERVER_ERROR = (500, 0, "500: Internal Server Error")
+# discord.com/developers/docs/topics/opcodes-and-status-codes#json-json-error-codes
+UNKNOWN_CHANNEL = (404, 10003, "Unknown Channel")
+UNKNOWN_GUILD = (404, 10004, "Unknown Guild")
+UNKNOWN_MEMBER = (404, 10007, "Unknown Member")
+UNKNOWN_USER = (404, 10013, "Unknown User")
 UNKNOWN_MESSAGE = (404, 10008, "Unknown Message")
 UNKNOWN_WEBHOOK = (404, 10015, "Unknown Webhook")
 UNKNOWN_INTERACTION = (404, 10062, "Unknown interaction")
@@ -134,11 +139,16 @@ _ROUTES: list[tuple[str, str, Kind]] = [
     ("POST", r"/channels/(?P<cid>\d+)/messages", "channel_message"),
     ("GET DELETE", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", "channel_message"),
     ("PATCH", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", "edit_channel_message"),
+    ("GET", r"/guilds/(?P<guild>\d+)/members/(?P<uid>\d+)", "member"),
+    ("GET", r"/guilds/(?P<guild>\d+)/roles", "roles"),
+    ("GET", r"/channels/(?P<cid>\d+)", "channel"),
+    ("GET", r"/users/(?P<uid>\d+)", "user"),
 ]  # fmt: skip
 ROUTES = [(methods, re.compile(path), kind) for methods, path, kind in _ROUTES]
 BOT_KINDS = frozenset(
-    {"users_me", "application", "gateway", "commands", "channel_message", "edit_channel_message"}
-)
+    {"users_me", "application", "gateway", "commands", "channel_message", "edit_channel_message",
+     "member", "roles", "channel", "user"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -325,6 +335,8 @@ class FakeDiscordAPI:
 
     Records: `calls` (every request), `unexpected`, `messages` (by id), `uploads` (accepted
     files), `interactions` (by token), `commands` (synced, by guild id or None), `downloads`;
+    the directory the bot may look up: `members` (by guild, then user id), `roles` (by guild),
+    `channels` and `users` (by id), filled by `add_member()`, `add_role()`, `add_channel()`;
     on the gateway `connections` (every websocket) and `identifies` (every IDENTIFY's `d`).
     Faults are consumed by the first calls of their kind and replace the answer, so those
     calls have no effect.
@@ -351,6 +363,10 @@ class FakeDiscordAPI:
         self.interactions: dict[str, InteractionState] = {}
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.downloads: list[int] = []
+        self.members: dict[int, dict[int, dict[str, Any]]] = {}
+        self.roles: dict[int, list[dict[str, Any]]] = {}
+        self.channels: dict[int, dict[str, Any]] = {}
+        self.users: dict[int, dict[str, Any]] = {}
         self.connections: list[GatewayConnection] = []
         self.identifies: list[dict[str, Any]] = []
         self._sessions: dict[str, int] = {}  # session id -> last sequence number sent
@@ -370,6 +386,10 @@ class FakeDiscordAPI:
             "followup": self._followup,
             "channel_message": self._channel_message,
             "edit_channel_message": self._channel_message,
+            "member": self._member,
+            "roles": self._roles,
+            "channel": self._channel,
+            "user": self._user,
         }
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -483,6 +503,37 @@ class FakeDiscordAPI:
         callback 404 Unknown interaction (10062)."""
         key = token["token"] if isinstance(token, dict) else token
         self.interactions[key].expired = True
+
+    def add_member(
+        self,
+        guild_id: int,
+        user_id: int,
+        username: str,
+        *,
+        nick: str | None = None,
+        global_name: str | None = None,
+    ) -> dict[str, Any]:
+        """A member of a guild the bot is in (and the user, for GET /users/{id})."""
+        member = dp.member_json(user_id, username) | {"nick": nick}
+        del member["permissions"]  # only interactions carry the member's channel permissions
+        member["user"]["global_name"] = global_name
+        self.users[user_id] = member["user"]
+        self.members.setdefault(guild_id, {})[user_id] = member
+        self.roles.setdefault(guild_id, [dp.role_json(guild_id, guild_id, "@everyone")])
+        return member
+
+    def add_role(self, guild_id: int, role_id: int, name: str) -> dict[str, Any]:
+        """A role of a guild the bot is in; the guild's @everyone role comes with the first."""
+        roles = self.roles.setdefault(guild_id, [dp.role_json(guild_id, guild_id, "@everyone")])
+        roles.append(dp.role_json(role_id, guild_id, name, position=len(roles)))
+        return roles[-1]
+
+    def add_channel(self, channel_id: int, guild_id: int, name: str) -> dict[str, Any]:
+        """A text channel the bot can see."""
+        channel = dp.channel_json(channel_id, guild_id, name=name)
+        del channel["permissions"]  # only interactions carry the bot's permissions in it
+        self.channels[channel_id] = channel
+        return channel
 
     def delete_message(self, message_id: int) -> None:
         """Someone deleted the message: later edits get 404 Unknown Message (10008)."""
@@ -992,6 +1043,45 @@ class FakeDiscordAPI:
         if not _truthy(r.query.get("wait")):
             return web.Response(status=204)
         return self.message_json(message)
+
+    # -- the directory: members, roles, channels, users ---------------------------------------
+
+    def _guild_roles(self, r: _Request) -> list[dict[str, Any]]:
+        # A guild the bot is not in is an Unknown Guild to it (json-error-codes, 10004).
+        roles = self.roles.get(int(r.groups["guild"]))
+        if roles is None:
+            raise ApiError(UNKNOWN_GUILD)
+        return roles
+
+    def _member(self, r: _Request) -> dict[str, Any]:
+        # discord.com/developers/docs/resources/guild#get-guild-member: "Returns a guild member
+        # object for the specified user" (with its `user`); no privileged intent is needed.
+        self._guild_roles(r)
+        member = self.members.get(int(r.groups["guild"]), {}).get(int(r.groups["uid"]))
+        if member is None:
+            raise ApiError(UNKNOWN_MEMBER)
+        return member
+
+    def _roles(self, r: _Request) -> list[dict[str, Any]]:
+        # discord.com/developers/docs/resources/guild#get-guild-roles: "Returns a list of role
+        # objects for the guild", @everyone (whose id is the guild's) among them.
+        return self._guild_roles(r)
+
+    def _channel(self, r: _Request) -> dict[str, Any]:
+        # discord.com/developers/docs/resources/channel#get-channel: "Get a channel by ID.
+        # Returns a channel object"; a channel the bot cannot see is Unknown Channel (10003).
+        channel = self.channels.get(int(r.groups["cid"]))
+        if channel is None:
+            raise ApiError(UNKNOWN_CHANNEL)
+        return channel
+
+    def _user(self, r: _Request) -> dict[str, Any]:
+        # discord.com/developers/docs/resources/user#get-user: "Returns a user object for a
+        # given user ID"; Unknown User (10013) otherwise.
+        user = self.users.get(int(r.groups["uid"]))
+        if user is None:
+            raise ApiError(UNKNOWN_USER)
+        return user
 
     # -- channel messages -----------------------------------------------------------------
 

@@ -64,6 +64,18 @@ def user_json(user_id: int, username: str | None = None, *, bot: bool = False) -
     return user
 
 
+def role_json(
+    role_id: int, guild_id: int, name: str, *, position: int = 0, permissions: int = 0
+) -> dict[str, Any]:
+    """A role object (discord.com/developers/docs/topics/permissions#role-object); the
+    guild's @everyone role has the guild's id."""
+    return {
+        "id": str(role_id), "name": name, "color": 0, "hoist": False, "icon": None,
+        "unicode_emoji": None, "position": position, "permissions": str(permissions),
+        "managed": False, "mentionable": role_id != guild_id, "flags": 0,
+    }  # fmt: skip
+
+
 def member_json(
     user_id: int,
     username: str | None = None,
@@ -117,11 +129,7 @@ def guild_json(
 ) -> dict[str, Any]:
     """A GUILD_CREATE payload: feed it with `deliver_event(client, "GUILD_CREATE", ...)` so that
     `interaction.guild.get_channel()` and channel options (`discord.TextChannel`) resolve."""
-    everyone = {
-        "id": str(guild_id), "name": "@everyone", "permissions": str(everyone_permissions),
-        "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False,
-        "flags": 0,
-    }  # fmt: skip
+    everyone = role_json(guild_id, guild_id, "@everyone", permissions=everyone_permissions)
     listed = []
     for channel in channels if channels is not None else [channel_json(CHANNEL_ID, guild_id)]:
         listed.append({k: v for k, v in channel.items() if k != "permissions"})
@@ -239,14 +247,21 @@ def command_payload(
     app_permissions: int = APP_PERMISSIONS,
     interaction_id: int | None = None,
     token: str | None = None,
+    mentioned: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """An INTERACTION_CREATE for a slash command (type 2, command type 1 CHAT_INPUT).
 
     `options` maps option names to values: str, int, float and bool become option types 3, 4,
     10 and 5; `UserOption` and `ChannelOption` become types 6 and 7 with `resolved` data.
+    `mentioned` adds what Discord resolves of the mentions typed into a string option:
+    `users`, `members` (without `user`), `roles` and `channels` by id, the shapes of the
+    resolved data structure (discord.com/developers/docs/interactions/receiving-and-responding
+    #interaction-object-resolved-data-structure).
     `guild_id=None` makes it a DM with the bot (`user` instead of `member`).
     """
     listed, resolved = _options(options or {}, guild_id)
+    for kind, found in (mentioned or {}).items():
+        resolved.setdefault(kind, {}).update(found)
     data: dict[str, Any] = {
         "id": str(command_id or snowflake(time.time() - 3600)), "name": name, "type": 1,
     }  # fmt: skip

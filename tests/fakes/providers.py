@@ -106,6 +106,7 @@ class FakeProviders:
     submitted: list[str] = field(default_factory=list)
     attached: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    narrated: list[tuple[str, Language]] = field(default_factory=list)  # what voices were given
     identity: str = "fake/1"
 
     async def write_script(
@@ -170,6 +171,7 @@ class FakeProviders:
         ticket: RequestTicket | None = None,
     ) -> Path:
         """The prepared narration."""
+        self.narrated.append((text, language))
         async with self._call("voice", _scene_of(text), ticket) as fault:
             return _hand_out(self.media.narration, out_dir / "narration.wav", fault)
 

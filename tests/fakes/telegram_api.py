@@ -259,6 +259,7 @@ class FakeTelegramAPI:
         message_id: int | None = None,
         reply_to: int | None = None,
         thread_id: int | None = None,
+        entities: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """A user's message, stored in the chat so the bot can reply to it."""
         message_id = message_id or self._last_id.get(chat_id, 0) + 1
@@ -266,7 +267,7 @@ class FakeTelegramAPI:
         replied = self.messages.get(chat_id, {}).get(reply_to or 0)
         update = tg.message_update(
             update_id, chat_id, user_id, text, chat_type, username, message_id,
-            self._message_json(replied) if replied else reply_to, thread_id,
+            self._message_json(replied) if replied else reply_to, thread_id, entities,
         )  # fmt: skip
         message = update["message"]
         self.chats[chat_id] = message["chat"]

@@ -48,6 +48,29 @@ def command_entities(text: str) -> list[dict[str, Any]]:
     return [{"type": "bot_command", "offset": 0, "length": utf16_len(token)}]
 
 
+def entity(kind: str, text: str, part: str, **extra: Any) -> dict[str, Any]:
+    """A MessageEntity of `kind` over the first `part` in `text`, measured as Telegram does."""
+    start = text.index(part)
+    return {"type": kind, "offset": utf16_len(text[:start]), "length": utf16_len(part)} | extra
+
+
+# What the Bot API promises of the entities it sends (core.telegram.org/bots/api#messageentity):
+# offset and length in UTF-16 code units, inside the text; `url` for "text_link" only, `user`
+# for "text_mention" only, `custom_emoji_id` for "custom_emoji" only.
+ENTITY_EXTRAS = {"text_link": "url", "text_mention": "user", "custom_emoji": "custom_emoji_id"}
+
+
+def check_entities(text: str, entities: list[dict[str, Any]]) -> None:
+    """Raise ValueError for an entity Telegram would never send with `text`."""
+    for found in entities:
+        end = found["offset"] + found["length"]
+        if found["offset"] < 0 or found["length"] <= 0 or end > utf16_len(text):
+            raise ValueError(f"entity {found} is outside the text's UTF-16 code units")
+        for kind, key in ENTITY_EXTRAS.items():
+            if (key in found) != (found["type"] == kind):
+                raise ValueError(f"entity {found}: {key!r} belongs to {kind!r} entities only")
+
+
 def message_update(
     update_id: int,
     chat_id: int,
@@ -58,8 +81,11 @@ def message_update(
     message_id: int = 1,
     reply_to: int | dict[str, Any] | None = None,
     thread_id: int | None = None,
+    entities: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """An Update for `Update.model_validate(d, context={"bot": bot})` or dp.feed_raw_update."""
+    """An Update for `Update.model_validate(d, context={"bot": bot})` or dp.feed_raw_update.
+
+    `entities` are added after the leading /command's (see `entity()` to make them)."""
     chat = chat_json(chat_id, chat_type)
     message: dict[str, Any] = {
         "message_id": message_id,
@@ -68,8 +94,10 @@ def message_update(
         "from": user_json(user_id, username),
         "text": text,
     }
-    if entities := command_entities(text):
-        message["entities"] = entities
+    listed = command_entities(text) + list(entities or [])
+    check_entities(text, listed)
+    if listed:
+        message["entities"] = listed
     if isinstance(reply_to, int):  # only the id is known: the smallest valid Message
         reply_to = {"message_id": reply_to, "date": int(time.time()), "chat": chat}
     if reply_to is not None:

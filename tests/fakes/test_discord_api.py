@@ -471,8 +471,57 @@ async def test_unimplemented_routes_are_recorded(
     fake: FakeDiscordAPI, client: discord.Client
 ) -> None:
     with pytest.raises(discord.NotFound):
-        await client.fetch_channel(dp.CHANNEL_ID)
-    assert fake.unexpected == [f"GET /channels/{dp.CHANNEL_ID}"]
+        await client.fetch_guild(dp.GUILD_ID)
+    assert fake.unexpected == [f"GET /guilds/{dp.GUILD_ID}"]
+
+
+async def test_members_roles_channels_and_users_are_looked_up_as_discord_answers(
+    fake: FakeDiscordAPI, client: discord.Client
+) -> None:
+    member_id, role_id, channel_id = dp.snowflake(), dp.snowflake(), dp.snowflake()
+    fake.add_member(dp.GUILD_ID, member_id, "keeper", nick="The Keeper", global_name="Keeper K")
+    fake.add_role(dp.GUILD_ID, role_id, "Night Watch")
+    fake.add_channel(channel_id, dp.GUILD_ID, "deck")
+    member = await _guild(client, dp.GUILD_ID).fetch_member(member_id)
+    assert (member.nick, member.global_name, member.name) == ("The Keeper", "Keeper K", "keeper")
+    roles = await _guild(client, dp.GUILD_ID).fetch_roles()
+    assert [r.name for r in roles] == ["@everyone", "Night Watch"] and roles[0].is_default()
+    channel = await client.fetch_channel(channel_id)
+    assert isinstance(channel, discord.TextChannel) and channel.name == "deck"
+    assert (await client.fetch_user(member_id)).display_name == "Keeper K"
+
+
+@pytest.mark.parametrize(
+    ("lookup", "code"),
+    [
+        ("member", 10007),  # Unknown Member
+        ("foreign member", 10004),  # Unknown Guild: the bot is not in it
+        ("roles", 10004),
+        ("channel", 10003),  # Unknown Channel
+        ("user", 10013),  # Unknown User
+    ],
+)
+async def test_lookups_of_what_does_not_exist_are_404s_with_discords_codes(
+    fake: FakeDiscordAPI, client: discord.Client, lookup: str, code: int
+) -> None:
+    fake.add_role(dp.GUILD_ID, dp.snowflake(), "known")  # the bot is in GUILD_ID
+    guild = _guild(client, dp.GUILD_ID if lookup == "member" else dp.GUILD_ID + 1)
+    calls = {
+        "member": lambda: guild.fetch_member(dp.USER_ID),
+        "foreign member": lambda: guild.fetch_member(dp.USER_ID),
+        "roles": guild.fetch_roles,
+        "channel": lambda: client.fetch_channel(dp.CHANNEL_ID),
+        "user": lambda: client.fetch_user(dp.USER_ID),
+    }
+    with pytest.raises(discord.NotFound) as refused:
+        await calls[lookup]()
+    assert refused.value.code == code
+
+
+def _guild(client: discord.Client, guild_id: int) -> discord.Guild:
+    """A guild known only by id, as an interaction's fallback guild is."""
+    data = cast(Any, {"id": str(guild_id)})
+    return discord.Guild(data=data, state=client._connection)
 
 
 async def test_a_body_that_is_not_json_is_refused(fake: FakeDiscordAPI) -> None:

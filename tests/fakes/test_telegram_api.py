@@ -29,6 +29,7 @@ from aiogram.types import (
     Update,
 )
 
+from tests.fakes import telegram_updates as tg
 from tests.fakes.telegram_api import NOT_MODIFIED, Call, FakeTelegramAPI, FileInfo
 
 CHAT = 42
@@ -298,3 +299,15 @@ async def test_a_held_method_is_recorded_at_once_and_answered_on_release(
     release.set()
     sent = await asyncio.wait_for(sending, timeout=5)
     assert sent.text == "hello"
+
+
+def test_entities_are_measured_in_utf16_and_kept_inside_the_text() -> None:
+    text = "👨‍👩‍👧 🇯🇵 @sam"
+    mention = tg.entity("mention", text, "@sam")
+    assert (mention["offset"], mention["length"]) == (14, 4)  # family 8 units, flag 4, 2 spaces
+    update = tg.message_update(1, 5, 5, text, entities=[mention])
+    assert update["message"]["entities"] == [mention]
+    with pytest.raises(ValueError, match="outside"):
+        tg.message_update(1, 5, 5, text, entities=[mention | {"length": 5}])
+    with pytest.raises(ValueError, match="'url'"):
+        tg.message_update(1, 5, 5, text, entities=[mention | {"url": "https://x.org"}])
