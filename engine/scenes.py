@@ -25,6 +25,7 @@ from engine.media.probe import MediaInfo, probe
 from engine.media.silence import speaking_time, write_silence
 from engine.media.title_card import draw_title_card
 from engine.models import (
+    ENGLISH,
     Narration,
     Part,
     PartKind,
@@ -179,6 +180,7 @@ class SceneWorker:
             self._ffmpeg,
             narration=narration,
             text=spec.narration,
+            language=ENGLISH,  # the lead wires the job's language
             render=self._render,
             folder=folder,
         )
