@@ -8,6 +8,7 @@ Noto; each script lists the faces that suit it, best first.
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -112,10 +113,24 @@ def character_map(face: Face) -> frozenset[int]:
         return frozenset()
 
 
-@lru_cache(maxsize=64)
 def pillow_font(face: Face, size: int) -> ImageFont.FreeTypeFont:
-    """The face at a pixel size, loaded once: loading a CJK collection takes milliseconds."""
-    return ImageFont.truetype(str(face.path), size, index=face.index, layout_engine=LAYOUT)
+    """The face at a pixel size, loaded once per thread.
+
+    Loading a CJK collection takes milliseconds, so fonts are kept; but one FreeType face
+    must not be used by two threads at once, and parallel scenes draw their captions in
+    parallel threads.
+    """
+    fonts: dict[tuple[Face, int], ImageFont.FreeTypeFont] | None = getattr(_LOADED, "fonts", None)
+    if fonts is None:
+        fonts = _LOADED.fonts = {}
+    font = fonts.get((face, size))
+    if font is None:
+        font = ImageFont.truetype(str(face.path), size, index=face.index, layout_engine=LAYOUT)
+        fonts[(face, size)] = font
+    return font
+
+
+_LOADED = threading.local()
 
 
 def font_files(dirs: Iterable[Path] = FONT_DIRS) -> dict[str, Path]:

@@ -11,7 +11,7 @@ from engine.config import RenderConfig
 from engine.media.compose import prepare_soundtrack, render_scene
 from engine.media.probe import probe
 from engine.media.silence import speaking_time
-from engine.models import Narration, Visual, VisualKind
+from engine.models import ENGLISH, Narration, Visual, VisualKind
 from engine.providers.local import LocalVoice, local_providers
 
 TEXT = "The keeper climbed the tower as the storm rolled in from the sea."
@@ -95,7 +95,7 @@ async def test_captions_are_burned_into_the_picture(ffmpeg, ffmpeg_exe, media, t
     async def scene(text: str, folder: Path) -> Path:
         folder.mkdir()
         sound = await prepare_soundtrack(
-            ffmpeg, narration=narration, text=text, render=render, folder=folder
+            ffmpeg, narration=narration, text=text, language=ENGLISH, render=render, folder=folder
         )
         out = folder / "scene.mp4"
         await render_scene(
