@@ -18,7 +18,7 @@ from engine.media import bidi
 from engine.media.fonts import pillow_font
 from engine.media.typeset import LineLayout, Run, TypeStyle, direction_of, drawable, layout_line
 from engine.models import ENGLISH, Language
-from engine.segment import Script, graphemes, line_segments, script_of
+from engine.segment import Script, dominant_script, graphemes, line_segments, script_of
 from engine.speech import letter_weight
 
 _CUE_LINES = 2
@@ -67,7 +67,7 @@ class CaptionStyle:
         """The widest a line's text may be, so its box keeps the side margins."""
         return self.frame_width - 2 * (self.margin + self.pad + _STROKE)
 
-    def type(self, rtl: bool) -> TypeStyle:
+    def type_style(self, rtl: bool) -> TypeStyle:
         return TypeStyle(self.size, self.language, rtl, self.font)
 
 
@@ -76,7 +76,7 @@ class CueLayout:
     """A cue as drawn: its lines' layouts, and the box size around them."""
 
     lines: tuple[LineLayout, ...]
-    type: TypeStyle
+    type_style: TypeStyle
     width: int
     height: int
     pad: int
@@ -101,8 +101,8 @@ def plan_cues(text: str, duration_s: float, style: CaptionStyle) -> list[Cue]:
     with the narration without any speech-to-text alignment.
     """
     shown = drawable(text)
-    rtl = bidi.is_rtl(shown)
-    type_ = style.type(rtl)
+    rtl = _right_to_left(shown)
+    type_ = style.type_style(rtl)
     pieces = _pieces(shown, style, type_)
     groups = _balance_tail(_fill(pieces, type_, style.line_width), type_, style, duration_s)
     lines = [_two_lines(group, type_, style.line_width) for group in groups]
@@ -120,7 +120,7 @@ def plan_cues(text: str, duration_s: float, style: CaptionStyle) -> list[Cue]:
 
 def layout_cue(cue: Cue, style: CaptionStyle) -> CueLayout:
     """The cue's lines laid out as drawn, and the size of the box around them."""
-    type_ = style.type(cue.rtl)
+    type_ = style.type_style(cue.rtl)
     lines = tuple(layout_line(line, type_) for line in cue.lines)
     text_width = max((line.width for line in lines), default=0.0)
     width = min(style.frame_width, int(text_width) + 2 * (style.pad + _STROKE))
@@ -138,11 +138,11 @@ def render_cue(cue: Cue, style: CaptionStyle) -> Image.Image:
         (0, 0, layout.width - 1, layout.height - 1), radius=pad, fill=(0, 0, 0, 150)
     )
     for run, x, baseline in layout.placed():
-        direction, language = direction_of(run, layout.type)
+        direction, language = direction_of(run, layout.type_style)
         draw.text(
             (x, baseline),
             run.text,
-            font=pillow_font(run.face, layout.type.size),
+            font=pillow_font(run.face, layout.type_style.size),
             anchor="ls",
             fill=(255, 255, 255, 255),
             stroke_width=_STROKE,
@@ -237,18 +237,13 @@ def _balance_tail(
         return cues
     limit = style.line_width
     tail = cues[-2] + cues[-1]
-    best: tuple[float, int] | None = None
     half = (last + before) / 2
-    for cut in range(1, len(tail)):
-        first, second = tail[:cut], tail[cut:]
-        if not (_fits(first, type_, limit) and _fits(second, type_, limit)):
-            continue
-        gap = abs(_weight("".join(first)) - half)
-        if best is None or gap < best[0]:
-            best = (gap, cut)
-    if best is None:
-        return cues
-    return [*cues[:-2], tail[: best[1]], tail[best[1] :]]
+    # Cuts nearest the middle first: the first whose halves fit is the one to keep.
+    cuts = sorted(range(1, len(tail)), key=lambda cut: abs(_weight("".join(tail[:cut])) - half))
+    for cut in cuts:
+        if _fits(tail[:cut], type_, limit) and _fits(tail[cut:], type_, limit):
+            return [*cues[:-2], tail[:cut], tail[cut:]]
+    return cues
 
 
 def _fits(pieces: list[str], type_: TypeStyle, limit: int) -> bool:
@@ -273,6 +268,15 @@ def _two_lines(pieces: list[str], type_: TypeStyle, limit: int) -> tuple[str, ..
 def _width(text: str, type_: TypeStyle) -> float:
     # Trailing spaces are not drawn at a line's end, so they do not count against it.
     return layout_line(text.rstrip(), type_).width
+
+
+def _right_to_left(text: str) -> bool:
+    """The scene's direction, by most of its letters: an Arabic scene that opens with a
+    Latin name is still read from the right."""
+    script = dominant_script(text)
+    if script == Script.OTHER:
+        return bidi.is_rtl(text)
+    return script in (Script.ARABIC, Script.HEBREW)
 
 
 def _weight(text: str) -> float:

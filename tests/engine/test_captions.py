@@ -71,6 +71,10 @@ def drawn_runs(cues: list[Cue], caption: CaptionStyle) -> list[tuple[str, Face]]
     return [(run.text, run.face) for cue in cues for run, _, _ in layout_cue(cue, caption).placed()]
 
 
+def width(line: str, caption: CaptionStyle) -> float:
+    return layout_line(line, caption.type_style(rtl=False)).width
+
+
 def visible(text: str) -> str:
     return "".join(g for g in graphemes(text) if not g.isspace() and not is_emoji(g))
 
@@ -166,7 +170,9 @@ def test_a_long_url_and_a_long_word_are_cut_to_fit() -> None:
     text = f"Read {url} and Donaudampfschifffahrtsgesellschaftskapitän{'s' * 80} too."
     cues = plan_cues(text, 10.0, caption)
     lines = [line for cue in cues for line in cue.lines]
-    assert all(layout_line(line, caption.type(False)).width <= caption.line_width for line in lines)
+    assert all(
+        layout_line(line, caption.type_style(False)).width <= caption.line_width for line in lines
+    )
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
     assert len(lines) > 4
 
@@ -178,7 +184,9 @@ def test_a_line_of_cjk_without_spaces_wraps_between_characters() -> None:
     lines = [line for cue in cues for line in cue.lines]
     assert "".join(lines) == text
     assert len(lines) >= 4
-    assert all(layout_line(line, caption.type(False)).width <= caption.line_width for line in lines)
+    assert all(
+        layout_line(line, caption.type_style(False)).width <= caption.line_width for line in lines
+    )
 
 
 def test_thai_wraps_between_words() -> None:
@@ -230,7 +238,9 @@ def test_a_last_word_never_flashes_alone() -> None:
             assert shortest >= 1.0, (count, [(c.lines, c.end_s - c.start_s) for c in cues])
         for cue in cues:
             if len(cue.lines) == 2:  # two lines share the cue evenly, no lone word below
-                top, bottom = (layout_line(line, caption.type(False)).width for line in cue.lines)
+                top, bottom = (
+                    layout_line(line, caption.type_style(False)).width for line in cue.lines
+                )
                 assert bottom >= top / 3, cue.lines
 
 
@@ -296,3 +306,10 @@ async def test_a_soundtrack_draws_its_captions_in_the_storys_language(
     assert sound.captions and all(path.is_file() for path, _, _ in sound.captions)
     with Image.open(sound.captions[0][0]) as cue:
         assert cue.width <= render.width - 2 * (render.width // 20)
+
+
+def test_an_arabic_scene_opening_with_a_latin_name_reads_from_the_right() -> None:
+    (cue,) = plan_cues("John قال إن العاصفة قادمة من البحر", 3.0, style("ar"))
+    assert cue.rtl
+    runs = [run.text.strip() for run, _, _ in layout_cue(cue, style("ar")).placed()]
+    assert runs[-1] == "John"  # the first word, at the right
