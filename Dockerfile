@@ -1,9 +1,11 @@
 # `dreambot run` (both bots, one engine, one database), installed as the README installs it:
 # the project's dependencies pinned by constraints.txt. tests/test_project.py keeps them in step.
+# Noto (core and CJK) draws captions in every script; DejaVu stays behind it.
 FROM python:3.11-slim
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends espeak-ng fonts-dejavu-core \
+      fonts-noto-core fonts-noto-cjk \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 10001 dreambot \
  && mkdir /data && chown dreambot:dreambot /data

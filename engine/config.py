@@ -22,7 +22,7 @@ class RenderConfig:
     crf: int = 23
     audio_rate: int = 48000
     audio_bitrate: str = "128k"
-    caption_font: Path | None = None
+    caption_font: Path | None = None  # tried first, for the characters it has (media/fonts.py)
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,7 @@ class SceneWorker:
             self._ffmpeg,
             narration=narration,
             text=spec.narration,
+            language=self._script.language,
             render=self._render,
             folder=folder,
         )
@@ -325,6 +326,7 @@ class SceneWorker:
             seed=self._script.seed + spec.index,
             width=render.width,
             height=render.height,
+            language=self._script.language,
             out=folder / "title_card.png",
         )
         return _Candidate(Visual(VisualKind.TITLE_CARD, path))

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import RenderConfig
-from engine.media.captions import plan_cues, render_cue
+from engine.media.captions import CaptionStyle, plan_cues, render_cue
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import MediaInfo
-from engine.models import Narration, Visual
+from engine.models import Language, Narration, Visual
 
 _MOTIONS = ("zoom_in", "pan_right", "zoom_out", "pan_left")
 _MAX_STRETCH = 1.5  # slower than this looks like a fault; loop the clip instead
@@ -115,9 +115,18 @@ class Soundtrack:
 
 
 async def prepare_soundtrack(
-    ffmpeg: FFmpeg, *, narration: Narration, text: str, render: RenderConfig, folder: Path
+    ffmpeg: FFmpeg,
+    *,
+    narration: Narration,
+    text: str,
+    language: Language,
+    render: RenderConfig,
+    folder: Path,
 ) -> Soundtrack:
     """Encode the scene's audio to its exact length and draw its caption pictures.
+
+    ``language`` is the story's: it picks the line-breaking rules, the regional glyphs of
+    Chinese, Japanese and Korean, and the shaping of the captions.
 
     This runs while the scene's clip is still being generated, so that when the clip
     arrives only the picture is left to encode.
@@ -130,7 +139,8 @@ async def prepare_soundtrack(
         + ["-t", f"{duration:.6f}", "-c:a", "aac", "-b:a", render.audio_bitrate]
         + ["-ac", "2", "-ar", str(render.audio_rate), "-vn", str(audio)]
     )
-    captions = await asyncio.to_thread(_write_cues, text, duration, render, folder)
+    style = CaptionStyle(render.width, render.height, language, render.caption_font)
+    captions = await asyncio.to_thread(_write_cues, text, duration, style, folder)
     return Soundtrack(audio, duration, tuple(captions))
 
 
@@ -203,15 +213,13 @@ async def concat(ffmpeg: FFmpeg, parts: Sequence[Path], out: Path) -> Path:
 
 
 def _write_cues(
-    text: str, duration_s: float, render: RenderConfig, folder: Path
+    text: str, duration_s: float, style: CaptionStyle, folder: Path
 ) -> list[tuple[Path, float, float]]:
     written = []
-    for n, cue in enumerate(plan_cues(text, duration_s)):
+    for n, cue in enumerate(plan_cues(text, duration_s, style)):
         path = folder / f"cue_{n:02d}.png"
-        image = render_cue(
-            cue, frame_width=render.width, frame_height=render.height, font=render.caption_font
-        )
-        image.save(path)
+        # Fastest zlib level: the picture is read once, by the scene's encode, moments later.
+        render_cue(cue, style).save(path, compress_level=1)
         written.append((path, cue.start_s, cue.end_s))
     return written
 

@@ -6,6 +6,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from engine.media.art import detect_motifs, render_scene, render_title_card
+from engine.models import Language
 
 TEXT_INK = (255, 250, 238)
 
@@ -145,9 +146,17 @@ def test_title_card_has_the_requested_size_and_legible_text() -> None:
     assert ink_pixels > 2_000
 
 
-def test_title_card_wraps_long_text_inside_the_card() -> None:
-    text = "Once upon a time, far away, there lived a small fox who loved the quiet night"
-    card = render_title_card(text, seed=4, width=480, height=270)
+@pytest.mark.parametrize(
+    ("tag", "text"),
+    [
+        ("en", "Once upon a time, far away, there lived a small fox who loved the quiet night"),
+        ("ja", "昔々、ある村に老人が住んでいました。ある日、川で大きな桃を見つけました！"),
+        ("ar", "كان يا ما كان صياد عجوز يعيش وحده قرب البحر مع كلبه."),
+        ("th", "กาลครั้งหนึ่งมีชาวประมงชราคนหนึ่งอาศัยอยู่ริมทะเลกับสุนัขของเขา"),
+    ],
+)
+def test_title_card_wraps_long_text_inside_the_card(tag: str, text: str) -> None:
+    card = render_title_card(text, seed=4, width=480, height=270, language=Language(tag))
     box = _ink_mask(card).getbbox()
     assert box is not None
     left, top, right, bottom = box

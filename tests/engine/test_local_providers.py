@@ -95,7 +95,7 @@ async def test_captions_are_burned_into_the_picture(ffmpeg, ffmpeg_exe, media, t
     async def scene(text: str, folder: Path) -> Path:
         folder.mkdir()
         sound = await prepare_soundtrack(
-            ffmpeg, narration=narration, text=text, render=render, folder=folder
+            ffmpeg, narration=narration, text=text, language=ENGLISH, render=render, folder=folder
         )
         out = folder / "scene.mp4"
         await render_scene(

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 
 import pytest
 
 from engine.errors import FFmpegError, MediaError
-from engine.media.captions import Cue, plan_cues, render_cue
 from engine.media.compose import clip_fit, frame_count
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import parse_description, probe
@@ -109,25 +107,6 @@ def test_frame_count_covers_the_duration() -> None:
     assert frame_count(1.0, 24) == 24
     assert frame_count(1.01, 24) == 25
     assert frame_count(0.0, 24) == 1
-
-
-def test_cues_cover_the_narration_in_order() -> None:
-    text = " ".join(f"word{n}" for n in range(40))
-    cues = plan_cues(text, 10.0)
-    assert len(cues) > 1
-    assert cues[0].start_s == 0 and cues[-1].end_s == pytest.approx(10.0, abs=0.01)
-    assert all(a.end_s == pytest.approx(b.start_s, abs=0.01) for a, b in itertools.pairwise(cues))
-    assert " ".join(" ".join(c.lines) for c in cues) == text
-    assert all(len(c.lines) <= 2 and all(len(line) <= 42 for line in c.lines) for c in cues)
-
-
-def test_a_cue_renders_visible_text_within_the_frame() -> None:
-    image = render_cue(
-        Cue(("Hello there", "Привет, мир"), 0, 1), frame_width=320, frame_height=180, font=None
-    )
-    assert image.mode == "RGBA" and image.width <= 320
-    white = sum(1 for px in image.get_flattened_data() if px[0] > 200 and px[3] == 255)
-    assert white > 20
 
 
 async def test_a_video_over_the_limit_is_shrunk_to_fit(ffmpeg, tmp_path) -> None:

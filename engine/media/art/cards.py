@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PIL import Image, ImageFont
+from PIL import Image
 
 from engine.media.art.canvas import (
     fill_disc,
@@ -12,35 +12,17 @@ from engine.media.art.canvas import (
     start_scene,
 )
 from engine.media.art.palette import mix
-
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
-
-
-def _load_font(size: int) -> Font:
-    try:
-        return ImageFont.truetype("DejaVuSans-Bold.ttf", size)
-    except OSError:
-        return ImageFont.load_default(size=size)
+from engine.media.captions import right_to_left, wrap_lines
+from engine.media.fonts import pillow_font
+from engine.media.typeset import TypeStyle, direction_of, layout_line
+from engine.models import ENGLISH, Language
 
 
-def _wrap(text: str, font: Font, max_width: float) -> str:
-    """Greedy word wrap by measured width, keeping the author's own line breaks."""
-    lines: list[str] = []
-    for paragraph in text.splitlines() or [""]:
-        line = ""
-        for word in paragraph.split():
-            trial = f"{line} {word}".strip()
-            if line and font.getlength(trial) > max_width:
-                lines.append(line)
-                trial = word
-            line = trial
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def render_title_card(text: str, *, seed: int, width: int, height: int) -> Image.Image:
+def render_title_card(
+    text: str, *, seed: int, width: int, height: int, language: Language = ENGLISH
+) -> Image.Image:
     """An RGB card: soft gradient background (palette from the text's words) with the text
-    centred, wrapped to fit, legible."""
+    centred, wrapped to fit, legible, in fonts that have its script's letters."""
     s = start_scene(text, seed, width, height, 1)
     stops = [(0.0, s.sky[0]), (0.6, s.sky[1]), (1.0, s.sky[2])]
     s.img.paste(make_gradient(stops, width, height))
@@ -50,25 +32,32 @@ def render_title_card(text: str, *, seed: int, width: int, height: int) -> Image
     centre = (width / 2, height / 2)
     paste_glow(s, centre, min(width, height) * 0.45, mix(s.sky[2], (255, 255, 255), 0.3), 0.35)
     paint_vignette(s)
+    rtl = right_to_left(text)
     size = max(6, int(height * 0.3))
     while True:  # shrink until the wrapped block fits the safe area
-        font, stroke, gap = _load_font(size), max(1, size // 14), size // 4
-        body = _wrap(text, font, width * 0.8 - 2 * stroke)
-        box = s.draw.multiline_textbbox(
-            (0, 0), body, font, spacing=gap, align="center", stroke_width=stroke
-        )
-        if size <= 6 or (box[2] - box[0] <= width * 0.8 and box[3] - box[1] <= height * 0.7):
+        type_ = TypeStyle(size, language, rtl)
+        stroke = max(1, size // 14)
+        lines = [layout_line(line, type_) for line in wrap_lines(text, type_, int(width * 0.8))]
+        block = sum(line.ascent + line.descent for line in lines)
+        widest = max((line.width for line in lines), default=0.0)
+        if size <= 6 or (widest + 2 * stroke <= width * 0.8 and block <= height * 0.7):
             break
         size = max(6, int(size * 0.9))
-    s.draw.multiline_text(
-        centre,
-        body,
-        (255, 250, 238),
-        font,
-        "mm",
-        gap,
-        "center",
-        stroke_width=stroke,
-        stroke_fill=(24, 20, 34),
-    )
+    y = (height - block) / 2
+    for line in lines:
+        left = (width - line.width) / 2
+        for run in line.runs:
+            direction, tag = direction_of(run, type_)
+            s.draw.text(
+                (left + run.x, y + line.ascent),
+                run.text,
+                (255, 250, 238),
+                pillow_font(run.face, size),
+                "ls",
+                stroke_width=stroke,
+                stroke_fill=(24, 20, 34),
+                direction=direction,
+                language=tag,
+            )
+        y += line.ascent + line.descent
     return s.img
