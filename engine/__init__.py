@@ -21,12 +21,15 @@ from engine.errors import (
 )
 from engine.housekeeping import Retention
 from engine.models import Action, DreamRequest, DreamResult, JobFailure, JobTicket, Role, Stage
+from engine.notice import N_, NN_, Notice
 from engine.pipeline import Engine
 from engine.ports import Providers, Surface
 from engine.progress import ProgressSnapshot, StageProgress, StageStatus
 from engine.storage.jobs import StoredJob
 
 __all__ = [
+    "NN_",
+    "N_",
     "ROLE_DEFAULTS",
     "Action",
     "AdmissionRefusedError",
@@ -40,6 +43,7 @@ __all__ = [
     "JobStats",
     "JobTicket",
     "Limits",
+    "Notice",
     "ProgressSnapshot",
     "Providers",
     "QuotaPolicy",

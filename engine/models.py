@@ -305,7 +305,7 @@ class JobFailure:
 
     job_id: str
     stage: Stage
-    reason: str
+    reason: Notice
     progress: ProgressSnapshot | None = None
     notices: tuple[Notice, ...] = ()  # what the user should know: a missing voice, say
     cancelled: bool = False
@@ -323,3 +323,4 @@ class DreamResult:
     preview: Path | None = None
     timings: Mapping[Stage, float] = field(default_factory=dict)
     progress: ProgressSnapshot | None = None
+    notices: tuple[Notice, ...] = ()  # what the user should know: a missing voice, say
