@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-NOT_YOURS = "Only the person who asked for this dream can do that."
+from engine import N_
+
+NOT_YOURS = N_("Only the person who asked for this dream can do that.")

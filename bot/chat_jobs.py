@@ -23,6 +23,7 @@ from engine import (
     AdmissionRefusedError,
     Engine,
     Language,
+    Notice,
     StageFailedError,
     StoredJob,
     StoryRejectedError,
@@ -57,8 +58,8 @@ class Reply(Protocol):
     # a Discord interaction waits for an answer of its own.
     says_every_refusal: bool
 
-    async def refuse(self, reason: str) -> None:
-        """Tell the asker why nothing was started."""
+    async def refuse(self, notice: Notice) -> None:
+        """Tell the asker why nothing was started, in their language."""
         ...
 
     async def open_surface(self, job_id: str, remember: Remember) -> ChatSurface:
@@ -109,7 +110,7 @@ class ChatJobs:
             )
         except (StoryRejectedError, AdmissionRefusedError) as refusal:
             if reply.says_every_refusal or self._is_new_refusal(ask.requester, refusal.reason):
-                await reply.refuse(refusal.reason)
+                await reply.refuse(refusal.notice)
             return None
         surface = await reply.open_surface(request.job_id, self._remember(request.job_id))
         self._surfaces.add(surface)

@@ -12,7 +12,9 @@ from pathlib import Path
 from rich.console import Console
 
 from bot import admin
+from bot.i18n import process_locale, words
 from bot.logs import configure_logging
+from bot.progress_text import stage_name
 from bot.settings import Settings
 from bot.terminal import TerminalSurface
 from bot.users import parse_user
@@ -87,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             dream(story, out=args.out, seed=args.seed, language=args.lang, settings=settings)
         )
     except KeyboardInterrupt:
-        print("dreambot: cancelled", file=sys.stderr)
+        print("dreambot: " + words(process_locale())._("cancelled"), file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
@@ -122,6 +124,7 @@ async def dream(
     """Make one video in ``out``, showing progress; return the process exit code."""
     out.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True, highlight=False)
+    said = words(process_locale())
     with tempfile.TemporaryDirectory(prefix=".dreambot-", dir=out) as scratch:
         config = settings.engine_config(work_dir=Path(scratch))
         ffmpeg = FFmpeg(
@@ -147,22 +150,29 @@ async def dream(
                 story, requester="terminal:local", seed=seed, language=language
             )
             if built.choice["voice"] == "local" and not LocalVoice().speaks:
-                console.print("note: espeak-ng is not installed, so the narration is silent")
-            surface = TerminalSurface(out, console)
+                console.print(
+                    said._("note: espeak-ng is not installed, so the narration is silent")
+                )
+            surface = TerminalSurface(out, console, said)
             try:
                 result = await engine.dream(request, surface)
             finally:
                 surface.close()
         except StoryRejectedError as refusal:
-            print(f"dreambot: {refusal.reason}", file=sys.stderr)
+            print(f"dreambot: {said.notice(refusal.notice)}", file=sys.stderr)
             return EXIT_REFUSED
         except StageFailedError as failure:
-            print(f"dreambot: failed at {failure.stage.value}: {failure.reason}", file=sys.stderr)
+            failed = said._(
+                "failed at {stage}: {reason}",
+                stage=stage_name(failure.stage, said),
+                reason=said.notice(failure.notice),
+            )
+            print(f"dreambot: {failed}", file=sys.stderr)
             return EXIT_FAILED
         finally:
             await books.close()
             await built.close()
     timings = "  ".join(f"{stage.value} {secs:.1f}s" for stage, secs in result.timings.items())
-    console.print(f"stage timings: {timings}", soft_wrap=True)
+    console.print(said._("stage timings: {timings}", timings=timings), soft_wrap=True)
     print(out / "final.mp4")
     return 0

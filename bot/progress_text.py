@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.i18n import ENGLISH, NP_, Words
 from engine import ProgressSnapshot, Stage, StageProgress, StageStatus
 
 ICONS = {
@@ -11,10 +12,24 @@ ICONS = {
     StageStatus.FAILED: "❌",
     StageStatus.SKIPPED: "➖",
 }
-_WIDTH = max(len(stage.value) for stage in Stage) + 2
+STAGE = "stage"  # the catalogs' context for stage names, which "scenes" elsewhere is not
+STAGE_NAMES = {
+    Stage.PREVIEW: NP_("stage", "preview"),
+    Stage.SCRIPT: NP_("stage", "script"),
+    Stage.IMAGES: NP_("stage", "images"),
+    Stage.NARRATION: NP_("stage", "narration"),
+    Stage.CLIPS: NP_("stage", "clips"),
+    Stage.SCENES: NP_("stage", "scenes"),
+    Stage.MERGE: NP_("stage", "merge"),
+}
 
 
-def describe_stage(progress: StageProgress) -> str:
+def stage_name(stage: Stage, words: Words = ENGLISH) -> str:
+    """A stage as the reader calls it."""
+    return words.pgettext(STAGE, STAGE_NAMES[stage])
+
+
+def describe_stage(progress: StageProgress, words: Words = ENGLISH) -> str:
     """What follows a stage's name: counts, fallbacks and time taken."""
     parts: list[str] = []
     if progress.total is not None:
@@ -23,20 +38,21 @@ def describe_stage(progress: StageProgress) -> str:
         else:
             parts.append(f"{progress.total}")
     if progress.fallbacks:
-        parts.append(f"{progress.fallbacks} fell back")
+        parts.append(words.ngettext("{count} fell back", "{count} fell back", progress.fallbacks))
     if progress.queue_position is not None and progress.status is StageStatus.RUNNING:
-        parts.append(f"queue #{progress.queue_position}")
+        parts.append(words._("queue #{position}", position=progress.queue_position))
     if progress.elapsed_s is not None and progress.status in {StageStatus.DONE, StageStatus.FAILED}:
-        parts.append(f"{progress.elapsed_s:.1f} s")
+        parts.append(words._("{seconds} s", seconds=f"{progress.elapsed_s:.1f}"))
     if progress.status is StageStatus.SKIPPED:
-        parts.append("skipped")
+        parts.append(words._("skipped"))
     return " · ".join(parts)
 
 
-def progress_lines(snapshot: ProgressSnapshot) -> list[str]:
+def progress_lines(snapshot: ProgressSnapshot, words: Words = ENGLISH) -> list[str]:
     """One line per stage, e.g. ``⏳ images    3/4``."""
+    width = max(len(stage_name(stage, words)) for stage in Stage) + 2
     lines = []
     for progress in snapshot.stages:
-        detail = describe_stage(progress)
-        lines.append(f"{ICONS[progress.status]} {progress.stage.value:<{_WIDTH}}{detail}".rstrip())
+        name, detail = stage_name(progress.stage, words), describe_stage(progress, words)
+        lines.append(f"{ICONS[progress.status]} {name:<{width}}{detail}".rstrip())
     return lines

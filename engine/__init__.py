@@ -31,7 +31,7 @@ from engine.models import (
     Role,
     Stage,
 )
-from engine.notice import Notice
+from engine.notice import N_, NN_, Notice
 from engine.pipeline import Engine
 from engine.ports import Providers, Surface
 from engine.progress import ProgressSnapshot, StageProgress, StageStatus
@@ -39,6 +39,8 @@ from engine.storage.jobs import StoredJob
 
 __all__ = [
     "ENGLISH",
+    "NN_",
+    "N_",
     "ROLE_DEFAULTS",
     "Action",
     "AdmissionRefusedError",

@@ -26,6 +26,7 @@ from engine.errors import (
     TransientError,
 )
 from engine.models import Role
+from engine.notice import N_, Notice
 from engine.telemetry import NoTelemetry, Telemetry
 
 T = TypeVar("T")
@@ -113,16 +114,16 @@ def _log_retry(role: Role) -> Callable[[RetryCallState], None]:
     return note
 
 
-def describe_failure(exc: BaseException) -> str:
+def describe_failure(exc: BaseException) -> Notice:
     """A short reason fit for a chat message: it never repeats provider text or secrets."""
     if isinstance(exc, StoryRejectedError):
-        return exc.reason
+        return exc.notice
     if isinstance(exc, ContentRejectedError):
-        return "the content was refused by the provider's policy"
+        return Notice(N_("the content was refused by the provider's policy"))
     if isinstance(exc, TransientError | TimeoutError):
-        return "the service timed out or was unavailable"
+        return Notice(N_("the service timed out or was unavailable"))
     if isinstance(exc, MediaError):
-        return "a media file could not be processed"
+        return Notice(N_("a media file could not be processed"))
     if isinstance(exc, EngineError):
-        return "the provider returned an error"
-    return "an internal error occurred"
+        return Notice(N_("the provider returned an error"))
+    return Notice(N_("an internal error occurred"))

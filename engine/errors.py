@@ -54,12 +54,16 @@ class Refusal(enum.StrEnum):
 
 
 class AdmissionRefusedError(EngineError):
-    """A request was not admitted; ``reason`` is short and safe to show the user."""
+    """A request was not admitted; ``notice`` is short, safe to show and translatable.
 
-    def __init__(self, refusal: Refusal, reason: str, resets_at: datetime | None) -> None:
-        super().__init__(reason)
+    ``reason`` is the notice in English, for logs.
+    """
+
+    def __init__(self, refusal: Refusal, notice: Notice, resets_at: datetime | None) -> None:
+        super().__init__(str(notice))
         self.refusal = refusal
-        self.reason = reason
+        self.notice = notice
+        self.reason = str(notice)
         self.resets_at = resets_at
 
 
@@ -118,9 +122,13 @@ class ProcessTimeoutError(EngineError):
 
 
 class StageFailedError(EngineError):
-    """A job failed; ``stage`` says where and ``reason`` is safe to show the user."""
+    """A job failed; ``stage`` says where and ``notice`` why, safe to show and translatable.
 
-    def __init__(self, stage: Stage, reason: str) -> None:
-        super().__init__(f"{stage.value} failed: {reason}")
+    ``reason`` is the notice in English, for logs and the books.
+    """
+
+    def __init__(self, stage: Stage, notice: Notice) -> None:
+        super().__init__(f"{stage.value} failed: {notice}")
         self.stage = stage
-        self.reason = reason
+        self.notice = notice
+        self.reason = str(notice)

@@ -33,7 +33,7 @@ from engine.models import (
     StageStatus,
     VisualKind,
 )
-from engine.notice import Notice
+from engine.notice import N_, Notice
 from engine.ports import Providers, RequestTicket, Surface
 from engine.preview import PREVIEW, PreviewRun
 from engine.progress import ProgressTracker
@@ -45,6 +45,7 @@ from engine.step import ProviderStep, abandon_pending
 from engine.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
+CANCELLED = Notice(N_("cancelled"))
 
 _HEADLINE_CHARS = 60
 _SCRIPT = Part(PartKind.SCRIPT)
@@ -207,7 +208,9 @@ class JobRun:
         except Exception as exc:
             # The video exists but the person did not get it: that is a failed job.
             log.exception("job %s: delivery failed", self.job_id)
-            undelivered = StageFailedError(Stage.MERGE, "the video could not be delivered")
+            undelivered = StageFailedError(
+                Stage.MERGE, Notice(N_("the video could not be delivered"))
+            )
             await self._report_failure(reporter, undelivered)
             raise undelivered from exc
         await self.surface.offer_actions([Action.REGENERATE])
@@ -222,7 +225,7 @@ class JobRun:
         stage = self._current_stage()
         self.tracker.fail(stage)
         await self.surface.fail(
-            JobFailure(self.job_id, stage, "cancelled", self.tracker.snapshot(), cancelled=True)
+            JobFailure(self.job_id, stage, CANCELLED, self.tracker.snapshot(), cancelled=True)
         )
         await self.surface.offer_actions([Action.REGENERATE])
 
@@ -234,7 +237,7 @@ class JobRun:
         self.tracker.fail(failure.stage)
         self._log_stages()
         await self.surface.fail(
-            JobFailure(self.job_id, failure.stage, failure.reason, self.tracker.snapshot())
+            JobFailure(self.job_id, failure.stage, failure.notice, self.tracker.snapshot())
         )
         await self.surface.offer_actions([Action.REGENERATE])
 
@@ -362,11 +365,16 @@ class JobRun:
         good = [o for o in outcomes if isinstance(o, SceneResult)]
         if not good:
             failure = next(o for o in outcomes if isinstance(o, SceneFailure))
-            raise StageFailedError(Stage.SCENES, f"no scene could be assembled: {failure.reason}")
+            raise StageFailedError(
+                Stage.SCENES,
+                Notice(N_("no scene could be assembled: {reason}"), {"reason": failure.reason}),
+            )
         if all(scene.visual is VisualKind.TITLE_CARD for scene in good):
-            raise StageFailedError(Stage.IMAGES, "no picture could be made for any scene")
+            raise StageFailedError(
+                Stage.IMAGES, Notice(N_("no picture could be made for any scene"))
+            )
         if not voiceless and not any(scene.spoken for scene in good):
-            raise StageFailedError(Stage.NARRATION, "no narration could be recorded")
+            raise StageFailedError(Stage.NARRATION, Notice(N_("no narration could be recorded")))
         return good
 
     async def _merge(self, scenes: list[SceneResult]) -> tuple[Path, float]:
@@ -394,7 +402,7 @@ class JobRun:
 async def _read_script(path: Path) -> Script:
     script = script_from_json(path.read_text(encoding="utf-8"))
     if not script.scenes:
-        raise StageFailedError(Stage.SCRIPT, "the script has no scenes")
+        raise StageFailedError(Stage.SCRIPT, Notice(N_("the script has no scenes")))
     return script
 
 

@@ -316,7 +316,7 @@ class JobFailure:
 
     job_id: str
     stage: Stage
-    reason: str
+    reason: Notice
     progress: ProgressSnapshot | None = None
     cancelled: bool = False
 

@@ -2,14 +2,15 @@
 
 The engine never picks a language for its messages: it hands the adapters a ``Notice``,
 an English gettext message id plus its values, and each adapter translates the id with
-the reader's catalog and fills the values in. ``N_`` marks ids for the catalog extractor.
+the reader's catalog and fills the values in. ``N_`` marks ids for the catalog extractor,
+``NN_`` a message with its plural.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
 
 @runtime_checkable
@@ -19,12 +20,17 @@ class Named(Protocol):
     def display_name(self, locale: str) -> str: ...
 
 
-Value = str | int | float | Named
+Value: TypeAlias = "str | int | float | Named | Notice"
 
 
 def N_(message: str) -> str:  # noqa: N802 - the name gettext's extractor looks for
     """Mark an English message for the catalogs without translating it here."""
     return message
+
+
+def NN_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - the extractor's name
+    """Mark a message and its plural as one catalog entry (``Notice(one, plural=many)``)."""
+    return singular, plural
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,14 @@ class Notice:
             template = ngettext(self.message, self.plural, self.count)
         else:
             template = gettext(self.message)
+        # A nested notice (a reason inside a sentence) is read in the same language, and
+        # a named value (a language) is named in it.
         values = {
-            key: value.display_name(locale) if isinstance(value, Named) else value
+            key: value.render(gettext, ngettext, locale)
+            if isinstance(value, Notice)
+            else value.display_name(locale)
+            if isinstance(value, Named)
+            else value
             for key, value in self.values.items()
         }
         return template.format(**values)

@@ -48,6 +48,7 @@ Rebuild = Callable[[StoredJob], Awaitable[Surface | None]]
 STOPPING = Notice(
     N_("dreambot is restarting. Please send that again in a minute; nothing was charged.")
 )
+NOT_RESUMABLE = Notice(N_("the job could not be resumed after a restart"))
 
 
 class Engine:
@@ -235,14 +236,15 @@ class Engine:
         return [run.task for run in self._runs.values() if run.task is not None]
 
     async def _give_up(self, stored: StoredJob, journal: Journal, surface: Surface | None) -> None:
-        reason = "the job could not be resumed after a restart"
+        notice = NOT_RESUMABLE
+        reason = str(notice)
         stage = Stage.SCENES if Part(PartKind.SCRIPT).name in stored.files else Stage.SCRIPT
         log.warning("job %s: %s; refunding", stored.job_id, reason)
         # Kept at the last stop for this job to re-attach to; now nobody will.
         await abandon_pending(journal, self.providers)
         await self._settlement.settle(stored.job_id, JobState.FAILED, stage=stage, reason=reason)
         if surface is not None:
-            await surface.fail(JobFailure(stored.job_id, stage, reason))
+            await surface.fail(JobFailure(stored.job_id, stage, notice))
 
 
 async def _wait_for(running: list[asyncio.Task[object]], grace_s: float) -> int:

@@ -36,7 +36,7 @@ from engine.models import (
     Visual,
     VisualKind,
 )
-from engine.notice import Notice
+from engine.notice import N_, Notice
 from engine.ports import Providers
 from engine.progress import ProgressTracker
 from engine.speech import speaking_time
@@ -56,7 +56,7 @@ class SceneFailure:
 
     index: int
     stage: Stage
-    reason: str
+    reason: Notice
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,9 @@ class SceneWorker:
         narration, soundtrack = sound_task.result()
         if soundtrack is None:
             self._tracker.advance(Stage.SCENES, fallback=True)
-            return SceneFailure(spec.index, Stage.NARRATION, "the narration could not be encoded")
+            return SceneFailure(
+                spec.index, Stage.NARRATION, Notice(N_("the narration could not be encoded"))
+            )
         return await self._assemble(spec, folder, visuals_task.result(), narration, soundtrack)
 
     async def _visuals(self, spec: SceneSpec, folder: Path) -> list[_Candidate]:
@@ -300,7 +302,7 @@ class SceneWorker:
             )
             return result
         self._tracker.advance(Stage.SCENES, fallback=True)
-        reason = describe_failure(last_error) if last_error else "nothing to assemble"
+        reason = describe_failure(last_error) if last_error else Notice(N_("nothing to assemble"))
         return SceneFailure(spec.index, Stage.SCENES, reason)
 
     def _finished_scene(self, spec: SceneSpec) -> SceneResult | None:

@@ -8,7 +8,7 @@ import unicodedata
 from engine.config import StoryLimits
 from engine.errors import StoryRejectedError
 from engine.markup import plain_text
-from engine.notice import N_, Notice
+from engine.notice import N_, NN_, Notice
 from engine.segment import words
 from engine.speech import latin_equivalent, speaking_time
 
@@ -22,6 +22,10 @@ _KEPT_FORMAT = re.compile(r"[\u200c\u200d\U000e0020-\U000e007f]")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 SECONDS_PER_SCENE = 10.0
+_TOO_SHORT = NN_(
+    "That is too short to film: please write at least {count} word.",
+    "That is too short to film: please write at least {count} words.",
+)
 
 
 def validate_story(text: str, limits: StoryLimits) -> str:
@@ -58,9 +62,9 @@ def validate_story(text: str, limits: StoryLimits) -> str:
     if len(words(story)) < limits.min_words:
         raise StoryRejectedError(
             Notice(
-                N_("That is too short to film: please write at least {count} word."),
+                _TOO_SHORT[0],
                 {"count": limits.min_words},
-                plural=N_("That is too short to film: please write at least {count} words."),
+                plural=_TOO_SHORT[1],
                 count=limits.min_words,
             )
         )

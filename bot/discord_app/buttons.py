@@ -12,12 +12,14 @@ from typing import Any, Protocol, cast
 import discord
 
 from bot.actions import NOT_YOURS
-from engine import Action
+from bot.discord_app.locale import words_of
+from bot.i18n import ENGLISH, Words
+from engine import N_, Action
 
 LABELS: dict[Action, tuple[str, discord.ButtonStyle]] = {
-    Action.CANCEL: ("✖ Cancel", discord.ButtonStyle.secondary),
-    Action.REGENERATE: ("🔁 Regenerate", discord.ButtonStyle.primary),
-    Action.SHARE: ("📣 Share", discord.ButtonStyle.secondary),
+    Action.CANCEL: (N_("✖ Cancel"), discord.ButtonStyle.secondary),
+    Action.REGENERATE: (N_("🔁 Regenerate"), discord.ButtonStyle.primary),
+    Action.SHARE: (N_("📣 Share"), discord.ButtonStyle.secondary),
 }
 
 
@@ -47,10 +49,10 @@ class JobButton(
 ):
     """A press names an action and a job; who may press is checked against the job's owner."""
 
-    def __init__(self, action: Action, job: str) -> None:
+    def __init__(self, action: Action, job: str, words: Words = ENGLISH) -> None:
         label, style = LABELS[action]
         super().__init__(
-            discord.ui.Button(label=label, style=style, custom_id=f"dream:{action}:{job}")
+            discord.ui.Button(label=words._(label), style=style, custom_id=f"dream:{action}:{job}")
         )
         self.action, self.job = action, job
 
@@ -68,7 +70,7 @@ class JobButton(
         """Only the person who asked may press; anyone else gets an ephemeral note."""
         if await _presses(interaction).is_owner(interaction, self.job):
             return True
-        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+        await interaction.response.send_message(words_of(interaction)._(NOT_YOURS), ephemeral=True)
         return False
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
@@ -83,19 +85,19 @@ def _view(*buttons: JobButton) -> discord.ui.View:
     return view
 
 
-def running_view(job: str) -> discord.ui.View:
+def running_view(job: str, words: Words) -> discord.ui.View:
     """While a job runs: Cancel."""
-    return _view(JobButton(Action.CANCEL, job))
+    return _view(JobButton(Action.CANCEL, job, words))
 
 
-def finished_view(job: str, *, can_share: bool) -> discord.ui.View:
+def finished_view(job: str, words: Words, *, can_share: bool) -> discord.ui.View:
     """After delivery: Regenerate, and Share when the server has a gallery."""
-    buttons = [JobButton(Action.REGENERATE, job)]
+    buttons = [JobButton(Action.REGENERATE, job, words)]
     if can_share:
-        buttons.append(JobButton(Action.SHARE, job))
+        buttons.append(JobButton(Action.SHARE, job, words))
     return _view(*buttons)
 
 
-def failed_view(job: str) -> discord.ui.View:
+def failed_view(job: str, words: Words) -> discord.ui.View:
     """After a failure or cancel: Regenerate."""
-    return _view(JobButton(Action.REGENERATE, job))
+    return _view(JobButton(Action.REGENERATE, job, words))

@@ -7,6 +7,7 @@ from discord import app_commands
 
 from bot.chat_jobs import ChatJobs
 from bot.discord_app.buttons import JobButton
+from bot.discord_app.locale import CatalogTranslator
 from bot.discord_app.places import DiscordOptions, DiscordSurfaces
 from bot.discord_app.presses import DiscordPresses
 from bot.discord_app.surface import NO_MENTIONS
@@ -30,6 +31,8 @@ class DreamClient(discord.Client):
         self.add_dynamic_items(JobButton)
         if not self.options.sync_commands:
             return
+        # Names and descriptions go out in every language we have, with the sync.
+        await self.tree.set_translator(CatalogTranslator())
         for guild_id in self.options.guild_ids:
             # To the development guilds when named (instant), else globally.
             guild = discord.Object(id=guild_id)

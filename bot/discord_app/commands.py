@@ -16,11 +16,14 @@ from discord import app_commands
 from bot import admin
 from bot.chat_jobs import Ask
 from bot.discord_app.client import DreamClient
+from bot.discord_app.locale import words_of
 from bot.discord_app.mentions import readable_story
 from bot.discord_app.places import start_dream
 from bot.discord_app.presses import discord_user
 from bot.discord_app.surface import NO_MENTIONS
+from bot.i18n import NP_
 from bot.users import Platform, chat_key
+from engine import N_
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ def is_bot_admin(interaction: Interaction) -> bool:
     """The settings name the user as an admin of the bot."""
     if discord_user(interaction.user) in interaction.client.options.admins:
         return True
-    raise NotAdminError("That is for the bot's admins.")
+    raise NotAdminError(N_("That is for the bot's admins."))
 
 
 def is_server_admin(interaction: Interaction) -> bool:
@@ -46,15 +49,13 @@ def is_server_admin(interaction: Interaction) -> bool:
     )
     if allowed and interaction.guild_id is not None:
         return True
-    raise NotAdminError("That is for admins.")
+    raise NotAdminError(N_("That is for admins."))
 
 
 async def on_command_error(interaction: Interaction, error: app_commands.AppCommandError) -> None:
     """The one place a command's failure becomes an answer."""
     if isinstance(error, NotAdminError):
-        await interaction.response.send_message(
-            str(error), ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await _answer(interaction, words_of(interaction)._(str(error)))
         return
     log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
 
@@ -63,8 +64,11 @@ async def _answer(interaction: Interaction, text: str) -> None:
     await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
-@app_commands.command(name="dream", description="Turn a short story into a narrated video")
-@app_commands.describe(story="Your story: a few sentences")
+@app_commands.command(
+    name=NP_("command name", "dream"), description=N_("Turn a short story into a narrated video")
+)
+@app_commands.rename(story=NP_("option name", "story"))
+@app_commands.describe(story=N_("Your story: a few sentences"))
 async def dream(interaction: Interaction, story: app_commands.Range[str, 1, 1500]) -> None:
     """/dream STORY."""
     guild = interaction.guild_id
@@ -76,19 +80,29 @@ async def dream(interaction: Interaction, story: app_commands.Range[str, 1, 1500
     )
 
 
-@app_commands.command(name="quota", description="How many dreams you have left today")
+@app_commands.command(
+    name=NP_("command name", "quota"), description=N_("How many dreams you have left today")
+)
 async def quota(interaction: Interaction) -> None:
-    """/quota: what is left today."""
+    """/quota: what is left today (Discord shows the reset time in the reader's own clock)."""
     view = await interaction.client.books.quota(discord_user(interaction.user))
     await interaction.response.send_message(
-        f"You have {view.remaining} of {view.limit} dreams left today; "
-        f"more <t:{int(view.resets_at.timestamp())}:R>.",
+        words_of(interaction)._(
+            "You have {remaining} of {limit} dreams left today; more {when}.",
+            remaining=view.remaining,
+            limit=view.limit,
+            when=f"<t:{int(view.resets_at.timestamp())}:R>",
+        ),
         ephemeral=True,
     )
 
 
-@app_commands.command(name="gallery", description="Set this server's gallery channel (admins)")
-@app_commands.describe(channel="Where shared dreams are posted")
+@app_commands.command(
+    name=NP_("command name", "gallery"),
+    description=N_("Set this server's gallery channel (admins)"),
+)
+@app_commands.rename(channel=NP_("option name", "channel"))
+@app_commands.describe(channel=N_("Where shared dreams are posted"))
 @app_commands.check(is_server_admin)
 async def gallery(interaction: Interaction, channel: discord.TextChannel) -> None:
     """/gallery CHANNEL."""
@@ -98,47 +112,72 @@ async def gallery(interaction: Interaction, channel: discord.TextChannel) -> Non
         interaction.guild_id, channel.id, set_by=discord_user(interaction.user)
     )
     await interaction.response.send_message(
-        f"Shared dreams will be posted in {channel.mention}.", ephemeral=True
+        words_of(interaction)._(
+            "Shared dreams will be posted in {channel}.", channel=channel.mention
+        ),
+        ephemeral=True,
     )
 
 
-@app_commands.command(name="grant", description="Give a user more dreams today (admins)")
+# The user option of the admin commands, named and described once for all of them.
+_USER = {"user": NP_("option name", "user")}
+_USER_HELP = {"user": N_("Whose dreams")}
+
+
+@app_commands.command(
+    name=NP_("command name", "grant"), description=N_("Give a user more dreams today (admins)")
+)
+@app_commands.rename(**_USER, dreams=NP_("option name", "dreams"))
+@app_commands.describe(**_USER_HELP, dreams=N_("How many more dreams"))
 @app_commands.check(is_bot_admin)
 async def grant(interaction: Interaction, user: discord.User, dreams: int = 1) -> None:
     """/grant USER [N]."""
-    books = interaction.client.books
-    await _answer(interaction, await admin.grant(books, discord_user(user), dreams))
+    books, words = interaction.client.books, words_of(interaction)
+    await _answer(interaction, await admin.grant(books, discord_user(user), dreams, words))
 
 
-@app_commands.command(name="reset", description="Give a user a full quota again (admins)")
+@app_commands.command(
+    name=NP_("command name", "reset"), description=N_("Give a user a full quota again (admins)")
+)
+@app_commands.rename(**_USER)
+@app_commands.describe(**_USER_HELP)
 @app_commands.check(is_bot_admin)
 async def reset(interaction: Interaction, user: discord.User) -> None:
     """/reset USER."""
-    books = interaction.client.books
-    await _answer(interaction, await admin.reset(books, discord_user(user)))
+    books, words = interaction.client.books, words_of(interaction)
+    await _answer(interaction, await admin.reset(books, discord_user(user), words))
 
 
-@app_commands.command(name="ban", description="Refuse all dreams from a user (admins)")
+@app_commands.command(
+    name=NP_("command name", "ban"), description=N_("Refuse all dreams from a user (admins)")
+)
+@app_commands.rename(**_USER)
+@app_commands.describe(**_USER_HELP)
 @app_commands.check(is_bot_admin)
 async def ban(interaction: Interaction, user: discord.User) -> None:
     """/ban USER."""
-    books = interaction.client.books
-    await _answer(interaction, await admin.set_banned(books, discord_user(user), True))
+    books, words = interaction.client.books, words_of(interaction)
+    await _answer(interaction, await admin.set_banned(books, discord_user(user), True, words))
 
 
-@app_commands.command(name="unban", description="Lift a ban (admins)")
+@app_commands.command(name=NP_("command name", "unban"), description=N_("Lift a ban (admins)"))
+@app_commands.rename(**_USER)
+@app_commands.describe(**_USER_HELP)
 @app_commands.check(is_bot_admin)
 async def unban(interaction: Interaction, user: discord.User) -> None:
     """/unban USER."""
-    books = interaction.client.books
-    await _answer(interaction, await admin.set_banned(books, discord_user(user), False))
+    books, words = interaction.client.books, words_of(interaction)
+    await _answer(interaction, await admin.set_banned(books, discord_user(user), False, words))
 
 
-@app_commands.command(name="stats", description="Jobs, stage times and spend (admins)")
+@app_commands.command(
+    name=NP_("command name", "stats"), description=N_("Jobs, stage times and spend (admins)")
+)
 @app_commands.check(is_bot_admin)
 async def stats(interaction: Interaction) -> None:
     """/stats."""
-    await _answer(interaction, await admin.stats(interaction.client.books))
+    words = words_of(interaction)
+    await _answer(interaction, await admin.stats(interaction.client.books, words))
 
 
 COMMANDS: tuple[app_commands.Command[Any, ..., None], ...] = (

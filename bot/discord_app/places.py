@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import discord
 
 from bot.chat_jobs import Ask, ChatJobs, Remember
+from bot.discord_app.locale import words_of
 from bot.discord_app.surface import HANDOVER_AFTER_S, NO_MENTIONS, DiscordSurface, Place
 from bot.pacing import ChatPacer
 from bot.users import Platform, chat_key, id_of
-from engine import Books, StoredJob
+from engine import Books, Notice, StoredJob
 from engine.media.ffmpeg import FFmpeg
 
 EDIT_INTERVAL_S = 1.05  # per message: a calm, steady update, well inside Discord's buckets
@@ -96,15 +97,18 @@ class InteractionReply:
     def __init__(self, surfaces: DiscordSurfaces, interaction: discord.Interaction) -> None:
         self._surfaces = surfaces
         self._interaction = interaction
+        self._words = words_of(interaction)
 
-    async def refuse(self, reason: str) -> None:
-        """Drop the "thinking…" response; only the asker sees why."""
+    async def refuse(self, notice: Notice) -> None:
+        """Drop the "thinking…" response; only the asker sees why, in their language."""
         await self._interaction.delete_original_response()
-        await self._interaction.followup.send(reason, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await self._interaction.followup.send(
+            self._words.notice(notice), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
     async def open_surface(self, job_id: str, remember: Remember) -> DiscordSurface:
         """The job's message: the deferred response, later a channel message."""
-        place = Place(channel_id=self._interaction.channel_id or 0)
+        place = Place(channel_id=self._interaction.channel_id or 0, locale=self._words.locale)
         guild = self._interaction.guild_id
         return await self._surfaces.surface_at(place, self._interaction, guild, remember)
 

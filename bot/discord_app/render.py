@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bot.progress_text import progress_lines
-from engine import DreamResult, JobFailure, ProgressSnapshot
+from bot.i18n import Words
+from bot.progress_text import progress_lines, stage_name
+from engine import DreamResult, JobFailure, Notice, ProgressSnapshot
 
 CONTENT_LIMIT = 2000
 _MARKS = ("\\", "*", "_", "~", "`", "|", ">", "#", "-", "[", "]", "(", ")")
@@ -18,40 +19,55 @@ def clip(text: str) -> str:
     return text if len(text) <= CONTENT_LIMIT else text[: CONTENT_LIMIT - 1] + "…"
 
 
-def progress(title: str, snapshot: ProgressSnapshot | None) -> str:
+def progress(title: str, snapshot: ProgressSnapshot | None, words: Words) -> str:
     """The running job: title, then one line per stage, in a code block so it aligns."""
-    lines = progress_lines(snapshot) if snapshot is not None else ["⏳ starting…"]
+    lines = progress_lines(snapshot, words) if snapshot is not None else [words._("⏳ starting…")]
     body = "\n".join(lines).replace("`", "'")
     return clip(f"🌙 **{escape(title)}**\n```\n{body}\n```")
 
 
-def final(result: DreamResult, *, shrunk: bool, limit_mb: float) -> str:
-    """The message under the finished video."""
-    scenes = len(result.scenes)
-    text = f"🌙 **{escape(result.title)}** · {result.duration_s:.0f} s · {scenes} scenes"
+def _notes(notices: tuple[Notice, ...], words: Words) -> str:
+    return "".join(f"\nℹ️ {escape(words.notice(notice))}" for notice in notices)
+
+
+def final(result: DreamResult, words: Words, *, shrunk: bool, limit_mb: float) -> str:
+    """The message under the finished video, with what the reader should know about it."""
+    summary = words.ngettext(
+        "{seconds} s · {count} scene",
+        "{seconds} s · {count} scenes",
+        len(result.scenes),
+        seconds=f"{result.duration_s:.0f}",
+    )
+    text = f"🌙 **{escape(result.title)}** · {summary}" + _notes(result.notices, words)
     if shrunk:
-        text += f"\n-# compressed to fit this server's {limit_mb:g} MB upload limit"
+        text += "\n-# " + words._(
+            "compressed to fit this server's {size} MB upload limit", size=f"{limit_mb:g}"
+        )
     return clip(text)
 
 
-def failure(title: str, failed: JobFailure) -> str:
+def failure(title: str, failed: JobFailure, words: Words) -> str:
     """What a failed or cancelled job says instead of a video."""
     if failed.cancelled:
-        return clip(f"🌙 **{escape(title)}**\n✖ Cancelled. Nothing was charged.")
-    return clip(
-        f"🌙 **{escape(title)}**\n❌ Failed at {failed.stage.value}: {failed.reason}. "
-        "Nothing was charged."
-    )
+        head = words._("✖ Cancelled. Nothing was charged.")
+    else:
+        head = words._(
+            "❌ Failed at {stage}: {reason}. Nothing was charged.",
+            stage=stage_name(failed.stage, words),
+            reason=words.notice(failed.reason),
+        )
+    return clip(f"🌙 **{escape(title)}**\n{head}")
 
 
-def moved(title: str) -> str:
+def moved(title: str, words: Words) -> str:
     """Left in the original response when a long job moves to a channel message."""
-    return clip(f"🌙 **{escape(title)}** continues in a new message below.")
+    return clip(words._("🌙 **{title}** continues in a new message below.", title=escape(title)))
 
 
-def shared(title: str, author: str, url: str) -> str:
+def shared(title: str, author: str, url: str, words: Words) -> str:
     """The gallery post: title, credit, and the clip's URL (Discord embeds it)."""
-    return clip(f"🌙 **{escape(title)}** by {escape(author)}\n{url}")
+    credit = words._("by {author}", author=escape(author))
+    return clip(f"🌙 **{escape(title)}** {credit}\n{url}")
 
 
 def escape(text: str) -> str:

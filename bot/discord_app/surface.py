@@ -20,6 +20,7 @@ from bot import refs
 from bot.discord_app import render
 from bot.discord_app.buttons import failed_view, finished_view, running_view
 from bot.flusher import ProgressFlusher
+from bot.i18n import DEFAULT_LOCALE, words
 from bot.pacing import ChatPacer
 from engine import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
 from engine.errors import SurfaceGoneError
@@ -39,6 +40,9 @@ class Place:
     channel_id: int
     title: str = ""
     message_id: int | None = None  # the channel message, once the job has moved to one
+    # The asker's language, kept with the reference so a job resumed after a restart
+    # still speaks it (references stored before it existed read as English).
+    locale: str = DEFAULT_LOCALE
 
     def ref(self) -> str:
         """The reference string stored with the job."""
@@ -75,6 +79,7 @@ class DiscordSurface:
         self._limit = upload_limit_bytes
         self._can_share = can_share
         self._remember = remember
+        self._words = words(place.locale)
         self._handover_at = time.monotonic() + handover_after_s
         self._shown = ""
         self._preview: Path | None = None
@@ -92,18 +97,18 @@ class DiscordSurface:
         """Turn the deferred "thinking…" reply into the job's message with a Cancel button."""
         self.job_id, self.place.title = ticket.job_id, ticket.title
         async with self._pacer.turn(final=True):
-            await self._show(render.progress(ticket.title, None), view=running_view(self.job_id))
+            await self._show(render.progress(ticket.title, None, self._words), view=self._running())
         await self._store_place()
 
     async def show_preview(self, preview: Path) -> None:
         """Attach the preview clip under the progress."""
         self._preview = preview
         async with self._pacer.turn():
-            content = render.progress(self.place.title, self._flusher.latest)
+            content = render.progress(self.place.title, self._flusher.latest, self._words)
             await self._show(
                 content,
                 attachments=[discord.File(preview, filename="preview.mp4")],
-                view=running_view(self.job_id),
+                view=self._running(),
             )
 
     async def show_progress(self, progress: ProgressSnapshot) -> None:
@@ -114,12 +119,14 @@ class DiscordSurface:
         """Replace the preview with the final video in the same message (shrunk to fit)."""
         await self._flusher.stop()
         video, shrunk = await fit_to_size(self._ffmpeg, result.final, self._limit)
-        content = render.final(result, shrunk=shrunk, limit_mb=round(self._limit / 2**20, 1))
+        content = render.final(
+            result, self._words, shrunk=shrunk, limit_mb=round(self._limit / 2**20, 1)
+        )
         async with self._pacer.turn(final=True):
             await self._show(
                 content,
                 attachments=[discord.File(video, filename="dream.mp4")],
-                view=finished_view(self.job_id, can_share=self._can_share),
+                view=finished_view(self.job_id, self._words, can_share=self._can_share),
             )
 
     async def fail(self, failure: JobFailure) -> None:
@@ -127,18 +134,18 @@ class DiscordSurface:
         await self._flusher.stop()
         async with self._pacer.turn(final=True):
             await self._show(
-                render.failure(self.place.title, failure),
+                render.failure(self.place.title, failure, self._words),
                 attachments=[],
-                view=failed_view(self.job_id),
+                view=failed_view(self.job_id, self._words),
             )
 
     async def offer_actions(self, actions: Sequence[Action]) -> None:
         """Buttons travel with every edit (Cancel while running, the rest at the end)."""
 
     async def _send_progress(self, snapshot: ProgressSnapshot) -> None:
-        content = render.progress(self.place.title, snapshot)
+        content = render.progress(self.place.title, snapshot, self._words)
         if content != self._shown:
-            await self._show(content, view=running_view(self.job_id))
+            await self._show(content, view=self._running())
 
     async def _show(self, content: str, **changes: Any) -> None:
         """Edit the job's message, moving to a channel message before the token expires."""
@@ -188,8 +195,11 @@ class DiscordSurface:
         if interaction is not None:
             with contextlib.suppress(discord.HTTPException):
                 await interaction.edit_original_response(
-                    content=render.moved(self.place.title), attachments=[], view=None
+                    content=render.moved(self.place.title, self._words), attachments=[], view=None
                 )
+
+    def _running(self) -> discord.ui.View:
+        return running_view(self.job_id, self._words)
 
     async def _store_place(self) -> None:
         if self._remember is not None:

@@ -6,6 +6,7 @@ from aiogram import Bot, Dispatcher
 
 from bot.chat_jobs import ChatJobs
 from bot.telegram_app.handlers import build_router
+from bot.telegram_app.locale import CatalogI18n, SenderLocale
 from bot.telegram_app.places import TelegramOptions, TelegramSurfaces
 from engine.media.ffmpeg import FFmpeg
 
@@ -19,4 +20,5 @@ class TelegramApp:
         self.dispatcher = Dispatcher(
             engine=jobs.engine, jobs=jobs, surfaces=self.surfaces, options=options
         )
+        SenderLocale(CatalogI18n()).setup(self.dispatcher)
         self.dispatcher.include_router(build_router())

@@ -1,8 +1,9 @@
 """Telegram updates to engine calls: parse, call one method, answer.
 
 Handlers receive their dependencies from the dispatcher's workflow data (``engine``,
-``jobs``, ``surfaces``, ``options``, and aiogram's own ``bot``), so the router closes over
-nothing and any number of apps can each build one.
+``jobs``, ``surfaces``, ``options``, aiogram's own ``bot``, and ``words`` in the sender's
+language from the locale middleware), so the router closes over nothing and any number of
+apps can each build one.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from aiogram.types import CallbackQuery, Message, User
 from bot import admin
 from bot.actions import NOT_YOURS
 from bot.chat_jobs import Ask, ChatJobs
+from bot.i18n import Words
 from bot.telegram_app import render
 from bot.telegram_app.keyboards import JobButton
 from bot.telegram_app.places import TelegramOptions, TelegramSurfaces
@@ -47,38 +49,48 @@ def display_name(user: User) -> str:
     return user.username or user.full_name
 
 
-async def show_help(message: Message) -> None:
+async def show_help(message: Message, words: Words) -> None:
     """/start and /help."""
-    await message.reply(render.HELP)
+    await message.reply(words._(render.HELP))
 
 
-async def show_quota(message: Message, engine: Engine) -> None:
+async def show_quota(message: Message, engine: Engine, words: Words) -> None:
     """/quota: what is left today."""
     if message.from_user is None:
         return
     view = await engine.books.quota(telegram_user(message.from_user))
     await message.reply(
-        f"You have {view.remaining} of {view.limit} dreams left today; "
-        f"more at {view.resets_at:%H:%M} UTC."
+        words._(
+            "You have {remaining} of {limit} dreams left today; more at {time} UTC.",
+            remaining=view.remaining,
+            limit=view.limit,
+            time=f"{view.resets_at:%H:%M}",
+        )
     )
 
 
 async def dream_command(
-    message: Message, command: CommandObject, jobs: ChatJobs, surfaces: TelegramSurfaces
+    message: Message,
+    command: CommandObject,
+    jobs: ChatJobs,
+    surfaces: TelegramSurfaces,
+    words: Words,
 ) -> None:
     """/dream STORY, the way to ask in a group."""
     if message.from_user is None:
         return
     if not command.args:
-        await message.reply(render.DREAM_USAGE)
+        await message.reply(words._(render.DREAM_USAGE))
         return
-    await start_dream(message, message.from_user, story_text(message), jobs, surfaces)
+    await start_dream(message, message.from_user, story_text(message), jobs, surfaces, words)
 
 
-async def private_story(message: Message, jobs: ChatJobs, surfaces: TelegramSurfaces) -> None:
+async def private_story(
+    message: Message, jobs: ChatJobs, surfaces: TelegramSurfaces, words: Words
+) -> None:
     """In a private chat, any text that is not a command is a story."""
     if message.from_user is not None and message.text:
-        await start_dream(message, message.from_user, story_text(message), jobs, surfaces)
+        await start_dream(message, message.from_user, story_text(message), jobs, surfaces, words)
 
 
 async def start_dream(
@@ -87,41 +99,47 @@ async def start_dream(
     story: str,
     jobs: ChatJobs,
     surfaces: TelegramSurfaces,
+    words: Words,
 ) -> None:
-    """Ask for ``user``'s story, the job replying to ``message``."""
+    """Ask for ``user``'s story, the job replying to ``message`` in ``words``."""
     is_group = message.chat.type != "private"
     chat = chat_key(Platform.TELEGRAM, message.chat.id) if is_group else None
     await jobs.start(
-        Ask(story, telegram_user(user), chat), surfaces.reply_to(message, message.reply)
+        Ask(story, telegram_user(user), chat), surfaces.reply_to(message, message.reply, words)
     )
 
 
 async def admin_command(
-    message: Message, command: CommandObject, engine: Engine, options: TelegramOptions
+    message: Message,
+    command: CommandObject,
+    engine: Engine,
+    options: TelegramOptions,
+    words: Words,
 ) -> None:
     """/grant, /reset, /ban, /unban, /stats, for the admins the settings name."""
     if message.from_user is None:
         return
     if telegram_user(message.from_user) not in options.admins:
-        await message.reply("That command is for the bot's admins.")
+        await message.reply(words._("That command is for the bot's admins."))
         return
-    await message.reply(await run_admin(engine.books, command))
+    await message.reply(await run_admin(engine.books, command, words))
 
 
-async def run_admin(books: Books, command: CommandObject) -> str:
+async def run_admin(books: Books, command: CommandObject, words: Words) -> str:
     """One admin command; the reply text."""
-    words = (command.args or "").split()
+    args = (command.args or "").split()
     try:
         if command.command == "stats":
-            return await admin.stats(books)
-        if not words:
-            return f"Usage: /{command.command} telegram:123" + (" N" * (command.command == "grant"))
-        user = parse_user(words[0])
+            return await admin.stats(books, words)
+        if not args:
+            usage = f"/{command.command} telegram:123" + (" N" * (command.command == "grant"))
+            return words._("Usage: {usage}", usage=usage)
+        user = parse_user(args[0])
         if command.command == "grant":
-            return await admin.grant(books, user, int(words[1]) if len(words) > 1 else 1)
+            return await admin.grant(books, user, int(args[1]) if len(args) > 1 else 1, words)
         if command.command == "reset":
-            return await admin.reset(books, user)
-        return await admin.set_banned(books, user, command.command == "ban")
+            return await admin.reset(books, user, words)
+        return await admin.set_banned(books, user, command.command == "ban", words)
     except ValueError as exc:
         return str(exc)
 
@@ -134,33 +152,40 @@ async def press(
     jobs: ChatJobs,
     surfaces: TelegramSurfaces,
     options: TelegramOptions,
+    words: Words,
 ) -> None:
     """A button under a job's message: only the person who asked may use it."""
     job = callback_data.job
     if not await jobs.is_owner(job, telegram_user(query.from_user)):
-        await query.answer(NOT_YOURS, show_alert=False)
+        await query.answer(words._(NOT_YOURS), show_alert=False)
         return
     message = query.message
     if callback_data.action is Action.CANCEL:
         stopped = engine.cancel(job)
-        await query.answer("Cancelling…" if stopped else "It has already finished.")
+        await query.answer(
+            words._("Cancelling…") if stopped else words._("It has already finished.")
+        )
     elif callback_data.action is Action.REGENERATE and isinstance(message, Message):
-        await query.answer("Dreaming it again…")
+        await query.answer(words._("Dreaming it again…"))
         ask = await jobs.again(job, telegram_user(query.from_user))
         if ask is None:
-            await message.reply("That dream is too old to make again.")
+            await message.reply(words._("That dream is too old to make again."))
             return
-        await jobs.start(ask, surfaces.reply_to(message, message.reply))
+        await jobs.start(ask, surfaces.reply_to(message, message.reply, words))
     elif callback_data.action == Action.SHARE and isinstance(message, Message):
-        await query.answer(await share(bot, query.from_user, message, options.gallery_chat))
+        shared = await share(bot, query.from_user, message, options.gallery_chat, words)
+        await query.answer(shared)
 
 
-async def share(bot: Bot, user: User, message: Message, gallery: int | None) -> str:
-    """Post the finished clip to the gallery by its file_id (no upload), crediting the author."""
+async def share(bot: Bot, user: User, message: Message, gallery: int | None, words: Words) -> str:
+    """Post the finished clip to the gallery by its file_id (no upload), crediting the author.
+
+    The gallery caption is in the sharer's language: a gallery has readers of every one.
+    """
     if gallery is None or message.video is None:
-        return "There is no gallery to share to."
+        return words._("There is no gallery to share to.")
     title = (message.caption or "").split("\n", 1)[0].removeprefix("🌙 ").strip("“”")
     await bot.send_video(
-        gallery, message.video.file_id, caption=render.shared(title, display_name(user))
+        gallery, message.video.file_id, caption=render.shared(title, display_name(user), words)
     )
-    return "Shared to the gallery."
+    return words._("Shared to the gallery.")

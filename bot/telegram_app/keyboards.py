@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.i18n import Words
 from engine import Action
 
 
@@ -19,19 +20,23 @@ def _button(text: str, action: Action, job: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=JobButton(action=action, job=job).pack())
 
 
-def running(job: str) -> InlineKeyboardMarkup:
+def running(job: str, words: Words) -> InlineKeyboardMarkup:
     """While a job runs: Cancel."""
-    return InlineKeyboardMarkup(inline_keyboard=[[_button("✖ Cancel", Action.CANCEL, job)]])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_button(words._("✖ Cancel"), Action.CANCEL, job)]]
+    )
 
 
-def finished(job: str, *, can_share: bool) -> InlineKeyboardMarkup:
+def finished(job: str, words: Words, *, can_share: bool) -> InlineKeyboardMarkup:
     """After delivery: Regenerate, and Share when a gallery is set."""
-    row = [_button("🔁 Regenerate", Action.REGENERATE, job)]
+    row = [_button(words._("🔁 Regenerate"), Action.REGENERATE, job)]
     if can_share:
-        row.append(_button("📣 Share", Action.SHARE, job))
+        row.append(_button(words._("📣 Share"), Action.SHARE, job))
     return InlineKeyboardMarkup(inline_keyboard=[row])
 
 
-def failed(job: str) -> InlineKeyboardMarkup:
+def failed(job: str, words: Words) -> InlineKeyboardMarkup:
     """After a failure or cancel: Regenerate."""
-    return InlineKeyboardMarkup(inline_keyboard=[[_button("🔁 Try again", Action.REGENERATE, job)]])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_button(words._("🔁 Try again"), Action.REGENERATE, job)]]
+    )

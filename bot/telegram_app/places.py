@@ -9,9 +9,11 @@ from aiogram import Bot
 from aiogram.types import Message
 
 from bot.chat_jobs import Remember
+from bot.i18n import Words
 from bot.pacing import Pacers
+from bot.telegram_app import render
 from bot.telegram_app.surface import Place, TelegramSurface
-from engine import StoredJob
+from engine import Notice, StoredJob
 from engine.media.ffmpeg import FFmpeg
 
 
@@ -34,17 +36,19 @@ class TelegramSurfaces:
         self._pacers = Pacers()
 
     def reply_to(
-        self, message: Message, answer: Callable[[str], Awaitable[object]]
+        self, message: Message, answer: Callable[[str], Awaitable[object]], words: Words
     ) -> MessageReply:
-        """Where a story asked in ``message`` is answered: refusals go to ``answer``."""
+        """Where a story asked in ``message`` is answered in ``words``: refusals go to
+        ``answer``, the job's message follows in the same language."""
         is_group = message.chat.type != "private"
         place = Place(
             chat_id=message.chat.id,
             is_group=is_group,
             reply_to=message.message_id,
             thread_id=message.message_thread_id if message.is_topic_message else None,
+            locale=words.locale,
         )
-        return MessageReply(self, place, answer)
+        return MessageReply(self, place, answer, words)
 
     async def rebuild(self, stored: StoredJob, remember: Remember) -> TelegramSurface | None:
         """The surface of a job interrupted by a restart: it keeps editing its message."""
@@ -76,14 +80,16 @@ class MessageReply:
         surfaces: TelegramSurfaces,
         place: Place,
         answer: Callable[[str], Awaitable[object]],
+        words: Words,
     ) -> None:
         self._surfaces = surfaces
         self._place = place
         self._answer = answer
+        self._words = words
 
-    async def refuse(self, reason: str) -> None:
-        """Answer with the reason."""
-        await self._answer(reason)
+    async def refuse(self, notice: Notice) -> None:
+        """Answer with the reason, in the asker's language."""
+        await self._answer(render.refusal(notice, self._words))
 
     async def open_surface(self, job_id: str, remember: Remember) -> TelegramSurface:
         """The job's own reply, paced with the rest of its chat."""

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from bot.progress_text import progress_lines
-from engine import DreamResult, JobFailure, ProgressSnapshot
+from bot.i18n import Words
+from bot.progress_text import progress_lines, stage_name
+from engine import N_, DreamResult, JobFailure, Notice, ProgressSnapshot
 
 CAPTION_LIMIT = 1024
 
-HELP = (
+HELP = N_(
     "Send me a short story and I will turn it into a narrated video.\n\n"
     "In a private chat, just write the story. In a group, use /dream followed by the "
     "story.\n/quota shows how many dreams you have left today."
 )
-DREAM_USAGE = (
+DREAM_USAGE = N_(
     "Write your story after the command, e.g. /dream A lighthouse keeper befriends a storm."
 )
 
@@ -22,33 +23,51 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def progress(title: str, snapshot: ProgressSnapshot | None) -> str:
+def progress(title: str, snapshot: ProgressSnapshot | None, words: Words) -> str:
     """The running job: title, then one line per stage."""
     lines = [f"🌙 “{title}”"]
     if snapshot is not None:
-        lines += progress_lines(snapshot)
+        lines += progress_lines(snapshot, words)
     else:
-        lines.append("⏳ starting…")
+        lines.append(words._("⏳ starting…"))
     return clip("\n".join(lines), CAPTION_LIMIT)
 
 
-def final(result: DreamResult, *, shrunk: bool, limit_mb: int) -> str:
-    """The caption of the finished video."""
-    lines = [f"🌙 “{result.title}”", f"{result.duration_s:.0f} s · {len(result.scenes)} scenes"]
+def final(result: DreamResult, words: Words, *, shrunk: bool, limit_mb: int) -> str:
+    """The caption of the finished video, with what the reader should know about it."""
+    lines = [
+        f"🌙 “{result.title}”",
+        words.ngettext(
+            "{seconds} s · {count} scene",
+            "{seconds} s · {count} scenes",
+            len(result.scenes),
+            seconds=f"{result.duration_s:.0f}",
+        ),
+    ]
+    lines += [f"ℹ️ {words.notice(notice)}" for notice in result.notices]
     if shrunk:
-        lines.append(f"(compressed to fit Telegram's {limit_mb} MB limit)")
+        lines.append(words._("(compressed to fit Telegram's {size} MB limit)", size=limit_mb))
     return clip("\n".join(lines), CAPTION_LIMIT)
 
 
-def failure(title: str, failed: JobFailure) -> str:
+def failure(title: str, failed: JobFailure, words: Words) -> str:
     """What a failed or cancelled job says instead of a video."""
     if failed.cancelled:
-        head = "✖ Cancelled. Nothing was charged."
+        head = words._("✖ Cancelled. Nothing was charged.")
     else:
-        head = f"❌ Failed at {failed.stage.value}: {failed.reason}. Nothing was charged."
-    return clip(f"🌙 “{title}”\n{head}", CAPTION_LIMIT)
+        head = words._(
+            "❌ Failed at {stage}: {reason}. Nothing was charged.",
+            stage=stage_name(failed.stage, words),
+            reason=words.notice(failed.reason),
+        )
+    return clip("\n".join([f"🌙 “{title}”", head]), CAPTION_LIMIT)
 
 
-def shared(title: str, author: str) -> str:
+def refusal(notice: Notice, words: Words) -> str:
+    """Why a story was not started."""
+    return clip(words.notice(notice), 4096)
+
+
+def shared(title: str, author: str, words: Words) -> str:
     """The gallery caption, crediting the author."""
-    return clip(f"🌙 “{title}”\nby {author}", CAPTION_LIMIT)
+    return clip(f"🌙 “{title}”\n" + words._("by {author}", author=author), CAPTION_LIMIT)

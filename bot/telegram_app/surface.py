@@ -26,6 +26,7 @@ from aiogram.types import (
 
 from bot import refs
 from bot.flusher import ProgressFlusher
+from bot.i18n import DEFAULT_LOCALE, words
 from bot.pacing import ChatPacer
 from bot.telegram_app import keyboards, render
 from engine import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
@@ -50,6 +51,9 @@ class Place:
     message_id: int | None = None
     is_video: bool = False
     title: str = ""
+    # The asker's language, kept with the reference so a job resumed after a restart
+    # still speaks it (references stored before it existed read as English).
+    locale: str = DEFAULT_LOCALE
 
     def ref(self) -> str:
         """The reference string stored with the job."""
@@ -83,6 +87,7 @@ class TelegramSurface:
         self._limit = upload_limit_bytes
         self._can_share = can_share
         self._remember = remember
+        self._words = words(place.locale)
         self._shown = ""
         self._flusher = ProgressFlusher(pacer, self._send_progress)
         self._gone = False  # the message cannot be edited (deleted, or the chat is closed)
@@ -99,7 +104,7 @@ class TelegramSurface:
     async def acknowledge(self, ticket: JobTicket) -> None:
         """Reply to the story at once with the job's message and a Cancel button."""
         self.job_id, self.place.title = ticket.job_id, ticket.title
-        text = render.progress(ticket.title, None)
+        text = render.progress(ticket.title, None, self._words)
         async with self._pacer.turn(final=True):  # a reply the person waits for
             message = await self._call(
                 lambda: self.bot.send_message(
@@ -107,7 +112,7 @@ class TelegramSurface:
                     text,
                     reply_parameters=self._reply(),
                     message_thread_id=self.place.thread_id,
-                    reply_markup=keyboards.running(self.job_id),
+                    reply_markup=keyboards.running(self.job_id, self._words),
                 ),
                 final=True,
             )
@@ -121,7 +126,7 @@ class TelegramSurface:
         if self._gone or self.place.message_id is None:
             return
         async with self._pacer.turn():
-            caption = render.progress(self.place.title, self._flusher.latest)
+            caption = render.progress(self.place.title, self._flusher.latest, self._words)
             edited = await self._call(
                 lambda: self.bot.edit_message_media(
                     media=InputMediaVideo(
@@ -129,7 +134,7 @@ class TelegramSurface:
                     ),
                     chat_id=self.place.chat_id,
                     message_id=self.place.message_id,
-                    reply_markup=keyboards.running(self.job_id),
+                    reply_markup=keyboards.running(self.job_id, self._words),
                 )
             )
         if edited is not None:
@@ -147,8 +152,8 @@ class TelegramSurface:
         if self._blocked:
             raise SurfaceGoneError("the bot can no longer write to this chat")
         video, shrunk = await fit_to_size(self._ffmpeg, result.final, self._limit)
-        caption = render.final(result, shrunk=shrunk, limit_mb=self._limit // 2**20)
-        markup = keyboards.finished(self.job_id, can_share=self._can_share)
+        caption = render.final(result, self._words, shrunk=shrunk, limit_mb=self._limit // 2**20)
+        markup = keyboards.finished(self.job_id, self._words, can_share=self._can_share)
         media = InputMediaVideo(media=FSInputFile(video), caption=caption, supports_streaming=True)
         if self.place.message_id is not None and not self._gone:
             async with self._pacer.turn(final=True):
@@ -188,16 +193,18 @@ class TelegramSurface:
             return
         async with self._pacer.turn(final=True):
             await self._edit(
-                render.failure(self.place.title, failure), keyboards.failed(self.job_id), final=True
+                render.failure(self.place.title, failure, self._words),
+                keyboards.failed(self.job_id, self._words),
+                final=True,
             )
 
     async def offer_actions(self, actions: Sequence[Action]) -> None:
         """Buttons travel with every edit (Cancel while running, the rest at the end)."""
 
     async def _send_progress(self, snapshot: ProgressSnapshot) -> None:
-        text = render.progress(self.place.title, snapshot)
+        text = render.progress(self.place.title, snapshot, self._words)
         if text != self._shown and not self._gone:
-            await self._edit(text, keyboards.running(self.job_id))
+            await self._edit(text, keyboards.running(self.job_id, self._words))
 
     async def _edit(self, text: str, markup: InlineKeyboardMarkup, *, final: bool = False) -> None:
         chat, message = self.place.chat_id, self.place.message_id

@@ -17,9 +17,14 @@ from datetime import UTC, datetime, timedelta
 
 from engine.errors import AdmissionRefusedError, Refusal
 from engine.models import Charge
+from engine.notice import N_, NN_, Notice
 from engine.storage.db import Database, Transaction
 from engine.storage.sql import sql
 
+_USED_UP = NN_(
+    "You have used your {limit} dream for today. More at {time}.",
+    "You have used all {limit} dreams for today. More at {time}.",
+)
 _ADMIT = sql("""
 INSERT INTO jobs (
     id, user_key, chat_key, day, story, language, seed, cost, state, charge, created_at
@@ -300,30 +305,35 @@ class Ledger:
         spent: float,
         resets_at: datetime,
     ) -> AdmissionRefusedError:
-        reset_text = resets_at.strftime("%H:%M UTC")
+        reset = {"time": resets_at.strftime("%H:%M UTC")}
         if banned:
-            return AdmissionRefusedError(Refusal.BANNED, "You cannot make dreams here.", None)
+            return AdmissionRefusedError(
+                Refusal.BANNED, Notice(N_("You cannot make dreams here.")), None
+            )
         if running >= self.policy.max_running:
             return AdmissionRefusedError(
                 Refusal.RUNNING,
-                "You already have a dream running. Wait for it to finish or cancel it.",
+                Notice(N_("You already have a dream running. Wait for it to finish or cancel it.")),
                 None,
             )
         if used >= limit:
             return AdmissionRefusedError(
                 Refusal.QUOTA,
-                f"You have used all {limit} dreams for today. More at {reset_text}.",
+                Notice(_USED_UP[0], {"limit": limit, **reset}, plural=_USED_UP[1], count=limit),
                 resets_at,
             )
         budget = self.policy.daily_budget
         if budget is not None and spent + ask.cost > budget:
             return AdmissionRefusedError(
                 Refusal.BUDGET,
-                f"The bot has reached its spending limit for today. Try again after {reset_text}.",
+                Notice(
+                    N_("The bot has reached its spending limit for today. Try again after {time}."),
+                    reset,
+                ),
                 resets_at,
             )
         return AdmissionRefusedError(
             Refusal.CHAT_CAP,
-            f"This chat has used all its dreams for today. More at {reset_text}.",
+            Notice(N_("This chat has used all its dreams for today. More at {time}."), reset),
             resets_at,
         )

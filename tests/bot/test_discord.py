@@ -14,6 +14,8 @@ from bot.actions import NOT_YOURS
 from bot.chat_jobs import ChatJobs
 from bot.discord_app import DiscordApp, DiscordOptions
 from bot.discord_app.render import title_of
+from bot.discord_app.surface import Place
+from bot.i18n import words
 from engine import Engine, EngineConfig, Providers
 from engine.books import Books
 from engine.media.ffmpeg import FFmpeg
@@ -45,13 +47,14 @@ class Harness:
         await deliver(self.app.client, payload)
         return payload
 
-    async def press(self, user: int, action: str, job: str, message_id: int) -> None:
+    async def press(self, user: int, action: str, job: str, message_id: int, **kwargs: Any) -> None:
         payload = self.fake.button_payload(
             f"dream:{action}:{job}",
             message_id=message_id,
             user_id=user,
             guild_id=GUILD,
             channel_id=CHANNEL,
+            **kwargs,
         )
         await deliver(self.app.client, payload)
 
@@ -399,3 +402,75 @@ async def test_a_restart_mid_job_continues_in_a_channel_message(
     assert len(second.fake.calls_to("callback")) == defers  # nothing was deferred again
     assert "3 scenes" not in second.fake.original(payload).content
     assert await second.storage.db.fetch("SELECT state FROM jobs") == [("delivered",)]
+
+
+async def test_commands_sync_with_their_names_and_descriptions_in_every_language(
+    discord_bot: Build,
+) -> None:
+    t = await discord_bot(sync_commands=True, guild_ids=(GUILD,))
+    synced = {c["name"]: c for c in t.fake.commands[GUILD]}  # the fake checked Discord's rules
+    dream = synced["dream"]
+    assert dream["name_localizations"]["ja"] == "夢"
+    assert dream["name_localizations"]["ru"] == "сон"
+    assert dream["name_localizations"]["es-ES"] == dream["name_localizations"]["es-419"]
+    assert dream["name_localizations"]["pt-BR"] == words("pt_BR").pgettext("command name", "dream")
+    assert "en-US" not in dream["name_localizations"]  # English is the default itself
+    assert "zh-CN" not in dream["name_localizations"]  # no catalog: Discord shows English
+    japanese = words("ja")
+    assert dream["description_localizations"]["ja"] == japanese._(
+        "Turn a short story into a narrated video"
+    )
+    story = dream["options"][0]
+    assert story["name"] == "story" and story["name_localizations"]["ja"] == "お話"
+    assert story["description_localizations"]["hi"] == words("hi")._("Your story: a few sentences")
+    for command in synced.values():  # every command (a name spelt as in English is left out)
+        assert {"ja", "ru", "hi"} <= set(command["name_localizations"])
+
+
+async def test_a_japanese_client_gets_japanese_replies(
+    discord_bot: Build, media: FakeMedia
+) -> None:
+    japanese = words("ja")
+    t = await discord_bot()
+    quota = t.fake.command_payload(
+        "quota", {}, user_id=OWNER, guild_id=GUILD, channel_id=CHANNEL, locale="ja"
+    )
+    await deliver(t.app.client, quota)
+    assert (
+        t.fake.calls_to("callback")[-1]
+        .body["data"]["content"]
+        .startswith("今日の残りは 5 本中 5 本です。")
+    )
+
+    await t.dream(OWNER, "hi", locale="ja")
+    too_short = japanese.ngettext(
+        "That is too short to film: please write at least {count} word.",
+        "That is too short to film: please write at least {count} words.",
+        3,
+    )
+    assert t.fake.calls_to("followup")[-1].body["content"] == too_short
+
+    payload = await t.dream(OWNER, locale="ja")
+    await t.jobs.drain()
+    original = t.fake.original(payload)
+    assert "3 シーン" in original.content
+    labels = [b["label"] for row in original.components for b in row["components"]]
+    assert labels == [japanese._("🔁 Regenerate")]
+    first_edit = next(c for c in t.fake.calls_to("original") if c.method == "PATCH")
+    assert japanese._("⏳ starting…") in first_edit.body["content"]
+    stored = await t.storage.db.fetch("SELECT surface FROM jobs")
+    place = Place.from_ref(stored[-1][0])
+    assert place is not None and place.locale == "ja"
+
+    await t.press(OTHER, "regenerate", await t.job_id(), original.id, locale="ru")
+    note = t.fake.calls_to("callback")[-1].body["data"]["content"]
+    assert note == words("ru")._(NOT_YOURS) != NOT_YOURS
+
+
+async def test_a_client_language_without_a_catalog_gets_english(discord_bot: Build) -> None:
+    t = await discord_bot()
+    quota = t.fake.command_payload(
+        "quota", {}, user_id=OWNER, guild_id=GUILD, channel_id=CHANNEL, locale="zh-CN"
+    )
+    await deliver(t.app.client, quota)
+    assert "5 of 5 dreams left today" in t.fake.calls_to("callback")[-1].body["data"]["content"]

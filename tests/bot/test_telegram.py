@@ -13,8 +13,10 @@ from aiogram import Bot
 from aiogram.types import Update
 
 from bot.chat_jobs import ChatJobs
-from bot.telegram_app import TelegramApp, TelegramOptions
+from bot.i18n import words
+from bot.telegram_app import TelegramApp, TelegramOptions, render
 from bot.telegram_app.keyboards import JobButton
+from bot.telegram_app.surface import Place
 from engine import Engine, EngineConfig, Providers
 from engine.books import Books
 from engine.media.ffmpeg import FFmpeg
@@ -42,12 +44,20 @@ class Harness:
     update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def say(
-        self, user: int, text: str, *, chat: int | None = None, group: bool = False
+        self,
+        user: int,
+        text: str,
+        *,
+        chat: int | None = None,
+        group: bool = False,
+        language: str | None = None,
     ) -> int:
         update = self.fake.message_update(
             next(self.update_ids), chat or user, user, text,
             chat_type="supergroup" if group else "private", username=f"user{user}",
         )  # fmt: skip
+        if language is not None:  # what a Telegram client reports of its user's language
+            update["message"]["from"]["language_code"] = language
         await self.feed(update)
         return int(update["message"]["message_id"])
 
@@ -413,3 +423,55 @@ async def test_a_blocked_bot_ends_the_updates_and_refunds(
     blocked = next(c for c in t.calls(OWNER) if c.method == "editMessageMedia")
     assert [c for c in t.calls(OWNER) if c.at > blocked.at] == []  # nothing more was tried
     assert await t.storage.db.fetch("SELECT state, charge FROM jobs") == [("failed", "refunded")]
+
+
+def last_text(t: Harness, chat: int) -> str:
+    return str(t.calls(chat, "sendMessage")[-1].params["text"])
+
+
+async def test_a_russian_user_is_answered_in_russian(telegram: Build) -> None:
+    t = await telegram(quota=3)
+    russian = words("ru")
+    await t.say(OWNER, "/help", language="ru")
+    assert last_text(t, OWNER) == russian._(render.HELP)
+    assert last_text(t, OWNER).startswith("Пришлите мне короткую историю")
+    await t.say(OWNER, "/quota", language="ru")
+    assert last_text(t, OWNER).startswith("Сегодня у вас осталось снов: 3 из 3")
+    await t.say(OWNER, "hi", language="ru")
+    assert last_text(t, OWNER) == "Слишком коротко для фильма: напишите хотя бы 3 слова."
+    await t.say(OTHER, "/stats", language="ru")
+    assert last_text(t, OTHER) == russian._("That command is for the bot's admins.")
+
+
+async def test_a_russian_job_speaks_russian_to_the_end_and_keeps_its_language(
+    telegram: Build,
+) -> None:
+    t = await telegram()
+    russian = words("ru")
+    await t.say(OWNER, STORY, language="pt-br")  # each job in its own asker's language
+    await t.say(OTHER, STORY, language="ru")
+    await t.jobs.drain()
+
+    ack, *_ = t.calls(OTHER, "sendMessage")
+    assert ack.params["text"].endswith(russian._("⏳ starting…"))
+    assert ack.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "✖ Отменить"
+    final = t.calls(OTHER, "editMessageMedia")[-1].params
+    assert "3 сцены" in final["media"]["caption"]
+    buttons = [b["text"] for b in final["reply_markup"]["inline_keyboard"][0]]
+    assert buttons == [russian._("🔁 Regenerate"), russian._("📣 Share")]
+    query = "SELECT surface FROM jobs WHERE user_key = ?"
+    stored = await t.storage.db.fetch(query, (f"telegram:{OTHER}",))
+    place = Place.from_ref(stored[0][0])
+    assert place is not None and place.locale == "ru"  # a resumed job still speaks Russian
+    older = Place.from_ref('telegram:{"chat_id": 1, "is_group": false, "reply_to": null}')
+    assert older is not None and older.locale == "en"  # stored before locales: English
+    portuguese = t.calls(OWNER, "sendMessage")[0].params["text"]
+    assert portuguese.endswith(words("pt_BR")._("⏳ starting…"))
+
+
+async def test_an_unknown_or_missing_language_gets_english(telegram: Build) -> None:
+    t = await telegram()
+    await t.say(OWNER, "/help", language="zh-hans")
+    assert last_text(t, OWNER) == render.HELP
+    await t.say(OWNER, "/help")
+    assert last_text(t, OWNER) == render.HELP

@@ -57,6 +57,7 @@ from types import TracebackType
 from typing import Any, Literal, Self, get_args
 
 import pytest
+import regex
 import yarl
 from aiohttp import BodyPartReader, WSMsgType, web
 
@@ -308,6 +309,48 @@ def _form_error(path: list[str], code: str, message: str) -> ApiError:
     for key in reversed(path):
         errors = {key: errors}
     return ApiError((400, 50035, "Invalid Form Body"), errors)
+
+
+# https://docs.discord.com/developers/reference#locales
+LOCALES = frozenset({
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl",
+    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi",
+    "th", "zh-CN", "ja", "zh-TW", "ko",
+})  # fmt: skip
+# https://docs.discord.com/developers/interactions/application-commands#application-command-naming
+# CHAT_INPUT command and option names match this regex (unicode flag) and must use the
+# lowercase variant of any letter that has one.
+COMMAND_NAME = regex.compile(r"^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$")
+# https://docs.discord.com/developers/interactions/application-commands#application-command-object
+# descriptions are 1-100 characters; localizations follow the same rules as the field.
+DESCRIPTION_MAX = 100
+
+
+def _command_problem(item: dict[str, Any], path: list[str]) -> ApiError | None:
+    """The form error Discord gives a command (or option) with a bad name or localization."""
+    names = {"name": item.get("name")} | {
+        f"name_localizations.{k}": v for k, v in (item.get("name_localizations") or {}).items()
+    }
+    descriptions = {"description": item.get("description")} | {
+        f"description_localizations.{k}": v
+        for k, v in (item.get("description_localizations") or {}).items()
+    }
+    for field_name in ("name_localizations", "description_localizations"):
+        for locale in item.get(field_name) or {}:
+            if locale not in LOCALES:
+                return _form_error([*path, field_name, locale], "LOCALE_INVALID", "Invalid locale")
+    for where, name in names.items():
+        if not isinstance(name, str) or not COMMAND_NAME.match(name) or name != name.lower():
+            return _form_error(
+                [*path, *where.split(".")], "APPLICATION_COMMAND_INVALID_NAME", "Invalid name"
+            )
+    for where, text in descriptions.items():
+        if not isinstance(text, str) or not 1 <= len(text) <= DESCRIPTION_MAX:
+            return _form_error([*path, *where.split(".")], "BASE_TYPE_BAD_LENGTH", "Bad length")
+    for n, option in enumerate(item.get("options") or []):
+        if (problem := _command_problem(option, [*path, "options", str(n)])) is not None:
+            return problem
+    return None
 
 
 def json_response(
@@ -946,6 +989,9 @@ class FakeDiscordAPI:
             raise ApiError(MISSING_ACCESS)
         guild_id = _id(r.groups.get("guild"))
         if r.method == "PUT":
+            for n, command in enumerate(r.body or []):
+                if (problem := _command_problem(command, [str(n)])) is not None:
+                    raise problem
             synced = []
             for command in r.body or []:
                 extra = {"guild_id": str(guild_id)} if guild_id else {}

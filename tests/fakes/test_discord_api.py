@@ -467,6 +467,44 @@ async def test_synced_commands_and_a_seeded_guild_resolve_channel_options(
     assert [(c.id, c.name) for c in chosen] == [(gallery_id, "gallery")]
 
 
+class _Names(app_commands.Translator):
+    """Command names as given per locale; None elsewhere."""
+
+    def __init__(self, names: dict[discord.Locale, str]) -> None:
+        self.names = names
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        if context.location is app_commands.TranslationContextLocation.command_name:
+            return self.names.get(locale)
+        return None
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [("夢", True), ("सपना", True), ("сон", True), ("Сон", False), ("two words", False)],
+)
+async def test_command_sync_checks_localized_names_as_discord_does(
+    fake: FakeDiscordAPI, tree: Tree, name: str, valid: bool
+) -> None:
+    @tree.command(name="dream", description="d")
+    async def dream(interaction: discord.Interaction) -> None: ...
+
+    await tree.set_translator(_Names({discord.Locale.japanese: name}))
+    if valid:
+        synced = await tree.sync()
+        assert fake.commands[None][0]["name_localizations"] == {"ja": name}
+        assert synced[0].name == "dream"
+        return
+    with pytest.raises(discord.HTTPException) as refused:
+        await tree.sync()
+    assert refused.value.code == 50035 and "name_localizations" in str(refused.value)
+
+
 async def test_unimplemented_routes_are_recorded(
     fake: FakeDiscordAPI, client: discord.Client
 ) -> None:
