@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,33 @@ def test_a_failed_job_names_its_stage_in_one_line(tmp_path: Path) -> None:
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("dreambot: failed at scenes:")
     assert not (tmp_path / "final.mp4").exists()
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+@pytest.mark.parametrize(
+    ("locale", "told"),
+    [
+        ("C", "The offline voice does not speak Khmer, so this video has no narration."),
+        ("ru_RU.UTF-8", "Офлайн-голос не говорит на языке «кхмерский», поэтому в этом видео нет"),
+    ],
+)
+def test_the_story_language_can_be_given_and_a_voice_that_lacks_it_says_so(
+    tmp_path: Path, locale: str, told: str
+) -> None:
+    # Khmer: espeak-ng has no voice for it, so the override reaches the voice, which says so
+    # in the terminal's language.
+    env = {"LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": locale}
+    done = dreambot("dream", STORY, "--lang", "km", "--out", str(tmp_path), env=env)
+
+    assert done.returncode == 0, done.stderr
+    assert told in " ".join(done.stderr.split())
+    assert (tmp_path / "final.mp4").exists()
+
+
+@pytest.mark.parametrize("tag", ["english!", "e", "12"])
+def test_a_malformed_language_is_refused_before_anything_runs(tmp_path: Path, tag: str) -> None:
+    done = dreambot("dream", STORY, "--lang", tag, "--out", str(tmp_path))
+
+    assert done.returncode == 2
+    assert "is not a language tag such as en, ru or pt-BR" in done.stderr
+    assert list(tmp_path.iterdir()) == []
