@@ -184,3 +184,19 @@ def test_a_long_first_line_is_titled_by_whole_words(story: str) -> None:
     assert any("".join(by_words[:n]).rstrip() == head for n in range(1, len(by_words))) or any(
         "".join(by_graphemes[:n]).rstrip() == head for n in range(1, len(by_graphemes))
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "tag"),
+    [
+        # py3langid scores this Indonesian story 0.56 Malay to 0.44 Indonesian.
+        (
+            "Seorang penjaga mercusuar tinggal sendirian di sebuah pulau berbatu. Suatu malam "
+            "badai besar datang dari laut. Penjaga itu naik ke menara dan menyalakan lampu.",
+            "id",
+        ),
+        ("Saya hendak makan nasi lemak di rumah kawan saya esok pagi.", "ms"),
+    ],
+)
+def test_a_near_tie_between_malay_and_indonesian_goes_to_indonesian(text: str, tag: str) -> None:
+    assert detect_language(text).tag == tag
