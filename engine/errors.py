@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from engine.models import Stage
+from engine.models import Language, Stage
 from engine.notice import Notice
 
 
@@ -88,11 +88,11 @@ class ProviderError(PermanentError):
 
 
 class VoiceUnavailableError(ProviderError):
-    """The voice cannot speak this language (or this script of it); ``notice`` says so."""
+    """The voice cannot speak this language, or would spell this text out letter by letter."""
 
-    def __init__(self, notice: Notice) -> None:
-        super().__init__(str(notice))
-        self.notice = notice
+    def __init__(self, language: Language) -> None:
+        super().__init__(f"the voice does not speak {language.english_name}")
+        self.language = language
 
 
 class ContentRejectedError(PermanentError):

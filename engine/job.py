@@ -25,6 +25,7 @@ from engine.models import (
     JobFailure,
     JobState,
     JobTicket,
+    Language,
     Part,
     PartKind,
     SceneResult,
@@ -355,11 +356,10 @@ class JobRun:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(build(n)) for n in range(total)]
         outcomes = [task.result() for task in tasks]
-        return self._judge(outcomes, voiceless=worker.voiceless), worker.notices
+        scenes = self._judge(outcomes)
+        return scenes, _voice_notices(scenes, script.language)
 
-    def _judge(
-        self, outcomes: list[SceneResult | SceneFailure], *, voiceless: bool
-    ) -> list[SceneResult]:
+    def _judge(self, outcomes: list[SceneResult | SceneFailure]) -> list[SceneResult]:
         """Apply the delivery rule: at least one scene with a real picture and a voice,
         unless the voice said it does not speak the language (the result then says so)."""
         good = [o for o in outcomes if isinstance(o, SceneResult)]
@@ -373,6 +373,7 @@ class JobRun:
             raise StageFailedError(
                 Stage.IMAGES, Notice(N_("no picture could be made for any scene"))
             )
+        voiceless = any(scene.unreadable for scene in good)
         if not voiceless and not any(scene.spoken for scene in good):
             raise StageFailedError(Stage.NARRATION, Notice(N_("no narration could be recorded")))
         return good
@@ -410,3 +411,18 @@ async def _stop(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+NO_VOICE = N_("The offline voice does not speak {language}, so this video has no narration.")
+SOME_SILENT = N_(
+    "The offline voice cannot read all of this {language} story, so some scenes are silent."
+)
+
+
+def _voice_notices(scenes: list[SceneResult], language: Language) -> tuple[Notice, ...]:
+    """What to tell about scenes left silent because the voice does not speak the language
+    (journalled with each scene, so a job resumed after a restart still says it)."""
+    if not any(scene.unreadable for scene in scenes):
+        return ()
+    spoken = any(scene.spoken for scene in scenes)
+    return (Notice(SOME_SILENT if spoken else NO_VOICE, {"language": language}),)

@@ -240,6 +240,7 @@ class Narration:
     path: Path
     duration_s: float
     spoken: bool = True
+    unreadable: bool = False  # silent because the voice does not speak the language
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,7 @@ class SceneResult:
     visual: VisualKind
     spoken: bool
     notes: tuple[str, ...] = ()
+    unreadable: bool = False  # silent because the voice does not speak the language
 
 
 class StageStatus(enum.StrEnum):

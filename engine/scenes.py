@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PIL import Image
@@ -90,18 +90,6 @@ class SceneWorker:
         self._ffmpeg = ffmpeg
         self._tracker = tracker
         self._journal = journal
-        self._notices: dict[str, Notice] = {}
-        self._voiceless = False
-
-    @property
-    def notices(self) -> tuple[Notice, ...]:
-        """What the user should be told about the scenes made so far (each said once)."""
-        return tuple(self._notices.values())
-
-    @property
-    def voiceless(self) -> bool:
-        """Whether the voice said it cannot speak the script's language."""
-        return self._voiceless
 
     async def build(self, spec: SceneSpec) -> SceneResult | SceneFailure:
         """Make one scene, from provider calls to its normalised file."""
@@ -231,12 +219,10 @@ class SceneWorker:
                 check,
             )
         except EngineError as exc:
-            if isinstance(exc, VoiceUnavailableError):
-                self._voiceless = True
-                self._notices.setdefault(str(exc.notice), exc.notice)
             self._note(spec, Stage.NARRATION, exc)
             self._tracker.advance(Stage.NARRATION, fallback=True)
-            return await self._silence(spec, folder)
+            silence = await self._silence(spec, folder)
+            return replace(silence, unreadable=isinstance(exc, VoiceUnavailableError))
         self._tracker.advance(Stage.NARRATION)
         return Narration(made.path, made.value)
 
@@ -292,6 +278,7 @@ class SceneWorker:
                 visual=candidate.visual.kind,
                 spoken=narration.spoken,
                 notes=tuple(notes),
+                unreadable=narration.unreadable,
             )
             await self._journal.keep(
                 Part(PartKind.SCENE, spec.index),
@@ -299,6 +286,7 @@ class SceneWorker:
                 duration_s=duration,
                 visual=result.visual.value,
                 spoken=result.spoken,
+                unreadable=result.unreadable,
             )
             return result
         self._tracker.advance(Stage.SCENES, fallback=True)
@@ -319,6 +307,8 @@ class SceneWorker:
             duration_s=float(str(meta["duration_s"])),
             visual=VisualKind(str(meta["visual"])),
             spoken=bool(meta["spoken"]),
+            # Scenes journalled before languages were told apart were all readable.
+            unreadable=bool(meta.get("unreadable", False)),
         )
 
     async def _title_card(self, spec: SceneSpec, folder: Path) -> _Candidate:

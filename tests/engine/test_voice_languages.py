@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import wave
@@ -9,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import DreamResult, Engine, EngineConfig, Providers
+from engine import DreamResult, Engine, EngineConfig, Providers, StoredJob
 from engine.books import Books
+from engine.job import NO_VOICE, SOME_SILENT
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import probe
 from engine.models import Language
 from engine.providers.local import local_providers
-from engine.providers.local.voice import NO_VOICE
 from engine.providers.local.voices import VoiceList
 from engine.segment import graphemes, is_emoji
 from engine.speech import speaking_time
@@ -178,3 +179,49 @@ async def test_the_voice_is_given_the_storys_language_and_no_emoji(
         assert "Старик" in text
         assert not any(is_emoji(g) for g in graphemes(text))
         assert "  " not in text
+
+
+@needs_espeak
+@pytest.mark.ffmpeg
+async def test_a_resumed_job_the_voice_cannot_speak_is_still_delivered_and_says_so(
+    config: EngineConfig, ffmpeg: FFmpeg, books: Books
+) -> None:
+    story = (
+        "昔々、ある村に老人が住んでいました。ある日、川で桃を見つけました。桃から子が生まれました。"
+    )
+    engine = Engine(config, local_providers(ffmpeg, config.render), ffmpeg, books=books)
+    request = await engine.admit(story, requester="test:1")
+    await engine.dream(request, RecordingSurface(), surface_ref="msg:1")
+    # The process died after every scene was journalled and before the job was settled.
+    async with books.storage.db.transaction() as tx:
+        await tx.fetch(
+            "UPDATE jobs SET state = 'running', charge = 'reserved', finished_at = NULL "
+            "WHERE id = ?",
+            (request.job_id,),
+        )
+
+    restarted = Engine(config, local_providers(ffmpeg, config.render), ffmpeg, books=books)
+
+    async def rebuild(stored: StoredJob) -> RecordingSurface:
+        return RecordingSurface()
+
+    results = await asyncio.gather(*await restarted.resume(rebuild))
+
+    assert [r.job_id for r in results] == [request.job_id]
+    assert [str(n) for n in results[0].notices] == [NO_VOICE.format(language="Japanese")]
+    assert all(scene.unreadable and not scene.spoken for scene in results[0].scenes)
+
+
+@needs_espeak
+@pytest.mark.ffmpeg
+async def test_a_story_the_voice_reads_only_in_part_says_some_scenes_are_silent(
+    config: EngineConfig, ffmpeg: FFmpeg, books: Books
+) -> None:
+    story = (
+        "むかしむかし、あるところに、おじいさんと、おばあさんが、すんでいました。"
+        "ある日、川で大きな桃を見つけました。桃から男の子が生まれました。"
+    )
+    _, result = await _offline_dream(story, config, ffmpeg, books)
+
+    assert [str(n) for n in result.notices] == [SOME_SILENT.format(language="Japanese")]
+    assert [scene.spoken for scene in result.scenes] == [True, False, False]

@@ -9,13 +9,10 @@ from pathlib import Path
 from engine.errors import ProcessTimeoutError, ProviderError, VoiceUnavailableError
 from engine.media.silence import write_silence
 from engine.models import Language
-from engine.notice import N_, Notice
 from engine.ports import RequestTicket
 from engine.process import read_process, run_process
 from engine.providers.local.voices import VoiceList
 from engine.speech import speaking_time
-
-NO_VOICE = N_("The offline voice does not speak {language}, so this video has no narration.")
 
 
 class LocalVoice:
@@ -77,7 +74,7 @@ class LocalVoice:
             return write_silence(path, speaking_time(text))
         voice = (await self.voices()).voice_for(language, text)
         if voice is None:
-            raise VoiceUnavailableError(Notice(NO_VOICE, {"language": language}))
+            raise VoiceUnavailableError(language)
         argv = [self._exe, "-v", voice, "-s", str(self._wpm), "-w", str(path), "--stdin"]
         try:
             code, stderr = await run_process(
