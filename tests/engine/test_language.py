@@ -200,3 +200,36 @@ def test_a_long_first_line_is_titled_by_whole_words(story: str) -> None:
 )
 def test_a_near_tie_between_malay_and_indonesian_goes_to_indonesian(text: str, tag: str) -> None:
     assert detect_language(text).tag == tag
+
+
+@pytest.mark.parametrize(
+    ("tag", "text", "expected"),
+    [
+        (
+            "ja",
+            "「走れ！」と彼は言った。「止まれ！」「いやだ！」",
+            ["「走れ！」と彼は言った。", "「止まれ！」", "「いやだ！」"],
+        ),
+        ("zh", "“跑！”他说。我们走吧。", ["“跑！”他说。", "我们走吧。"]),
+        ("ru", "«Беги!» — сказал он. Он побежал.", ["«Беги!» — сказал он.", "Он побежал."]),
+        (
+            "en",
+            '"Run!" she said. "Stop!" He stopped.',
+            ['"Run!" she said.', '"Stop!"', "He stopped."],
+        ),
+    ],
+)
+def test_a_quotation_stays_with_who_said_it(tag: str, text: str, expected: list[str]) -> None:
+    assert split_sentences(text, Language(tag)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "words_in_prompt"),
+    [
+        ("बूढ़ा आदमी समुद्र के पास रहता था।", ["बूढ़ा", "आदमी", "समुद्र"]),
+        ("كَانَ هُنَاكَ صَيَّادٌ عَجُوزٌ.", ["كَانَ", "هُنَاكَ", "صَيَّادٌ"]),
+    ],
+)
+def test_prompt_words_keep_their_vowel_marks(text: str, words_in_prompt: list[str]) -> None:
+    draft = split_story(f"{text} {text} {text}", language=detect_language(text))
+    assert all(word in draft.scenes[0].visual_prompt for word in words_in_prompt)

@@ -45,13 +45,15 @@ def _wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_OPENERS = "\"\u201c\u00ab\u201e'\u2018([{"
-_CLOSERS = "\"\u201d\u00bb'\u2019)]}"
+_OPENERS = "\"\u201c\u00ab\u201e'\u2018([{\u300c\u300e\uff08"
+_CLOSERS = "\"\u201d\u00bb'\u2019)]}\u300d\u300f\uff09"
 # Every script's sentence marks (Unicode's Sentence_Terminal: . ! ? and the Devanagari
 # danda, the ideographic full stop, the Arabic question mark and full stop…) and the ellipsis.
 _END = regex.compile(r"[\p{Sentence_Terminal}\u2026]+[\"\u201d\u00bb'\u2019)\]}\u300d\u300f]*$")
 _DOTTED = re.compile(r"(?:\w\.)+\w")
-_WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
+# Letters with their combining marks (Devanagari, Tamil and vowelled Arabic write vowels
+# as marks, which ``\w`` leaves out) and digits; "storm-tossed" and "keeper's" stay whole.
+_WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+(?:['\u2019-][\p{L}\p{M}\p{N}]+)*")
 _UNSPACED = frozenset(
     {Script.HAN, Script.KANA, Script.THAI, Script.LAO, Script.KHMER, Script.MYANMAR}
 )
@@ -105,8 +107,17 @@ def _ends_sentence(token: str, following: str) -> bool:
         if before in _SOFT_SPLIT or _DOTTED.fullmatch(before):
             return not next_is_lower
     if match.group() != mark:
-        return not next_is_lower  # '"Run!" she said' is one sentence
+        # '"Run!" she said', a Japanese quotation followed by "he said" and '«Беги!» —
+        # сказал он' are one sentence each: after a closing quote only a capital or a new
+        # quotation starts one.
+        return _starts_sentence(following)
     return True
+
+
+def _starts_sentence(text: str) -> bool:
+    """Whether text surely opens a sentence: a capital letter, or a new quotation."""
+    first = text[:1]
+    return first in _OPENERS or first.isupper()
 
 
 def split_sentences(text: str, language: Language = ENGLISH) -> list[str]:
@@ -119,19 +130,26 @@ def split_sentences(text: str, language: Language = ENGLISH) -> list[str]:
     for line in text.splitlines():
         pieces = [p for token in line.split() for p in _inner_sentences(token, language)]
         start = 0
-        for i, (piece, ends) in enumerate(pieces):
-            last = i + 1 == len(pieces)
-            if last or ends or _ends_sentence(piece, pieces[i + 1][0]):
-                found.append(_joined(p for p, _ in pieces[start : i + 1]))
+        for i, piece in enumerate(pieces):
+            if i + 1 == len(pieces) or _ends_sentence(piece, pieces[i + 1]):
+                found.append(_joined(pieces[start : i + 1]))
                 start = i + 1
     return found
 
 
-def _inner_sentences(token: str, language: Language) -> list[tuple[str, bool]]:
-    """A whitespace token cut where ICU finds a sentence end inside it: (piece, whether
-    the piece ends a sentence for certain, as a mark inside a token always does)."""
-    parts = sentences(token, language.tag) if _SPACELESS.search(token) else [token]
-    return [(part, i + 1 < len(parts)) for i, part in enumerate(parts)]
+def _inner_sentences(token: str, language: Language) -> list[str]:
+    """A whitespace token cut where ICU finds a sentence end inside it (Chinese and
+    Japanese write no spaces); the rules above then judge each cut like any other."""
+    if not _SPACELESS.search(token):
+        return [token]
+    parts = sentences(token, language.tag)
+    # Unicode's sentence rules count an opening bracket as closing punctuation, so "。「"
+    # leaves the 「 on the sentence before: it belongs to the quotation it opens.
+    for i in range(len(parts) - 1):
+        opening = len(parts[i]) - len(parts[i].rstrip(_OPENERS))
+        if opening and opening < len(parts[i]):
+            parts[i], parts[i + 1] = parts[i][:-opening], parts[i][-opening:] + parts[i + 1]
+    return parts
 
 
 def _joined(pieces: Iterable[str]) -> str:
