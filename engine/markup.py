@@ -3,7 +3,8 @@
 ``plain_text`` reduces Markdown (CommonMark, with Discord's ``~~strike~~``, ``||spoiler||``
 and ``-# subtext``), HTML and Discord's raw tokens to the words a person reads. The Markdown
 is rendered to HTML by markdown-it-py (raw HTML passes through it), and one pass of the
-standard library's HTML parser then keeps the text: tags go, entities are unescaped,
+standard library's HTML parser then keeps the text: HTML's own tags go (other words in
+angle brackets are the story's), entities are unescaped,
 ``<script>`` and ``<style>`` go with their content, block ends become line breaks. Bare
 URLs are removed (a masked link keeps its text); Discord's ``<@123>``-style tokens that
 reach the engine unresolved are dropped; ``@everyone`` and ``@here`` lose their ``@``.
@@ -50,6 +51,17 @@ _BLOCKS = frozenset(
 )  # fmt: skip
 _LINES = frozenset({"br", "li", "tr", "dt", "dd"})
 _HIDDEN = frozenset({"script", "style", "template", "head", "title", "noscript"})
+# Every other element a story's HTML may use. A word in angle brackets that is none of
+# these ("He found <the key>") is the story's own text, and so is a known name written
+# with a bare word after it ("under <a stone>"): real markup gives attributes values.
+_INLINE = frozenset(
+    {"a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "del", "dfn", "em", "font", "i",
+     "img", "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub",
+     "sup", "time", "tt", "u", "var", "wbr", "html", "body", "main", "nav", "center", "caption",
+     "thead", "tbody", "tfoot", "td", "th", "col", "colgroup", "dl", "picture", "source",
+     "video", "audio", "iframe", "form", "input", "button", "label", "select", "option",
+     "textarea", "meta", "link", "base", "svg", "path", "ruby", "rt", "rp"}
+)  # fmt: skip
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable("strikethrough")
 # Normalising would turn NUL into U+FFFD and hide it from the control-character check.
@@ -96,19 +108,38 @@ class _TextOf(HTMLParser):
         super().__init__(convert_charrefs=True)
         self._parts: list[str] = []
         self._hidden = 0
+        self._unseen: list[str] = []  # hidden text, given back if its tag never closes
         self._at_break = True
+        self._numbers: list[int | None] = []  # per open list: the next item's number
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if not _is_markup(tag, attrs):
+            self.handle_data(_as_text(self.get_starttag_text() or ""))
+            return
         if tag in _HIDDEN:
             self._hidden += 1
+        if tag in ("ol", "ul"):
+            start = dict(attrs).get("start") or "1"
+            self._numbers.append(int(start) if tag == "ol" and start.isdigit() else None)
         if tag in _BLOCKS:
             self._break("\n\n")
         elif tag in _LINES:
             self._break("\n")
+        if tag == "li" and self._numbers and self._numbers[-1] is not None:
+            # "1984. It was a cold April day." is read as a numbered list: keep the number.
+            self.handle_data(f"{self._numbers[-1]}. ")
+            self._numbers[-1] += 1
 
     def handle_endtag(self, tag: str) -> None:
+        if tag not in _BLOCKS | _LINES | _HIDDEN | _INLINE:
+            self.handle_data(_as_text(f"</{tag}>"))
+            return
+        if tag in ("ol", "ul") and self._numbers:
+            self._numbers.pop()
         if tag in _HIDDEN:
             self._hidden = max(0, self._hidden - 1)
+            if not self._hidden:
+                self._unseen.clear()
         if tag in _BLOCKS:
             self._break("\n\n")
         elif tag in ("td", "th"):
@@ -121,6 +152,7 @@ class _TextOf(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._hidden:
+            self._unseen.append(data)
             return
         if self._at_break:
             data = data.lstrip("\n")
@@ -132,5 +164,23 @@ class _TextOf(HTMLParser):
         self._parts.append(text)
         self._at_break = True
 
+    def close(self) -> None:
+        super().close()
+        if self._hidden and self.rawdata:
+            # The parser keeps an unclosed <script>'s content to itself: take it back.
+            self._unseen.append(self.rawdata)
+            self.rawdata = ""
+
     def text(self) -> str:
-        return "".join(self._parts)
+        # A <script> or <style> never closed hid the rest of the story, not markup.
+        return "".join(self._parts + self._unseen)
+
+
+def _is_markup(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    known = tag in _BLOCKS or tag in _LINES or tag in _HIDDEN or tag in _INLINE
+    return known and all(value is not None for _, value in attrs)
+
+
+def _as_text(tag_text: str) -> str:
+    """A would-be tag that is the story's words: its words, without the brackets."""
+    return tag_text.strip("</>").strip()

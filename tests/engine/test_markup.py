@@ -22,7 +22,7 @@ MARKDOWN_TOKENS = re.compile(r"\*\*|__|~~|\|\||`|<[^>]*>")
         ("# A heading\nThen text.", "A heading\n\nThen text."),
         ("-# small print", "small print"),
         ("- one\n- two\n* three", "one\ntwo\n\nthree"),
-        ("1. first\n2. second", "first\nsecond"),
+        ("1. first\n2. second", "1. first\n2. second"),  # numbers may be years: kept
         ("see [the lighthouse](https://x.org/a) tonight", "see the lighthouse tonight"),
         ("see [the lighthouse](<https://x.org/a>)", "see the lighthouse"),
         ("escaped \\*stars\\* stay", "escaped *stars* stay"),
@@ -132,3 +132,16 @@ def test_a_mixed_story_keeps_only_its_words() -> None:
 )
 def test_spoken_text_leaves_out_whole_emoji_and_nothing_else(text: str, spoken: str) -> None:
     assert spoken_text(text) == spoken
+
+
+@pytest.mark.parametrize(
+    ("story", "text"),
+    [
+        ("He found <the key> under <a stone>.", "He found the key under a stone."),
+        ("1984. It was a cold April day.", "1984. It was a cold April day."),
+        ("<p>unclosed <script>never closed and all story", "unclosed never closed and all story"),
+        ('<a href="https://x.example">the map</a> was <b>old</b>.', "the map was old."),
+    ],
+)
+def test_words_that_only_look_like_markup_stay_in_the_story(story: str, text: str) -> None:
+    assert plain_text(story) == text
