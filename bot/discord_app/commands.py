@@ -74,10 +74,13 @@ async def dream(interaction: Interaction, story: app_commands.Range[str, 1, 1500
     guild = interaction.guild_id
     chat = chat_key(Platform.DISCORD, guild) if guild else None
     client = interaction.client
-    story = await readable_story(interaction, story)  # names, never raw ids, reach the engine
-    await start_dream(
-        interaction, Ask(story, discord_user(interaction.user), chat), client.jobs, client.surfaces
-    )
+
+    async def ask() -> Ask:
+        # Names, never raw ids, reach the engine; looked up after the defer, so a slow
+        # lookup cannot miss Discord's 3 s window.
+        return Ask(await readable_story(interaction, story), discord_user(interaction.user), chat)
+
+    await start_dream(interaction, ask, client.jobs, client.surfaces)
 
 
 @app_commands.command(

@@ -4,6 +4,7 @@ message for a rebuilt one; and the server's gallery, which decides whether Share
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import discord
@@ -114,8 +115,14 @@ class InteractionReply:
 
 
 async def start_dream(
-    interaction: discord.Interaction, ask: Ask, jobs: ChatJobs, surfaces: DiscordSurfaces
+    interaction: discord.Interaction,
+    ask: Ask | Callable[[], Awaitable[Ask]],
+    jobs: ChatJobs,
+    surfaces: DiscordSurfaces,
 ) -> None:
-    """Defer inside Discord's 3 s window first, then ask; refusals are ephemeral."""
+    """Defer inside Discord's 3 s window first, then ask; refusals are ephemeral.
+
+    ``ask`` may be made after the defer (a story whose mentions take REST lookups).
+    """
     await interaction.response.defer(thinking=True)
-    await jobs.start(ask, surfaces.reply_to(interaction))
+    await jobs.start(ask if isinstance(ask, Ask) else await ask(), surfaces.reply_to(interaction))

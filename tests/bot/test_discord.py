@@ -190,6 +190,9 @@ async def test_a_mention_lookup_that_does_not_answer_in_time_is_dropped(
     admitted, *_ = await spoken_and_shown(t.storage, config.work_dir)
     assert admitted == "walked to the sea. The sea sang. The end."
     assert len(t.fake.calls_to("member")) == 1
+    # The interaction was deferred before the lookup, inside Discord's 3 s window.
+    kinds = [call.kind for call in t.fake.calls]
+    assert kinds.index("callback") < kinds.index("member")
 
 
 async def test_refusals_are_ephemeral_and_charge_nothing(discord_bot: Build) -> None:
