@@ -128,11 +128,11 @@ async def admin_command(
 async def run_admin(books: Books, command: CommandObject, words: Words) -> str:
     """One admin command; the reply text."""
     args = (command.args or "").split()
+    usage = f"/{command.command} telegram:123" + (" N" * (command.command == "grant"))
     try:
         if command.command == "stats":
             return await admin.stats(books, words)
         if not args:
-            usage = f"/{command.command} telegram:123" + (" N" * (command.command == "grant"))
             return words._("Usage: {usage}", usage=usage)
         user = parse_user(args[0])
         if command.command == "grant":
@@ -140,8 +140,9 @@ async def run_admin(books: Books, command: CommandObject, words: Words) -> str:
         if command.command == "reset":
             return await admin.reset(books, user, words)
         return await admin.set_banned(books, user, command.command == "ban", words)
-    except ValueError as exc:
-        return str(exc)
+    except ValueError:
+        # A malformed user key or count: the usage says it in the admin's language.
+        return words._("Usage: {usage}", usage=usage)
 
 
 async def press(

@@ -52,7 +52,7 @@ class TypeStyle:
 
     size: int
     language: Language
-    rtl: bool = False  # the paragraph's direction: the scene's first strong letter decides
+    rtl: bool = False  # the paragraph's direction: most of the scene's letters decide
     preferred: Path | None = None  # the operator's caption font, first for what it covers
 
 
