@@ -104,6 +104,8 @@ def test_joiners_that_spell_words_and_emoji_are_kept() -> None:
         ("ar", "\u061f"),  # Arabic question mark
         ("ur", "\u06d4"),  # Arabic full stop, as Urdu writes it
         ("am", "\u1362"),  # Ethiopic full stop
+        ("el", ";"),  # the Greek question mark, as Greek keyboards type it
+        ("el", "\u037e"),  # the Greek question mark itself
     ],
 )
 def test_every_scripts_sentence_mark_ends_a_sentence(tag: str, mark: str) -> None:
@@ -115,6 +117,7 @@ def test_every_scripts_sentence_mark_ends_a_sentence(tag: str, mark: str) -> Non
         "ar": ("هل ذهب إلى البيت", "ثم نام"),
         "ur": ("وہ گھر گیا", "پھر سو گیا"),
         "am": ("ወደ ቤት ሄደ", "ከዚያም ተኛ"),
+        "el": ("Πού πήγε", "Πήγε σπίτι"),
     }.get(tag, ("He went home", "Then he slept"))
     text = f"{first}{mark}{' ' if spaced else ''}{second}{mark}"
     assert split_sentences(text, Language(tag)) == [f"{first}{mark}", f"{second}{mark}"]

@@ -131,7 +131,12 @@ def split_sentences(text: str, language: Language = ENGLISH) -> list[str]:
         pieces = [p for token in line.split() for p in _inner_sentences(token, language)]
         start = 0
         for i, piece in enumerate(pieces):
-            if i + 1 == len(pieces) or _ends_sentence(piece, pieces[i + 1]):
+            if (
+                i + 1 == len(pieces)
+                or _ends_sentence(piece, pieces[i + 1])
+                # Greek asks with ";" (the Greek question mark, U+037E, folds to it).
+                or (language.base == "el" and piece.endswith((";", "\u037e")))
+            ):
                 found.append(_joined(pieces[start : i + 1]))
                 start = i + 1
     return found
