@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import ENGLISH, NP_, Words
-from engine import ProgressSnapshot, Stage, StageProgress, StageStatus
+from engine import JobFailure, ProgressSnapshot, Stage, StageProgress, StageStatus
 
 ICONS = {
     StageStatus.PENDING: "⬜",
@@ -56,3 +56,14 @@ def progress_lines(snapshot: ProgressSnapshot, words: Words = ENGLISH) -> list[s
         name, detail = stage_name(progress.stage, words), describe_stage(progress, words)
         lines.append(f"{ICONS[progress.status]} {name:<{width}}{detail}".rstrip())
     return lines
+
+
+def failure_line(failed: JobFailure, words: Words) -> str:
+    """What a failed or cancelled job says under its title, instead of a video."""
+    if failed.cancelled:
+        return words._("✖ Cancelled. Nothing was charged.")
+    return words._(
+        "❌ Failed at {stage}: {reason}. Nothing was charged.",
+        stage=stage_name(failed.stage, words),
+        reason=words.notice(failed.reason),
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import Words
-from bot.progress_text import progress_lines, stage_name
+from bot.progress_text import failure_line, progress_lines
 from engine import N_, DreamResult, JobFailure, Notice, ProgressSnapshot
 
 CAPTION_LIMIT = 1024
@@ -52,14 +52,7 @@ def final(result: DreamResult, words: Words, *, shrunk: bool, limit_mb: int) -> 
 
 def failure(title: str, failed: JobFailure, words: Words) -> str:
     """What a failed or cancelled job says instead of a video."""
-    if failed.cancelled:
-        head = words._("✖ Cancelled. Nothing was charged.")
-    else:
-        head = words._(
-            "❌ Failed at {stage}: {reason}. Nothing was charged.",
-            stage=stage_name(failed.stage, words),
-            reason=words.notice(failed.reason),
-        )
+    head = failure_line(failed, words)
     return clip("\n".join([f"🌙 “{title}”", head]), CAPTION_LIMIT)
 
 
