@@ -41,6 +41,7 @@ from engine import (
     QuotaPolicy,
 )
 from engine.config import Limits, RenderConfig
+from engine.language import warm_up as warm_up_detector
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.progress import ProgressSnapshot
 from tests.fakes.providers import FakeMedia, FakeProviders
@@ -87,6 +88,7 @@ async def run_once(config: EngineConfig, ffmpeg: FFmpeg, providers: Providers) -
     books = await Books.open(":memory:", QuotaPolicy.unlimited())
     try:
         engine = Engine(config, providers, ffmpeg, books=books)
+        await engine.warm_up()  # as `dreambot run` does at start (timed in main)
         surface = TimingSurface()
         await engine.dream(await engine.admit(STORY, requester="bench:1"), surface)
     finally:
@@ -135,6 +137,9 @@ async def real_clients(
 
 
 async def main(args: argparse.Namespace) -> dict[str, object]:
+    loading = time.monotonic()
+    await asyncio.to_thread(warm_up_detector)
+    detector_load_s = round(time.monotonic() - loading, 2)
     latency = {role: seconds * args.scale for role, seconds in LATENCIES.items()}
     with tempfile.TemporaryDirectory(prefix="dreambot-bench-") as scratch:
         root = Path(scratch)
@@ -177,6 +182,8 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             round(sequential_final / critical, 4) if sequential_final is not None else None
         ),
         "tail_s": round(parallel.final_at - critical, 3),
+        # Once a process, before the first story (`dreambot run` does it at start).
+        "language_detector_load_s": detector_load_s,
         "scenes": args.scenes,
         "scene_seconds": args.scene_seconds,
         "scale": args.scale,

@@ -56,6 +56,9 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             books=Books(storage),
             use_cache=True,
         )
+        loading = time.monotonic()
+        await engine.warm_up()  # as `dreambot run` does at start, before any update
+        detector_load_s = round(time.monotonic() - loading, 2)
         async with FakeTelegramAPI() as fake:
             bot = fake.bot()
             jobs = ChatJobs(engine)
@@ -99,6 +102,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         "users": args.users,
         "all_done_s": round(elapsed, 1),
         "render": f"{args.width}x{args.height}@12",
+        "language_detector_load_s": detector_load_s,
         "machine": machine(),
     }
 

@@ -104,6 +104,11 @@ _NEAR_TIE = {"ms": "id"}
 _NEAR_TIE_SHARE = 0.6
 
 
+def is_loaded() -> bool:
+    """Whether the detector's model is in memory (detection then takes about a millisecond)."""
+    return _identifier is not None
+
+
 def warm_up() -> None:
     """Load the detector now rather than at the first story (it takes about a second)."""
     _detector()

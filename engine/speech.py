@@ -10,6 +10,7 @@ language (bench/languages.py prints the measured rate beside the video it made).
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 from engine.segment import Script, graphemes, is_wordlike, script_of, sentences
 
@@ -48,6 +49,7 @@ def rate_of(script: Script) -> float:
     return _RATE.get(script, LATIN_RATE)
 
 
+@lru_cache(maxsize=8192)  # a story repeats its letters: admission measures every one
 def letter_weight(grapheme: str) -> float:
     """Seconds a grapheme takes to say; spaces, punctuation and emoji take none."""
     if not is_wordlike(grapheme):

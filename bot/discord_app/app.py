@@ -10,6 +10,7 @@ from bot.chat_jobs import ChatJobs
 from bot.discord_app.client import DreamClient
 from bot.discord_app.commands import add_commands
 from bot.discord_app.places import DiscordOptions, DiscordSurfaces
+from bot.i18n import catalogs
 from engine.media.ffmpeg import FFmpeg
 
 
@@ -31,6 +32,7 @@ class DiscordApp:
     def __init__(self, jobs: ChatJobs, ffmpeg: FFmpeg, options: DiscordOptions) -> None:
         self.client = DreamClient(jobs, ffmpeg, options)
         add_commands(self.client.tree)
+        catalogs()  # compiled now, not while the first user's interaction waits
 
     @property
     def surfaces(self) -> DiscordSurfaces:
