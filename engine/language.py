@@ -54,7 +54,7 @@ _lock = threading.Lock()
 
 
 def _detector() -> Any:
-    """The py3langid model, loaded once (about a second; callers run this in a thread)."""
+    """The py3langid model, loaded once (about a second: the first call runs in a thread)."""
     global _identifier
     with _lock:
         if _identifier is None:
