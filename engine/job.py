@@ -47,6 +47,11 @@ from engine.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 CANCELLED = Notice(N_("cancelled"))
+# What a finished video says when the voice could not speak (all or some of) its language.
+NO_VOICE = N_("The offline voice does not speak {language}, so this video has no narration.")
+SOME_SILENT = N_(
+    "The offline voice cannot read all of this {language} story, so some scenes are silent."
+)
 
 _HEADLINE_CHARS = 60
 _SCRIPT = Part(PartKind.SCRIPT)
@@ -411,12 +416,6 @@ async def _stop(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-NO_VOICE = N_("The offline voice does not speak {language}, so this video has no narration.")
-SOME_SILENT = N_(
-    "The offline voice cannot read all of this {language} story, so some scenes are silent."
-)
 
 
 def _voice_notices(scenes: list[SceneResult], language: Language) -> tuple[Notice, ...]:

@@ -7,6 +7,7 @@ admits, hands each run what it needs (a ``JobContext``) and keeps the runs it st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -157,7 +158,8 @@ class Engine:
         through the text rules, so that a long-running process admits its first story as
         fast as the rest."""
         await asyncio.to_thread(warm_up_detector)
-        validate_story("A story to warm up: *one* line.", self.config.story)
+        with contextlib.suppress(StoryRejectedError):  # an operator's limits may refuse it
+            validate_story("A story to warm up: *one* line.", self.config.story)
 
     async def dream(
         self, request: DreamRequest, surface: Surface, *, surface_ref: str | None = None
