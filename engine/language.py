@@ -8,6 +8,7 @@ kana, Hebrew, Greek…) decides by itself, which is both faster and surer on sho
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 from typing import Any
 
 from babel.core import get_global
@@ -153,7 +154,12 @@ def _is_rare(language: Language) -> bool:
 
 def _likely_script(language: Language) -> Script:
     """The script a language is usually written in, from CLDR's likely subtags."""
-    likely = str(get_global("likely_subtags").get(language.base, ""))
+    return _script_of_language(language.base)
+
+
+@lru_cache(maxsize=512)  # every detection asks this of all ~97 languages the model knows
+def _script_of_language(base: str) -> Script:
+    likely = str(get_global("likely_subtags").get(base, ""))
     parts = likely.split("_")
     code = parts[1] if len(parts) > 2 else ""
     if code in {"Hans", "Hant"}:

@@ -94,7 +94,9 @@ _MOTIFS = _wordset(
 ).union(*(words for _, words in _LIGHTING))
 
 
-def _ends_sentence(token: str, following: str) -> bool:
+def _ends_sentence(token: str, following: str, language: Language) -> bool:
+    if language.base == "el" and token.endswith((";", "\u037e")):
+        return True  # Greek asks with ";" (the Greek question mark, U+037E, folds to it)
     match = _END.search(token)
     if match is None:
         return False
@@ -131,12 +133,7 @@ def split_sentences(text: str, language: Language = ENGLISH) -> list[str]:
         pieces = [p for token in line.split() for p in _inner_sentences(token, language)]
         start = 0
         for i, piece in enumerate(pieces):
-            if (
-                i + 1 == len(pieces)
-                or _ends_sentence(piece, pieces[i + 1])
-                # Greek asks with ";" (the Greek question mark, U+037E, folds to it).
-                or (language.base == "el" and piece.endswith((";", "\u037e")))
-            ):
+            if i + 1 == len(pieces) or _ends_sentence(piece, pieces[i + 1], language):
                 found.append(_joined(pieces[start : i + 1]))
                 start = i + 1
     return found
