@@ -60,10 +60,19 @@ def progress_lines(snapshot: ProgressSnapshot, words: Words = ENGLISH) -> list[s
 
 def failure_line(failed: JobFailure, words: Words) -> str:
     """What a failed or cancelled job says under its title, instead of a video."""
+    # "Nothing was charged" only once the refund is in the books; until then (a database
+    # refusing writes) the line says the refund is on its way, and is edited when it lands.
     if failed.cancelled:
-        return words._("✖ Cancelled. Nothing was charged.")
+        if failed.refunded:
+            return words._("✖ Cancelled. Nothing was charged.")
+        return words._("✖ Cancelled. The refund is still being recorded.")
+    stage, reason = stage_name(failed.stage, words), words.notice(failed.reason)
+    if failed.refunded:
+        return words._(
+            "❌ Failed at {stage}: {reason}. Nothing was charged.", stage=stage, reason=reason
+        )
     return words._(
-        "❌ Failed at {stage}: {reason}. Nothing was charged.",
-        stage=stage_name(failed.stage, words),
-        reason=words.notice(failed.reason),
+        "❌ Failed at {stage}: {reason}. The refund is still being recorded.",
+        stage=stage,
+        reason=reason,
     )

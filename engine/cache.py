@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Mapping
@@ -18,6 +19,9 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.storage.db import Database
+from engine.storage.patience import is_refused
+
+log = logging.getLogger(__name__)
 
 
 def file_digest(path: Path) -> str:
@@ -84,10 +88,18 @@ class MediaCache:
         stored = self.folder / key[:2] / f"{key}{path.suffix}"
         stored.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(_place, path, stored)
-        await self._db.fetch(
-            "INSERT OR REPLACE INTO media_cache (key, path, bytes, created_at) VALUES (?, ?, ?, ?)",
-            (key, str(stored), stored.stat().st_size, datetime.now(UTC).isoformat()),
-        )
+        try:
+            await self._db.fetch(
+                "INSERT OR REPLACE INTO media_cache (key, path, bytes, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (key, str(stored), stored.stat().st_size, datetime.now(UTC).isoformat()),
+            )
+        except Exception as exc:
+            # The row only sizes the cache for housekeeping; a database refusing writes
+            # for now must not fail the job that made the file.
+            if not is_refused(exc):
+                raise
+            log.warning("the cache entry of %s is not recorded: %s", path.name, exc)
 
     async def evict(self, paths: list[Path]) -> None:
         """Forget entries whose files housekeeping removed."""

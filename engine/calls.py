@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from aiolimiter import AsyncLimiter
@@ -33,6 +35,33 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
+# The deadline of the provider call this task is inside, if any (see ``off_the_clock``).
+_DEADLINE: contextvars.ContextVar[asyncio.Timeout | None] = contextvars.ContextVar(
+    "deadline", default=None
+)
+
+
+@contextlib.asynccontextmanager
+async def off_the_clock() -> AsyncIterator[None]:
+    """Time the enclosed work takes is not counted against the current provider deadline.
+
+    A provider call records its request id mid-call; if the database makes that wait (a
+    lock held past the busy timeout, a read-only disk), the wait is the database's, and
+    must neither eat the provider's time nor end the call under the provider's name.
+    """
+    deadline = _DEADLINE.get()
+    when = deadline.when() if deadline is not None else None
+    if deadline is None or when is None:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline.reschedule(None)  # no deadline can fire mid-wait
+    try:
+        yield
+    finally:
+        deadline.reschedule(when + loop.time() - started)
+
 
 class ProviderGates:
     """Per provider role: a concurrency limit, a rate limit and bounded retries.
@@ -58,21 +87,29 @@ class ProviderGates:
         timeout_s = self._roles[role].timeout_s
         async with self._gates[role]:
             try:
-                async with asyncio.timeout(timeout_s):
-                    async for attempt in AsyncRetrying(
-                        retry=retry_if_exception_type(TransientError),
-                        stop=stop_after_attempt(self._retry.attempts),
-                        wait=_backoff(self._retry),
-                        before_sleep=_log_retry(role),
-                        reraise=True,
-                    ):
-                        with attempt:
-                            async with self._rates[role]:
-                                result = await self._attempt(role, work)
+                async with asyncio.timeout(timeout_s) as deadline:
+                    token = _DEADLINE.set(deadline)
+                    try:
+                        result = await self._retried(role, work)
+                    finally:
+                        _DEADLINE.reset(token)
             except TimeoutError:
                 self._telemetry.provider_failed(role, "TimeoutError")
                 raise TransientError(f"{role} took longer than {timeout_s:g} s") from None
         return result
+
+    async def _retried(self, role: Role, work: Callable[[], Awaitable[T]]) -> T:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self._retry.attempts),
+            wait=_backoff(self._retry),
+            before_sleep=_log_retry(role),
+            reraise=True,
+        ):
+            with attempt:
+                async with self._rates[role]:
+                    return await self._attempt(role, work)
+        raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def _attempt(self, role: Role, work: Callable[[], Awaitable[T]]) -> T:
         try:

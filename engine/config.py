@@ -96,6 +96,9 @@ class EngineConfig:
     limits: Limits = field(default_factory=Limits)
     story: StoryLimits = field(default_factory=StoryLimits)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # How long a failed job waits for its refund to be recorded before telling the user
+    # that it is on its way (a database refusing writes); it is told again once recorded.
+    settle_wait_s: float = 5.0
 
     def __post_init__(self) -> None:
         missing = set(Role) - set(self.roles)

@@ -51,6 +51,7 @@ class Refusal(enum.StrEnum):
     BUDGET = "budget"
     REJECTED = "rejected"  # the story itself: StoryRejectedError
     STOPPING = "stopping"  # the process is draining before a restart
+    UNAVAILABLE = "unavailable"  # admission itself broke (the database, a bug)
 
 
 class AdmissionRefusedError(EngineError):

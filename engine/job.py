@@ -35,6 +35,7 @@ from engine.models import (
     VisualKind,
 )
 from engine.notice import N_, Notice
+from engine.outcome import Outcome
 from engine.ports import Providers, RequestTicket, Surface
 from engine.preview import PREVIEW, PreviewRun
 from engine.progress import ProgressTracker
@@ -148,9 +149,7 @@ class JobRun:
         except StageFailedError as failure:
             # A failed job never resumes: nothing it still has in a queue is wanted.
             await abandon_pending(self.journal, self.context.providers)
-            await settlement.settle(
-                self.job_id, JobState.FAILED, stage=failure.stage, reason=failure.reason
-            )
+            await self._settle_and_tell(Outcome(JobState.FAILED, failure.stage, failure.notice))
             raise
         except asyncio.CancelledError:
             if self._cancel_requested:
@@ -158,7 +157,8 @@ class JobRun:
                 # person's cancel half settled.
                 await asyncio.shield(self._settle_cancelled())
             raise
-        await settlement.settle(self.job_id, JobState.DELIVERED, timings=result.timings)
+        outcome = Outcome(JobState.DELIVERED)
+        await settlement.settle(self.job_id, self.workdir, outcome, timings=result.timings)
         return result
 
     def cancel(self) -> bool:
@@ -197,13 +197,13 @@ class JobRun:
         try:
             result = await self._produce()
         except StageFailedError as failure:
-            await self._report_failure(reporter, failure)
+            await self._note_failure(reporter, failure)
             raise
         except Exception as exc:
             # A bug must still end the job visibly, named by the stage it broke.
             log.exception("job %s: internal error", self.job_id)
             internal = StageFailedError(self._current_stage(), describe_failure(exc))
-            await self._report_failure(reporter, internal)
+            await self._note_failure(reporter, internal)
             raise internal from exc
         finally:
             await _stop(reporter)
@@ -217,35 +217,52 @@ class JobRun:
             undelivered = StageFailedError(
                 Stage.MERGE, Notice(N_("the video could not be delivered"))
             )
-            await self._report_failure(reporter, undelivered)
+            await self._note_failure(reporter, undelivered)
             raise undelivered from exc
+        # Recorded before anything else can go wrong: a restart from here on settles the
+        # job as delivered instead of making and sending the video again.
+        self.context.settlement.record(self.workdir, Outcome(JobState.DELIVERED))
         await self.surface.offer_actions([Action.REGENERATE])
         return result
 
     async def _settle_cancelled(self) -> None:
         await abandon_pending(self.journal, self.context.providers)
-        await self.context.settlement.settle(self.job_id, JobState.CANCELLED)
-        await self._tell_cancelled()
-
-    async def _tell_cancelled(self) -> None:
         stage = self._current_stage()
         self.tracker.fail(stage)
-        await self.surface.fail(
-            JobFailure(self.job_id, stage, CANCELLED, self.tracker.snapshot(), cancelled=True)
-        )
-        await self.surface.offer_actions([Action.REGENERATE])
+        await self._settle_and_tell(Outcome(JobState.CANCELLED, stage, CANCELLED))
 
-    async def _report_failure(
-        self, reporter: asyncio.Task[None], failure: StageFailedError
-    ) -> None:
+    async def _note_failure(self, reporter: asyncio.Task[None], failure: StageFailedError) -> None:
         await _stop(reporter)
         log.warning("job %s: failed at %s: %s", self.job_id, failure.stage, failure.reason)
         self.tracker.fail(failure.stage)
         self._log_stages()
-        await self.surface.fail(
-            JobFailure(self.job_id, failure.stage, failure.notice, self.tracker.snapshot())
+
+    async def _settle_and_tell(self, outcome: Outcome) -> None:
+        """Refund, then tell. A user hears "nothing was charged" only once the refund is
+        recorded; while the database refuses writes, they hear that the refund is on its
+        way, and the same message is told again when it lands."""
+        settlement = self.context.settlement
+        settling = asyncio.ensure_future(settlement.settle(self.job_id, self.workdir, outcome))
+        done, _ = await asyncio.wait({settling}, timeout=self.context.config.settle_wait_s)
+        if not done:
+            await self._tell(outcome, refunded=False)
+            await settling
+        settling.result()
+        await self._tell(outcome, refunded=True)
+
+    async def _tell(self, outcome: Outcome, *, refunded: bool) -> None:
+        cancelled = outcome.state is JobState.CANCELLED
+        failure = JobFailure(
+            self.job_id,
+            outcome.stage or self._current_stage(),
+            outcome.notice or CANCELLED,
+            self.tracker.snapshot(),
+            cancelled=cancelled,
+            refunded=refunded,
         )
-        await self.surface.offer_actions([Action.REGENERATE])
+        await self.surface.fail(failure)
+        if refunded:
+            await self.surface.offer_actions([Action.REGENERATE])
 
     def _log_stages(self) -> None:
         """One log line per stage that ran, with structured fields for log pipelines."""

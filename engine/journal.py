@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
+from engine.calls import off_the_clock
 from engine.models import Part
 from engine.ports import RequestTicket
 from engine.storage.jobs import JobStore, StoredFile
@@ -52,7 +53,9 @@ class Journal:
 
         async def record(request_id: str) -> None:
             self._requests[part] = request_id
-            await self._store.record_request(self.job_id, part.name, provider, request_id)
+            # Mid-call: a database slow to take it must not cost the provider its deadline.
+            async with off_the_clock():
+                await self._store.record_request(self.job_id, part.name, provider, request_id)
 
         return RequestTicket(self._requests.get(part), record, queued)
 

@@ -321,6 +321,8 @@ class JobFailure:
     reason: Notice
     progress: ProgressSnapshot | None = None
     cancelled: bool = False
+    # Whether the refund is recorded: only then may the user be told nothing was charged.
+    refunded: bool = False
 
 
 @dataclass(frozen=True)

@@ -71,5 +71,8 @@ class Notice:
 
 
 CHECK_UNAVAILABLE = Notice(
-    N_("The content check is unavailable right now. Please try again in a minute.")
+    N_(
+        "The content check is unavailable right now. Please try again in a minute; "
+        "nothing was charged."
+    )
 )

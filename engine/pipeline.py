@@ -16,7 +16,7 @@ from engine.books import Books
 from engine.cache import Cache, MediaCache, NoCache
 from engine.calls import ProviderGates
 from engine.config import EngineConfig
-from engine.errors import AdmissionRefusedError, Refusal, StoryRejectedError
+from engine.errors import AdmissionRefusedError, EngineError, Refusal, StoryRejectedError
 from engine.housekeeping import CACHE_FOLDER, Housekeeper, Retention
 from engine.job import JobContext, JobRun
 from engine.journal import Journal
@@ -36,6 +36,7 @@ from engine.models import (
     Stage,
 )
 from engine.notice import CHECK_UNAVAILABLE, N_, Notice
+from engine.outcome import Outcome, read_outcome
 from engine.ports import Providers, Surface
 from engine.settlement import Settlement
 from engine.step import abandon_pending
@@ -51,6 +52,9 @@ STOPPING = Notice(
     N_("dreambot is restarting. Please send that again in a minute; nothing was charged.")
 )
 NOT_RESUMABLE = Notice(N_("the job could not be resumed after a restart"))
+UNAVAILABLE = Notice(
+    N_("dreambot cannot take dreams right now. Please try again later; nothing was charged.")
+)
 
 
 class Engine:
@@ -126,6 +130,13 @@ class Engine:
         except AdmissionRefusedError as refused:
             self.telemetry.admission_refused(refused.refusal)
             raise
+        except Exception as exc:
+            # The database refusing, a bug: the asker still gets an answer, and it is
+            # true that nothing was charged, since the reservation is the last step and
+            # its transaction either committed or rolled back.
+            log.exception("admission failed for %s", requester)
+            self.telemetry.admission_refused(Refusal.UNAVAILABLE)
+            raise AdmissionRefusedError(Refusal.UNAVAILABLE, UNAVAILABLE, None) from exc
 
     async def _admit(
         self,
@@ -145,7 +156,12 @@ class Engine:
             try:
                 async with asyncio.timeout(self.config.roles[Role.SCRIPT].timeout_s):
                     await self.providers.moderation.check(request.story)
-            except TimeoutError:
+            except StoryRejectedError:
+                raise
+            except (TimeoutError, EngineError) as exc:
+                # The check could not run (a timeout, a refused key, a 4xx): the story is
+                # not judged, so it is neither accepted nor called unsafe.
+                log.warning("moderation could not run: %s", exc)
                 raise StoryRejectedError(CHECK_UNAVAILABLE) from None
         cost = self._estimate_cost(request.story)
         await ledger.admit(
@@ -209,6 +225,9 @@ class Engine:
                 stored.job_id, self._storage.jobs, files=stored.files, requests=stored.requests
             )
             surface = await rebuild(stored)
+            if (ended := read_outcome(stored.workdir)) is not None:
+                await self._settle_ended(stored, ended, surface)
+                continue
             if surface is None or datetime.now(UTC) - stored.created_at > self._resume_window:
                 await self._give_up(stored, journal, surface)
                 continue
@@ -244,9 +263,26 @@ class Engine:
         log.warning("job %s: %s; refunding", stored.job_id, reason)
         # Kept at the last stop for this job to re-attach to; now nobody will.
         await abandon_pending(journal, self.providers)
-        await self._settlement.settle(stored.job_id, JobState.FAILED, stage=stage, reason=reason)
+        outcome = Outcome(JobState.FAILED, stage, notice)
+        await self._settlement.settle(stored.job_id, stored.workdir, outcome)
         if surface is not None:
-            await surface.fail(JobFailure(stored.job_id, stage, notice))
+            await surface.fail(JobFailure(stored.job_id, stage, notice, refunded=True))
+
+    async def _settle_ended(
+        self, stored: StoredJob, ended: Outcome, surface: Surface | None
+    ) -> None:
+        """A job that ended before the last stop but whose end the database missed: settled
+        as it ended, never run again (a delivered video is not sent twice)."""
+        log.warning("job %s: ended %s before the restart; settling it", stored.job_id, ended.state)
+        await self._settlement.settle(stored.job_id, stored.workdir, ended)
+        if surface is not None and ended.state is not JobState.DELIVERED:
+            # They may have heard the refund was on its way: now it is recorded.
+            stage = ended.stage or Stage.SCRIPT
+            notice = ended.notice or NOT_RESUMABLE
+            cancelled = ended.state is JobState.CANCELLED
+            await surface.fail(
+                JobFailure(stored.job_id, stage, notice, cancelled=cancelled, refunded=True)
+            )
 
 
 async def _detect(story: str) -> Language:

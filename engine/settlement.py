@@ -1,8 +1,9 @@
 """How a job is recorded from start to end, and settled in one place.
 
-Settling is the charge (commit on delivery, refund otherwise, never twice: the ledger's
-conditional update), the stage times, the final state, the telemetry of the outcome and a
-nudge to housekeeping, always together and in that order.
+Settling is the outcome written in the job's folder (engine/outcome.py), then the charge
+(commit on delivery, refund otherwise, never twice: the ledger's conditional update), the
+stage times and the final state in one transaction that waits out a database refusing
+writes, then the telemetry of the outcome and a nudge to housekeeping.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from engine.housekeeping import Housekeeper
-from engine.models import JobState, Stage, StageStatus
+from engine.models import JobState, Stage
+from engine.outcome import Outcome, write_outcome
 from engine.storage import Storage
 from engine.telemetry import Telemetry
 
@@ -34,24 +36,33 @@ class Settlement:
         """Store where a job shows itself, once the adapter knows."""
         await self._storage.jobs.set_surface(job_id, surface_ref)
 
+    @staticmethod
+    def record(workdir: Path, outcome: Outcome) -> None:
+        """Write down how the job ended, before anything else is told of it (a delivery is
+        recorded the moment the video is sent, ahead of its charge)."""
+        write_outcome(workdir, outcome)
+
     async def settle(
         self,
         job_id: str,
-        state: JobState,
+        workdir: Path | None,
+        outcome: Outcome,
         *,
-        stage: Stage | None = None,
-        reason: str | None = None,
         timings: Mapping[Stage, float] | None = None,
     ) -> None:
-        """End a job in ``state``: charged if delivered, refunded otherwise."""
-        self._telemetry.job_ended(state)
-        if state is JobState.DELIVERED:
-            if (cost := await self._storage.ledger.commit(job_id)) is not None:
-                self._telemetry.spent(cost)
-        else:
-            await self._storage.ledger.refund(job_id)
-        for done_stage, seconds in (timings or {}).items():
-            await self._storage.jobs.record_stage(job_id, done_stage, StageStatus.DONE, seconds)
-        await self._storage.jobs.finish(job_id, state, stage=stage, failure=reason)
+        """End a job as ``outcome`` says: charged if delivered, refunded otherwise; returns
+        once the database has recorded it, however long the database refuses writes."""
+        if workdir is not None:
+            self.record(workdir, outcome)
+        cost = await self._storage.settle(
+            job_id,
+            outcome.state,
+            stage=outcome.stage,
+            failure=str(outcome.notice) if outcome.notice else None,
+            timings=timings,
+        )
+        self._telemetry.job_ended(outcome.state)
+        if outcome.state is JobState.DELIVERED and cost is not None:
+            self._telemetry.spent(cost)
         if self._housekeeper is not None:
             self._housekeeper.wake()

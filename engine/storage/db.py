@@ -61,10 +61,13 @@ class Database:
             await self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield Transaction(self._connection)
+                await self._connection.execute("COMMIT")
             except BaseException:
-                await self._connection.execute("ROLLBACK")
+                # A COMMIT refused (a full disk) leaves the transaction open; rolled back
+                # here, the connection is fit for the next one.
+                if self._connection.in_transaction:
+                    await self._connection.execute("ROLLBACK")
                 raise
-            await self._connection.execute("COMMIT")
 
 
 class Transaction:

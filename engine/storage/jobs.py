@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.models import JobState, Stage, StageStatus
-from engine.storage.db import Database
+from engine.storage.db import Database, Transaction
+from engine.storage.ledger import MICROS
+from engine.storage.patience import Patience, Write
 from engine.storage.sql import sql
 
 _START = sql(
@@ -24,6 +26,10 @@ _UNFINISHED = sql(
     "WHERE state IN {unfinished} ORDER BY created_at"
 )
 _DONE_STAGES = "SELECT stage, elapsed_s FROM job_stages WHERE status = ? AND elapsed_s IS NOT NULL"
+_FINISH = "UPDATE jobs SET state = ?, failed_stage = ?, failure = ?, finished_at = ? WHERE id = ?"
+_RECORD_STAGE = """INSERT INTO job_stages (job_id, stage, status, elapsed_s) VALUES (?, ?, ?, ?)
+ON CONFLICT (job_id, stage) DO UPDATE
+SET status = excluded.status, elapsed_s = excluded.elapsed_s"""
 
 
 @dataclass(frozen=True)
@@ -62,18 +68,23 @@ class JobStats:
 
 
 class JobStore:
-    """Reads and writes job rows; every method is one short statement or transaction."""
+    """Reads and writes job rows; every method is one short statement or transaction.
 
-    def __init__(self, db: Database) -> None:
+    Writes wait for a database that refuses them for now (``Patience``): what a job made
+    and how it ended is recorded, late rather than never.
+    """
+
+    def __init__(self, db: Database, patience: Patience | None = None) -> None:
         self.db = db
+        self._patience = patience or Patience()
 
     async def start(self, job_id: str, workdir: Path, surface: str | None) -> None:
         """Mark a job running, with its folder and the adapter's surface reference."""
-        await self.db.fetch(_START, (str(workdir), surface, job_id))
+        await self._write(Write.JOB, _START, (str(workdir), surface, job_id))
 
     async def set_surface(self, job_id: str, surface: str) -> None:
         """Store the adapter's reference to where the job shows itself."""
-        await self.db.fetch("UPDATE jobs SET surface = ? WHERE id = ?", (surface, job_id))
+        await self._write(Write.JOB, "UPDATE jobs SET surface = ? WHERE id = ?", (surface, job_id))
 
     async def owner(self, job_id: str) -> str | None:
         """The user key that asked for a job."""
@@ -96,28 +107,41 @@ class JobStore:
         failure: str | None = None,
     ) -> None:
         """Record how a job ended: delivered, failed (with stage and reason) or cancelled."""
-        await self.db.fetch(
-            "UPDATE jobs SET state = ?, failed_stage = ?, failure = ?, finished_at = ? "
-            "WHERE id = ?",
-            (state, stage, failure, datetime.now(UTC).isoformat(), job_id),
+        async with self.db.transaction() as tx:
+            await self.finish_in(tx, job_id, state, stage=stage, failure=failure)
+
+    @staticmethod
+    async def finish_in(
+        tx: Transaction,
+        job_id: str,
+        state: JobState,
+        *,
+        stage: Stage | None = None,
+        failure: str | None = None,
+        timings: dict[Stage, float] | None = None,
+    ) -> None:
+        """Record inside ``tx`` how a job ended and how long its finished stages took."""
+        await tx.run_many(
+            _RECORD_STAGE,
+            [
+                (job_id, done, StageStatus.DONE, seconds)
+                for done, seconds in (timings or {}).items()
+            ],
         )
+        await tx.fetch(_FINISH, (state, stage, failure, datetime.now(UTC).isoformat(), job_id))
 
     async def record_stage(
         self, job_id: str, stage: Stage, status: StageStatus, elapsed_s: float | None
     ) -> None:
         """Remember a stage's latest status and time."""
-        await self.db.fetch(
-            """INSERT INTO job_stages (job_id, stage, status, elapsed_s) VALUES (?, ?, ?, ?)
-            ON CONFLICT (job_id, stage) DO UPDATE
-            SET status = excluded.status, elapsed_s = excluded.elapsed_s""",
-            (job_id, stage, status, elapsed_s),
-        )
+        await self._write(Write.JOURNAL, _RECORD_STAGE, (job_id, stage, status, elapsed_s))
 
     async def record_file(
         self, job_id: str, name: str, path: Path, meta: dict[str, object] | None = None
     ) -> None:
         """Remember a produced file, so a restart does not make it again."""
-        await self.db.fetch(
+        await self._write(
+            Write.JOURNAL,
             """INSERT INTO job_files (job_id, name, path, meta) VALUES (?, ?, ?, ?)
             ON CONFLICT (job_id, name) DO UPDATE SET path = excluded.path, meta = excluded.meta""",
             (job_id, name, str(path), json.dumps(meta or {})),
@@ -125,7 +149,8 @@ class JobStore:
 
     async def record_request(self, job_id: str, name: str, provider: str, request_id: str) -> None:
         """Remember a provider request id before its result is awaited."""
-        await self.db.fetch(
+        await self._write(
+            Write.JOURNAL,
             """INSERT INTO provider_requests (job_id, name, provider, request_id, created_at)
             VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (job_id, name) DO UPDATE SET request_id = excluded.request_id""",
@@ -161,14 +186,17 @@ class JobStore:
         timings: dict[str, list[float]] = {}
         for stage, elapsed in await self.db.fetch(_DONE_STAGES, (StageStatus.DONE,)):
             timings.setdefault(stage, []).append(elapsed)
-        spent = await self.db.fetch("SELECT spent FROM daily_spend WHERE day = ?", (day,))
+        spent = await self.db.fetch("SELECT spent_micros FROM daily_spend WHERE day = ?", (day,))
         admitted = await self.db.fetch("SELECT count(*) FROM jobs WHERE day = ?", (day,))
         return JobStats(
             by_state=by_state,
             median_stage_s={k: statistics.median(v) for k, v in sorted(timings.items())},
-            spent_today=float(spent[0][0]) if spent else 0.0,
+            spent_today=spent[0][0] / MICROS if spent else 0.0,
             admitted_today=int(admitted[0][0]),
         )
+
+    async def _write(self, what: Write, statement: str, params: tuple[object, ...]) -> None:
+        await self._patience.until_stored(what, lambda: self.db.fetch(statement, params))
 
     async def _load(
         self,

@@ -5,6 +5,9 @@ the running-job limit, the user's daily quota, the chat's daily cap and the glob
 budget in the same statement that reserves, so no interleaving can over-admit. Pending
 admissions are batched: one transaction and one ``executemany`` serve them all, in
 arrival order, which keeps a burst of admissions to a few round trips.
+
+Money is counted in whole millionths of the operator's currency (``micros``), so the
+budget cap is exact: in floats, three costs of 0.1 overrun a budget of 0.3.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from engine.errors import AdmissionRefusedError, Refusal
 from engine.models import Charge
 from engine.notice import N_, NN_, Notice
 from engine.storage.db import Database, Transaction
+from engine.storage.patience import Patience, Write
 from engine.storage.sql import sql
+
+MICROS = 1_000_000  # millionths of the operator's currency per unit
 
 _USED_UP = NN_(
     "You have used your {limit} dream for today. More at {time}.",
@@ -27,7 +33,7 @@ _USED_UP = NN_(
 )
 _ADMIT = sql("""
 INSERT INTO jobs (
-    id, user_key, chat_key, day, story, language, seed, cost, state, charge, created_at
+    id, user_key, chat_key, day, story, language, seed, cost_micros, state, charge, created_at
 )
 SELECT :id, :user, :chat, :day, :story, :language, :seed, :cost, {admitted}, {reserved}, :now
 WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_key = :user AND banned = 1)
@@ -42,7 +48,7 @@ WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_key = :user AND banned = 1)
         WHERE chat_key = :chat AND chat_key IS NOT NULL AND day = :day
         AND charge IN {counted}) < :chat_cap)
   AND (:budget IS NULL OR
-       coalesce((SELECT spent FROM daily_spend WHERE day = :day), 0) + :cost <= :budget)
+       coalesce((SELECT spent_micros FROM daily_spend WHERE day = :day), 0) + :cost <= :budget)
 """)
 
 _SHOW = sql("""SELECT
@@ -55,7 +61,10 @@ _USED_TODAY = sql(
     "SELECT count(*) FROM jobs WHERE user_key = ? AND day = ? AND charge IN {counted}"
 )
 
-_SETTLE = sql("UPDATE jobs SET charge = ? WHERE id = ? AND charge = {reserved} RETURNING cost")
+_SETTLE = sql(
+    "UPDATE jobs SET charge = ? WHERE id = ? AND charge = {reserved} RETURNING cost_micros"
+)
+_SPENT = "SELECT spent_micros FROM daily_spend WHERE day = ?"
 
 _STANDING = sql("""SELECT u.user_key,
     coalesce((SELECT banned FROM users WHERE user_key = u.user_key), 0),
@@ -110,6 +119,11 @@ class QuotaView:
         return max(0, self.limit - self.used)
 
 
+def micros(amount: float) -> int:
+    """An amount of the operator's currency in whole millionths (rounded to the nearest)."""
+    return round(amount * MICROS)
+
+
 def utc_now() -> datetime:
     """The current time in UTC (the quota day is a UTC day)."""
     return datetime.now(UTC)
@@ -124,10 +138,16 @@ class Ledger:
     """Admission, commit and refund of jobs against quotas, caps and the budget."""
 
     def __init__(
-        self, db: Database, policy: QuotaPolicy, *, clock: Callable[[], datetime] = utc_now
+        self,
+        db: Database,
+        policy: QuotaPolicy,
+        patience: Patience | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.db = db
         self.policy = policy
+        self._patience = patience or Patience()
         self._clock = clock
         self._pending: list[tuple[Ask, asyncio.Future[None]]] = []
         self._draining: asyncio.Task[None] | None = None
@@ -150,16 +170,28 @@ class Ledger:
         if view.banned or view.running >= self.policy.max_running or view.used >= view.limit:
             ask = Ask(job_id="", user=user, story="")
             raise self._explain(
-                ask, view.banned, view.running, view.used, view.limit, 0.0, view.resets_at
+                ask, view.banned, view.running, view.used, view.limit, 0, view.resets_at
             )
 
     async def commit(self, job_id: str) -> float | None:
-        """Charge a reserved job for good (on delivery): its cost, or None if not reserved."""
-        return await self._settle(job_id, Charge.COMMITTED)
+        """Charge a reserved job for good (on delivery): its cost, or None if not reserved.
+
+        Waits for a database that refuses writes until the charge is recorded.
+        """
+        return await self._settle_alone(job_id, Charge.COMMITTED)
 
     async def refund(self, job_id: str) -> float | None:
-        """Give a reserved job back (on failure or cancel): its cost, or None if not reserved."""
-        return await self._settle(job_id, Charge.REFUNDED)
+        """Give a reserved job back (on failure or cancel): its cost, or None if not reserved.
+
+        Waits for a database that refuses writes until the refund is recorded.
+        """
+        return await self._settle_alone(job_id, Charge.REFUNDED)
+
+    @staticmethod
+    async def settle_in(tx: Transaction, job_id: str, charge: Charge) -> float | None:
+        """Commit or refund a reserved job inside ``tx``: its cost, or None if not reserved."""
+        rows = await tx.fetch(_SETTLE, (charge, job_id))
+        return rows[0][0] / MICROS if rows else None
 
     async def show(self, user: str) -> QuotaView:
         """A user's usage, limit and running jobs today."""
@@ -209,15 +241,15 @@ class Ledger:
     async def spent_today(self) -> float:
         """Cost units reserved or committed today."""
         day = self._clock().date().isoformat()
-        rows = await self.db.fetch("SELECT spent FROM daily_spend WHERE day = ?", (day,))
-        return float(rows[0][0]) if rows else 0.0
+        rows = await self.db.fetch(_SPENT, (day,))
+        return rows[0][0] / MICROS if rows else 0.0
 
-    async def _settle(self, job_id: str, charge: Charge) -> float | None:
-        rows = await self.db.fetch(
-            _SETTLE,
-            (charge, job_id),
-        )
-        return float(rows[0][0]) if rows else None
+    async def _settle_alone(self, job_id: str, charge: Charge) -> float | None:
+        async def settle() -> float | None:
+            async with self.db.transaction() as tx:
+                return await self.settle_in(tx, job_id, charge)
+
+        return await self._patience.until_stored(Write.SETTLE, settle)
 
     async def _drain(self) -> None:
         while self._pending:
@@ -252,12 +284,12 @@ class Ledger:
                 "story": ask.story,
                 "language": ask.language,
                 "seed": ask.seed,
-                "cost": ask.cost,
+                "cost": micros(ask.cost),
                 "now": now.isoformat(),
                 "max_running": policy.max_running,
                 "quota": policy.daily_quota,
                 "chat_cap": policy.chat_daily_cap,
-                "budget": policy.daily_budget,
+                "budget": None if policy.daily_budget is None else micros(policy.daily_budget),
             }
             for ask in asks
         ]
@@ -285,8 +317,8 @@ class Ledger:
                 (day, day, users),
             )
         }
-        spent_rows = await tx.fetch("SELECT spent FROM daily_spend WHERE day = ?", (day,))
-        spent = float(spent_rows[0][0]) if spent_rows else 0.0
+        spent_rows = await tx.fetch(_SPENT, (day,))
+        spent = int(spent_rows[0][0]) if spent_rows else 0
         refusals = {}
         for ask in asks:
             banned, running, used, extra = standing[ask.user]
@@ -302,7 +334,7 @@ class Ledger:
         running: int,
         used: int,
         limit: int,
-        spent: float,
+        spent: int,
         resets_at: datetime,
     ) -> AdmissionRefusedError:
         reset = {"time": resets_at.strftime("%H:%M UTC")}
@@ -323,7 +355,7 @@ class Ledger:
                 resets_at,
             )
         budget = self.policy.daily_budget
-        if budget is not None and spent + ask.cost > budget:
+        if budget is not None and spent + micros(ask.cost) > micros(budget):
             return AdmissionRefusedError(
                 Refusal.BUDGET,
                 Notice(

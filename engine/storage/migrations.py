@@ -126,6 +126,37 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         # NULL for jobs admitted before languages were told apart: detected again on resume.
         ("ALTER TABLE jobs ADD COLUMN language TEXT",),
     ),
+    (
+        "006_cost_in_micros",
+        # Costs and spend as whole millionths of the operator's currency: sums of REAL drift
+        # (0.1 + 0.1 + 0.1 > 0.3), so a budget cap compared in floats was off by one.
+        # The day's spend is summed again from the jobs, which are the record.
+        (
+            "ALTER TABLE jobs ADD COLUMN cost_micros INTEGER NOT NULL DEFAULT 0",
+            "UPDATE jobs SET cost_micros = CAST(round(cost * 1000000) AS INTEGER)",
+            "DROP TRIGGER spend_on_reserve",
+            "DROP TRIGGER spend_on_refund",
+            "DROP TABLE daily_spend",
+            "ALTER TABLE jobs DROP COLUMN cost",
+            """CREATE TABLE daily_spend (
+                day TEXT PRIMARY KEY,
+                spent_micros INTEGER NOT NULL DEFAULT 0
+            )""",
+            """INSERT INTO daily_spend (day, spent_micros)
+            SELECT day, sum(cost_micros) FROM jobs
+            WHERE charge IN ('reserved', 'committed') GROUP BY day""",
+            """CREATE TRIGGER spend_on_reserve AFTER INSERT ON jobs
+            WHEN NEW.charge = 'reserved' BEGIN
+                INSERT INTO daily_spend (day, spent_micros) VALUES (NEW.day, NEW.cost_micros)
+                ON CONFLICT (day) DO UPDATE SET spent_micros = spent_micros + excluded.spent_micros;
+            END""",
+            """CREATE TRIGGER spend_on_refund AFTER UPDATE OF charge ON jobs
+            WHEN OLD.charge = 'reserved' AND NEW.charge = 'refunded' BEGIN
+                UPDATE daily_spend SET spent_micros = spent_micros - OLD.cost_micros
+                WHERE day = OLD.day;
+            END""",
+        ),
+    ),
 )
 
 

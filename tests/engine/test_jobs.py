@@ -21,6 +21,18 @@ STORY = "A lighthouse keeper befriends a storm. The storm visits every night. Th
 USER = "telegram:42"
 
 
+class PreviewWatch(RecordingSurface):
+    """Says when the preview has been shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown = asyncio.Event()
+
+    async def show_preview(self, preview: Path) -> None:
+        await super().show_preview(preview)
+        self.shown.set()
+
+
 @pytest.fixture
 async def storage(tmp_path):
     opened = await Storage.open(tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=5))
@@ -105,9 +117,13 @@ async def test_a_restart_resumes_and_re_attaches_without_resubmitting(
     )
     clips_submitted = asyncio.Event()
     first = FakeProviders(media)
+    surface = PreviewWatch()
 
     async def hold(role: str, scene: int | None) -> None:
         if role == "clips":
+            # The preview is kept right after it is shown, ahead of this hook's query on
+            # the database's lock, so the restarted job finds it kept.
+            await surface.shown.wait()
             # Each call's id is stored before its hook runs, so the hook of the last one
             # stored sees all three in the database.
             recorded = await storage.db.fetch(
@@ -120,7 +136,7 @@ async def test_a_restart_resumes_and_re_attaches_without_resubmitting(
     first.hook = hold
     engine = engine_for(config, ffmpeg, first, storage)
     request = await engine.admit(STORY, requester=USER)
-    job = asyncio.create_task(engine.dream(request, RecordingSurface(), surface_ref="msg:1"))
+    job = asyncio.create_task(engine.dream(request, surface, surface_ref="msg:1"))
     await asyncio.wait_for(clips_submitted.wait(), timeout=30)
     job.cancel()  # not engine.cancel(): this is the process going away, not the user
     with pytest.raises(asyncio.CancelledError):

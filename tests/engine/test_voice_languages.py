@@ -16,6 +16,7 @@ from engine.job import NO_VOICE, SOME_SILENT
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import probe
 from engine.models import Language
+from engine.outcome import OUTCOME_FILE
 from engine.providers.local import local_providers
 from engine.providers.local.voices import VoiceList
 from engine.segment import graphemes, is_emoji
@@ -192,7 +193,9 @@ async def test_a_resumed_job_the_voice_cannot_speak_is_still_delivered_and_says_
     engine = Engine(config, local_providers(ffmpeg, config.render), ffmpeg, books=books)
     request = await engine.admit(story, requester="test:1")
     await engine.dream(request, RecordingSurface(), surface_ref="msg:1")
-    # The process died after every scene was journalled and before the job was settled.
+    # The process died after every scene was journalled and before the job was settled
+    # (before even its outcome was written in its folder).
+    (config.work_dir / request.job_id / OUTCOME_FILE).unlink()
     async with books.storage.db.transaction() as tx:
         await tx.fetch(
             "UPDATE jobs SET state = 'running', charge = 'reserved', finished_at = NULL "

@@ -1,0 +1,116 @@
+"""How a job ended, written in its folder before the database is told.
+
+A job's end is recorded in two places, in this order: a small file in the job's folder,
+then its row (charge, stage times and state in one transaction). Between the two a
+process may be killed, or the database may refuse writes for a while; the file is what
+tells a restarted engine that the job already ended, so it settles the job as it ended
+instead of running it again: a delivered video is not sent twice, and a job the user was
+told had failed is never delivered and charged afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.models import JobState, Language, Stage
+from engine.notice import Named, Notice, Value
+
+OUTCOME_FILE = "outcome.json"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended: its state, and for a failure the stage and what the user is told."""
+
+    state: JobState
+    stage: Stage | None = None
+    notice: Notice | None = None
+
+
+def write_outcome(workdir: Path, outcome: Outcome) -> bool:
+    """Write the outcome durably (a rename of a synced file); False when it could not be.
+
+    A full or read-only disk must not stop the job from settling in the database, so a
+    failed write is logged and the database record is then the only one.
+    """
+    target = workdir / OUTCOME_FILE
+    partial = target.with_suffix(".part")
+    data = {
+        "state": outcome.state.value,
+        "stage": outcome.stage.value if outcome.stage else None,
+        "notice": _notice_data(outcome.notice) if outcome.notice else None,
+    }
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        with partial.open("w", encoding="utf-8") as out:
+            json.dump(data, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+    except OSError:
+        log.warning("the outcome of %s could not be written", workdir.name, exc_info=True)
+        return False
+    return True
+
+
+def read_outcome(workdir: Path | None) -> Outcome | None:
+    """The outcome a job's folder records, or None (the job has not ended, or no record)."""
+    if workdir is None:
+        return None
+    try:
+        data = json.loads((workdir / OUTCOME_FILE).read_text(encoding="utf-8"))
+        return Outcome(
+            JobState(data["state"]),
+            Stage(data["stage"]) if data["stage"] else None,
+            _notice_of(data["notice"]) if data["notice"] else None,
+        )
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        # Half written by a process killed mid-write is impossible (rename), so this is
+        # damage from outside: the job then resumes as if it had not ended.
+        log.warning("the outcome of %s is unreadable; ignored", workdir.name, exc_info=True)
+        return None
+
+
+def _notice_data(notice: Notice) -> dict[str, Any]:
+    return {
+        "message": notice.message,
+        "plural": notice.plural,
+        "count": notice.count,
+        "values": {key: _value_data(value) for key, value in notice.values.items()},
+    }
+
+
+def _value_data(value: Value) -> dict[str, Any]:
+    if isinstance(value, Notice):
+        return {"notice": _notice_data(value)}
+    if isinstance(value, Language):
+        return {"language": value.tag}
+    if isinstance(value, Named):
+        return {"text": value.display_name("en")}
+    return {"text": value} if isinstance(value, str) else {"number": value}
+
+
+def _notice_of(data: dict[str, Any]) -> Notice:
+    return Notice(
+        data["message"],
+        {key: _value_of(value) for key, value in data["values"].items()},
+        plural=data["plural"],
+        count=data["count"],
+    )
+
+
+def _value_of(data: dict[str, Any]) -> Value:
+    if "notice" in data:
+        return _notice_of(data["notice"])
+    if "language" in data:
+        return Language.parse(data["language"])
+    return data["text"] if "text" in data else data["number"]  # type: ignore[no-any-return]

@@ -1,0 +1,82 @@
+"""Waiting out a database that refuses writes for now, so that what must be recorded is.
+
+A lock held by another process past the busy timeout, a read-only file system, a full disk:
+SQLite says so with a result code, and each passes once the operator acts. A job's writes
+(its settlement above all) wait for that, however long it takes; they never turn into a
+job failure, a lost refund or a charge nobody recorded.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+# Primary result codes (https://www.sqlite.org/rescode.html) that describe the database's
+# condition, not the statement: the same write succeeds once the condition passes.
+_PASSING = {
+    5,  # SQLITE_BUSY: another connection holds the write lock past the busy timeout
+    6,  # SQLITE_LOCKED: a conflict inside this connection's own transaction
+    8,  # SQLITE_READONLY: read-only file, directory or file system; PRAGMA query_only
+    10,  # SQLITE_IOERR: the operating system refused a read or write
+    13,  # SQLITE_FULL: the disk (or the quota) is full
+    14,  # SQLITE_CANTOPEN: the journal or WAL file cannot be opened
+}
+
+
+class Write(enum.StrEnum):
+    """Which kind of write waited (the metrics label)."""
+
+    SETTLE = "settle"  # a job's charge and end
+    JOURNAL = "journal"  # a job's files, provider requests and stages
+    JOB = "job"  # a job's start and where it shows itself
+
+
+def is_refused(error: BaseException) -> bool:
+    """Whether SQLite refused because of the database's condition, which will pass."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(error, sqlite3.Error) and code is not None and code & 0xFF in _PASSING
+
+
+Refused = Callable[[Write], None]
+
+
+class Patience:
+    """Retries refused writes, backing off to one attempt every ``max_wait_s``, forever.
+
+    ``on_refused`` hears of every refused attempt (telemetry, and tests that wait for it).
+    """
+
+    def __init__(self, on_refused: Refused | None = None, *, max_wait_s: float = 5.0) -> None:
+        self._on_refused = on_refused
+        self._max_wait_s = max_wait_s
+
+    async def until_stored(self, what: Write, write: Callable[[], Awaitable[T]]) -> T:
+        """``write()``'s result once the database accepts it."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(is_refused),
+            wait=wait_exponential(multiplier=0.05, max=self._max_wait_s),
+            before_sleep=lambda state: self._note(what, state),
+            reraise=True,
+        ):
+            with attempt:
+                return await write()
+        raise AssertionError("unreachable: the retry loop only ends by returning or raising")
+
+    def _note(self, what: Write, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        if state.attempt_number in (1, 10) or state.attempt_number % 100 == 0:
+            log.warning(
+                "the database refused a %s write (%s); retrying until it is recorded",
+                what, error,
+            )  # fmt: skip
+        if self._on_refused is not None:
+            self._on_refused(what)
