@@ -127,7 +127,10 @@ async def real_clients(
             ],
         }
         os.environ.update(
-            FAL_KEY="bench-key", OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=openai.base_url
+            FAL_KEY="bench-key",
+            OPENAI_API_KEY="sk-bench",
+            OPENAI_BASE_URL=openai.base_url,
+            DREAMBOT_DOWNLOAD_ALLOW_HOSTS="localhost",  # the fake fal's file host
         )
         built = build_providers(Settings(), ffmpeg, render)
         try:

@@ -89,7 +89,7 @@ def build_providers(settings: Settings, ffmpeg: FFmpeg, render: RenderConfig) ->
         queue = FalQueue(
             settings.fal_key.get_secret_value(),
             poll_s=settings.fal_poll_s,
-            max_download_bytes=settings.max_download_mb * 2**20,
+            downloads=settings.download_policy(),
         )
         built.closers.append(queue.close)
         models = {

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engine import EngineConfig, Limits, QuotaPolicy, RenderConfig, StoryLimits
+from engine.config import DownloadPolicy
 
 TELEGRAM_PUBLIC_API = "https://api.telegram.org"
 DISCORD_PUBLIC_API = "https://discord.com/api/v10"
@@ -87,6 +88,8 @@ class Settings(BaseSettings):
     openai_voice: str = "alloy"
     openai_moderation_model: str = "omni-moderation-latest"
     max_download_mb: int = Field(default=200, ge=1)
+    # Hosts whose provider URLs are fetched even at private addresses (self-hosted ones).
+    download_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     telegram_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_TOKEN")
     telegram_api_base: str = Field(
@@ -125,7 +128,7 @@ class Settings(BaseSettings):
 
     prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
 
-    @field_validator("admins", "discord_guild_ids", mode="before")
+    @field_validator("admins", "discord_guild_ids", "download_allow_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -139,6 +142,13 @@ class Settings(BaseSettings):
             max_running=self.max_running,
             chat_daily_cap=self.chat_daily_cap,
             daily_budget=self.daily_budget,
+        )
+
+    def download_policy(self) -> DownloadPolicy:
+        """How provider files are fetched, drawn from these settings."""
+        return DownloadPolicy(
+            allow_hosts=frozenset(self.download_allow_hosts),
+            max_bytes=self.max_download_mb * 2**20,
         )
 
     def engine_config(self, *, work_dir: Path | None = None) -> EngineConfig:

@@ -25,6 +25,27 @@ class RenderConfig:
     caption_font: Path | None = None  # tried first, for the characters it has (media/fonts.py)
 
 
+# Scenes render at most 3840x2160 (8.3 Mpx, bot/settings.py); a picture far larger is no
+# better on screen, and ffmpeg holds every decoded pixel of it for each encode.
+MAX_IMAGE_PIXELS = 40_000_000
+
+
+@dataclass(frozen=True)
+class DownloadPolicy:
+    """How provider files are fetched; every one is untrusted (docs/decisions.md).
+
+    Only public addresses are fetched, on every redirect hop, unless the host is named in
+    ``allow_hosts`` (a self-hosted provider). ``timeout_s`` bounds the whole download,
+    redirects included; ``read_timeout_s`` each connect and read within it.
+    """
+
+    allow_hosts: frozenset[str] = frozenset()
+    max_bytes: int = 200 * 2**20
+    timeout_s: float = 120.0
+    read_timeout_s: float = 30.0
+    max_redirects: int = 5
+
+
 @dataclass(frozen=True)
 class RoleLimits:
     """How one provider role is called, shared by every job of an engine.

@@ -7,7 +7,8 @@
      ├── TransientError          worth retrying (timeouts, 5xx, rate limits); may carry retry_after
      ├── PermanentError          retrying will not help
      │    ├── ProviderError      a provider failed or returned something unusable
-     │    │    └── VoiceUnavailableError  the voice does not speak the story's language
+     │    │    ├── VoiceUnavailableError  the voice does not speak the story's language
+     │    │    └── ReplyTooLargeError     a provider API's reply body is over its cap
      │    ├── ContentRejectedError  a provider or moderation refused the content
      │    ├── MediaError         a media file could not be made or read
      │    │    └── FFmpegError   ffmpeg failed; carries the tail of its stderr
@@ -94,6 +95,17 @@ class VoiceUnavailableError(ProviderError):
     def __init__(self, language: Language) -> None:
         super().__init__(f"the voice does not speak {language.english_name}")
         self.language = language
+
+
+class ReplyTooLargeError(ProviderError):
+    """A provider API answered with a body over its cap (or one that cannot be bounded).
+
+    Not retried: the same request would get the same answer, paid for again.
+    """
+
+    def __init__(self, limit: int, detail: str = "") -> None:
+        super().__init__(detail or f"the provider's reply is over {limit // 2**20} MiB")
+        self.limit = limit
 
 
 class ContentRejectedError(PermanentError):

@@ -16,12 +16,14 @@ from pathlib import Path
 from PIL import Image
 
 from engine.calls import describe_failure
-from engine.config import RenderConfig
+from engine.config import MAX_IMAGE_PIXELS, RenderConfig
 from engine.errors import EngineError, MediaError, ProviderError, VoiceUnavailableError
 from engine.journal import Journal
 from engine.markup import spoken_text
 from engine.media.compose import Soundtrack, prepare_soundtrack, render_scene
+from engine.media.dimensions import check_pixels
 from engine.media.ffmpeg import FFmpeg
+from engine.media.measure import count_video
 from engine.media.probe import MediaInfo, probe
 from engine.media.silence import write_silence
 from engine.media.title_card import draw_title_card
@@ -48,6 +50,8 @@ _MAX_NARRATION_S = 120.0  # provider output is untrusted; no scene reads for two
 # A voice that takes this many times as long as the text takes to say is not reading it:
 # it is spelling it out, letter by letter, in a language it does not speak.
 _SLOWEST = 2.5
+_WHOLE = 0.9  # a clip that decodes to less of the length its header states is truncated
+_SHORTEST_CLIP_S = 1.0  # a shorter clip would loop as a flicker; the still looks better
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,7 @@ class SceneWorker:
                 lambda ticket: clips.generate_clip(
                     image, prompt, seed=seed, duration_s=hint, out_dir=folder, ticket=ticket
                 ),
-                self._check_clip,
+                lambda path: self._check_clip(path, hint),
             )
         except EngineError as exc:
             self._note(spec, Stage.CLIPS, exc)
@@ -157,11 +161,24 @@ class SceneWorker:
         card = _Candidate(Visual(VisualKind.TITLE_CARD, folder / "title_card.png"))
         return [_Candidate(Visual(VisualKind.CLIP, clip.path), clip.value), still, card]
 
-    async def _check_clip(self, path: Path) -> MediaInfo:
+    async def _check_clip(self, path: Path, asked_s: float) -> MediaInfo:
+        """The clip's streams, its length the one it decodes to, if it is whole and not tiny.
+
+        Decoded end to end: a truncated file's header still states the full length, and a
+        scene fitted to that length would end when the frames do. Models make clips of
+        their own fixed lengths (scenes loop them), so the length asked for is no bar
+        beyond the shortest clip worth looping.
+        """
         info = await probe(self._ffmpeg, path)
         if info.video is None or not info.duration_s:
             raise MediaError("the clip has no video stream")
-        return info
+        decoded = (await count_video(self._ffmpeg, path, decode=True)).seconds
+        if decoded < _WHOLE * info.duration_s or decoded < min(_SHORTEST_CLIP_S, asked_s):
+            raise MediaError(
+                f"the clip decodes to {decoded:.2f} s of the {info.duration_s:.2f} s "
+                "its header states"
+            )
+        return replace(info, duration_s=decoded)
 
     async def _soundtrack(
         self, spec: SceneSpec, folder: Path
@@ -332,9 +349,15 @@ async def _check_image(path: Path) -> None:
 
 
 def _verify_image(path: Path) -> None:
-    """Raise MediaError unless the file is a picture Pillow can decode."""
+    """Raise MediaError unless the file is a picture of a sane size that Pillow can decode.
+
+    The size is read from the header before Pillow (or later ffmpeg) decodes anything.
+    """
+    size = check_pixels(path, MAX_IMAGE_PIXELS)
     try:
         with Image.open(path) as image:
+            if image.size != size:
+                raise MediaError(f"{path.name} states two different sizes")
             image.verify()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise MediaError(f"{path.name} is not a readable image") from exc

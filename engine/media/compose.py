@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import RenderConfig
+from engine.errors import MediaError
 from engine.media.captions import CaptionStyle, plan_cues, render_cue
 from engine.media.ffmpeg import FFmpeg
+from engine.media.measure import count_video
 from engine.media.probe import MediaInfo
 from engine.models import Language, Narration, Visual
 
 _MOTIONS = ("zoom_in", "pan_right", "zoom_out", "pan_left")
 _MAX_STRETCH = 1.5  # slower than this looks like a fault; loop the clip instead
+_SLACK_FRAMES = 2  # a scene may end this many frames before its narration, no more
 
 
 def frame_count(duration_s: float, fps: int) -> int:
@@ -158,7 +161,8 @@ async def render_scene(
 
     Every scene gets the same size, frame rate, pixel format and audio layout, so the merge
     can join them without re-encoding. The scene lasts exactly as long as its narration,
-    rounded up to a whole frame.
+    rounded up to a whole frame; its frames are counted afterwards, and a scene whose
+    picture ended early (a clip shorter than it said) is a MediaError, not a short scene.
     """
     w, h, fps = render.width, render.height, render.fps
     duration = soundtrack.duration_s
@@ -198,6 +202,12 @@ async def render_scene(
         + _h264(render.preset, render.crf, fps)
         + ["-c:a", "copy", "-t", f"{duration:.6f}", "-movflags", "+faststart", str(out)]
     )
+    made = await count_video(ffmpeg, out, decode=False)
+    if made.frames < frames - _SLACK_FRAMES:
+        raise MediaError(
+            f"the scene's picture lasts {made.frames / fps:.2f} s of its narration's "
+            f"{duration:.2f} s"
+        )
     return duration
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from engine.errors import FFmpegError, ProcessTimeoutError
-from engine.process import run_process
+from engine.process import read_process, run_process
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,23 @@ class FFmpeg:
             log.debug("ffmpeg %.2f s → %s", time.monotonic() - started, args[-1])
         if returncode != 0:
             raise FFmpegError("ffmpeg failed", returncode=returncode, stderr_tail=tail(stderr))
+
+    async def report(self, args: Sequence[str], *, timeout_s: float | None = None) -> str:
+        """Run one ffmpeg command that ends in ``-progress pipe:1 OUT``; return that report.
+
+        Bounded by the encode slots: decoding a whole clip costs as much CPU as encoding.
+        """
+        async with self._slots:
+            argv = [self.exe, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
+            try:
+                returncode, report = await read_process(
+                    [*argv, *args], timeout_s=timeout_s or self.timeout_s
+                )
+            except ProcessTimeoutError as exc:
+                raise FFmpegError(str(exc), returncode=None, stderr_tail="") from None
+        if returncode != 0:
+            raise FFmpegError("ffmpeg failed", returncode=returncode, stderr_tail="")
+        return report
 
     async def describe(self, path: Path, *, timeout_s: float = 30.0) -> str:
         """ffmpeg's own description of a file's streams (what ffprobe would print).

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 
+from engine.config import DownloadPolicy
 from engine.errors import MediaError, TransientError
+from engine.providers.addresses import HostPolicy
 
 
 class MediaKind(enum.StrEnum):
@@ -63,29 +65,22 @@ async def download(
     target: Path,
     *,
     kind: MediaKind,
-    max_bytes: int,
-    timeout_s: float = 120.0,
+    policy: DownloadPolicy,
+    hosts: HostPolicy,
 ) -> Path:
-    """Stream ``url`` to ``target`` (suffix from content), refusing oversize and wrong kinds."""
-    if urlsplit(url).scheme not in {"http", "https"}:
-        raise MediaError("the provider returned a URL that is not http(s)")
+    """Stream ``url`` to ``target`` (suffix from content), refusing oversize and wrong kinds.
+
+    ``client`` must follow no redirects (untrusted_client): each hop is checked here first.
+    The whole download, every hop included, ends by ``policy.timeout_s``: a per-read
+    timeout alone lets a body that trickles a byte at a time run for ever.
+    """
     partial = target.with_suffix(".part")
     try:
-        async with client.stream("GET", url, timeout=timeout_s) as response:
-            if response.status_code >= 500 or response.status_code == 429:
-                raise TransientError(f"download answered {response.status_code}")
-            if response.status_code != 200:
-                raise MediaError(f"download answered {response.status_code}")
-            declared = response.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                raise MediaError(f"the provider's file is over {max_bytes // 2**20} MiB")
-            received = 0
-            with partial.open("wb") as out:
-                async for chunk in response.aiter_bytes():
-                    received += len(chunk)
-                    if received > max_bytes:
-                        raise MediaError(f"the provider's file is over {max_bytes // 2**20} MiB")
-                    out.write(chunk)
+        async with asyncio.timeout(policy.timeout_s):
+            received = await _follow(client, url, partial, policy, hosts)
+    except TimeoutError as exc:
+        partial.unlink(missing_ok=True)
+        raise TransientError(f"the download took longer than {policy.timeout_s:g} s") from exc
     except httpx.TimeoutException as exc:
         partial.unlink(missing_ok=True)
         raise TransientError("the download timed out") from exc
@@ -99,3 +94,39 @@ async def download(
         partial.unlink(missing_ok=True)
         raise MediaError("the provider's file is empty")
     return check_kind(partial.rename(target.with_suffix(_SUFFIX[kind])), kind)
+
+
+async def _follow(
+    client: httpx.AsyncClient, url: str, partial: Path, policy: DownloadPolicy, hosts: HostPolicy
+) -> int:
+    """Fetch ``url`` into ``partial``, following redirects one checked hop at a time."""
+    for _ in range(policy.max_redirects + 1):
+        await hosts.check_url(url)  # before any request is made to it
+        request = client.build_request("GET", url, timeout=policy.read_timeout_s)
+        response = await client.send(request, stream=True, follow_redirects=False)
+        try:
+            if response.has_redirect_location:
+                url = str(response.url.join(response.headers["location"]))
+                continue
+            return await _save(response, partial, policy.max_bytes)
+        finally:
+            await response.aclose()
+    raise MediaError(f"the provider's URL redirects more than {policy.max_redirects} times")
+
+
+async def _save(response: httpx.Response, partial: Path, max_bytes: int) -> int:
+    if response.status_code >= 500 or response.status_code == 429:
+        raise TransientError(f"download answered {response.status_code}")
+    if response.status_code != 200:
+        raise MediaError(f"download answered {response.status_code}")
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise MediaError(f"the provider's file is over {max_bytes // 2**20} MiB")
+    received = 0
+    with partial.open("wb") as out:
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+            if received > max_bytes:
+                raise MediaError(f"the provider's file is over {max_bytes // 2**20} MiB")
+            out.write(chunk)
+    return received

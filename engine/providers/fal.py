@@ -15,9 +15,19 @@ import httpx
 from fal_client.client import Completed, FalClientHTTPError, InProgress, Queued
 from pydantic import BaseModel, Field, ValidationError
 
-from engine.errors import ContentRejectedError, PermanentError, ProviderError, TransientError
+from engine.config import DownloadPolicy
+from engine.errors import (
+    ContentRejectedError,
+    EngineError,
+    PermanentError,
+    ProviderError,
+    TransientError,
+)
 from engine.ports import RequestTicket
+from engine.providers.addresses import HostPolicy
 from engine.providers.download import MediaKind, download
+from engine.providers.replies import JSON_REPLY_BYTES, cap_httpx_replies
+from engine.providers.untrusted_http import untrusted_client
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -55,29 +65,36 @@ class FalQueue:
     """One fal client for the process, used by every fal provider."""
 
     def __init__(
-        self,
-        key: str,
-        *,
-        poll_s: float = 1.0,
-        max_download_bytes: int = 200 * 2**20,
-        download_timeout_s: float = 120.0,
+        self, key: str, *, poll_s: float = 1.0, downloads: DownloadPolicy | None = None
     ) -> None:
         self._client = fal_client.AsyncClient(key=key)
-        self._http = httpx.AsyncClient(follow_redirects=True)
+        self._capped = False
+        self._downloads = downloads or DownloadPolicy()
+        self._hosts = HostPolicy.of(self._downloads.allow_hosts)
+        self._http = untrusted_client(self._hosts, timeout_s=self._downloads.read_timeout_s)
         self._poll_s = poll_s
-        self._max_bytes = max_download_bytes
-        self._download_timeout_s = download_timeout_s
+
+    async def _ready(self) -> fal_client.AsyncClient:
+        """fal's client, its replies capped before its first request."""
+        if not self._capped:
+            # fal-client builds its httpx client lazily and takes no transport or hooks.
+            http = await self._client._client
+            if not self._capped:
+                cap_httpx_replies(http, lambda path: JSON_REPLY_BYTES)
+                self._capped = True
+        return self._client
 
     async def run(
         self, model: FalModel, arguments: Mapping[str, object], ticket: RequestTicket | None
     ) -> Any:
         """The result JSON of one call, submitting only if the ticket has no request yet."""
         with _mapped_errors():
+            client = await self._ready()
             if ticket is not None and ticket.existing is not None:
-                handle = await self._client.get_handle(model.app, ticket.existing)
+                handle = await client.get_handle(model.app, ticket.existing)
             else:
                 payload = {**model.arguments, **arguments}
-                handle = await self._client.submit(model.app, payload)
+                handle = await client.submit(model.app, payload)
                 if ticket is not None:
                     await ticket.record(handle.request_id)
             interval = _FIRST_POLL_S
@@ -101,20 +118,32 @@ class FalQueue:
     async def cancel(self, model: FalModel, request_id: str) -> None:
         """Cancel a queued or running request."""
         with _mapped_errors():
-            await self._client.cancel(model.app, request_id)
+            await (await self._ready()).cancel(model.app, request_id)
 
     async def fetch(self, url: str, target: Path, kind: MediaKind) -> Path:
         """Download one output file, checked and capped."""
         path = await download(
-            self._http,
-            url,
-            target,
-            kind=kind,
-            max_bytes=self._max_bytes,
-            timeout_s=self._download_timeout_s,
+            self._http, url, target, kind=kind, policy=self._downloads, hosts=self._hosts
         )
         path.with_name(path.name + _SOURCE_URL).write_text(url, encoding="utf-8")
         return path
+
+    async def reference(self, image: Path) -> str:
+        """How the next model gets a picture: by its fal URL when it has one, else inline.
+
+        The URL is checked again, as it was on download: one kept before a restart, or
+        under another allow-list, is never handed on unless it passes now.
+        """
+        sidecar = image.with_name(image.name + _SOURCE_URL)
+        if sidecar.is_file():
+            url = sidecar.read_text(encoding="utf-8").strip()
+            try:
+                await self._hosts.check_url(url)
+            except EngineError:
+                pass
+            else:
+                return url
+        return str(await asyncio.to_thread(fal_client.encode_file, image))
 
     async def close(self) -> None:
         """Close the HTTP connections."""
@@ -194,7 +223,7 @@ class FalClips:
         ticket: RequestTicket | None = None,
     ) -> Path:
         """Animate the picture (passed by its fal URL when it has one, else inline)."""
-        arguments = {"prompt": prompt, "image_url": await _image_reference(image)}
+        arguments = {"prompt": prompt, "image_url": await self._queue.reference(image)}
         result = await self._queue.run(self._model, arguments, ticket)
         video = _parse(_VideoResult, result).video
         return await self._queue.fetch(video.url, out_dir / "clip", MediaKind.VIDEO)
@@ -202,13 +231,6 @@ class FalClips:
     async def cancel_request(self, request_id: str) -> None:
         """Cancel a queued clip."""
         await self._queue.cancel(self._model, request_id)
-
-
-async def _image_reference(image: Path) -> str:
-    sidecar = image.with_name(image.name + _SOURCE_URL)
-    if sidecar.is_file():
-        return sidecar.read_text(encoding="utf-8").strip()
-    return str(await asyncio.to_thread(fal_client.encode_file, image))
 
 
 def _report(ticket: RequestTicket | None, position: int | None) -> None:

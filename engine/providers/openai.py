@@ -11,9 +11,9 @@ from pydantic import BaseModel, ValidationError
 
 from engine.errors import (
     ContentRejectedError,
-    MediaError,
     PermanentError,
     ProviderError,
+    ReplyTooLargeError,
     StoryRejectedError,
     TransientError,
 )
@@ -21,9 +21,12 @@ from engine.models import Language, SceneSpec, Script
 from engine.notice import N_, Notice
 from engine.ports import RequestTicket
 from engine.providers.download import MediaKind, check_kind
+from engine.providers.replies import IDENTITY, JSON_REPLY_BYTES, capped_httpx2_hooks
 from engine.story import scene_count_for
 
+# 4096 characters of speech are about 5 minutes: ~5 MB of mp3 at 128 kb/s.
 _MAX_SPEECH_BYTES = 25 * 2**20
+_SPEECH_PATH = "/audio/speech"
 _MAX_FIELD = 1200  # provider output is untrusted: no caption or prompt longer than this
 
 _INSTRUCTIONS = """You turn a short story into the script of a short narrated video.
@@ -56,8 +59,18 @@ class _ScriptOut(BaseModel):
 def openai_client(
     api_key: str, base_url: str | None, timeout_s: float = 60.0
 ) -> openai.AsyncOpenAI:
-    """A client with the SDK's own retries off: the engine retries, once, in one place."""
-    return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_s)
+    """A client with the SDK's own retries off (the engine retries, once, in one place)
+    and every reply body capped: speech audio at its own size, everything else as JSON."""
+    http = openai.DefaultAsyncHttpxClient(
+        headers=IDENTITY, event_hooks=capped_httpx2_hooks(_reply_limit)
+    )
+    return openai.AsyncOpenAI(
+        api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_s, http_client=http
+    )
+
+
+def _reply_limit(path: str) -> int:
+    return _MAX_SPEECH_BYTES if path.endswith(_SPEECH_PATH) else JSON_REPLY_BYTES
 
 
 class OpenAIScriptWriter:
@@ -127,12 +140,8 @@ class OpenAIVoice:
                 response_format="mp3",
                 instructions=instructions,
             ) as response:
-                received = 0
-                with target.open("wb") as out:
+                with target.open("wb") as out:  # the client caps the body as it streams
                     async for chunk in response.iter_bytes():
-                        received += len(chunk)
-                        if received > _MAX_SPEECH_BYTES:
-                            raise MediaError("the narration file is too large")
                         out.write(chunk)
         return check_kind(target, MediaKind.AUDIO)
 
@@ -193,8 +202,13 @@ def _mapped_errors() -> Iterator[None]:
         yield
     except openai.RateLimitError as exc:
         raise TransientError("OpenAI rate limit", retry_after=_retry_after(exc)) from exc
-    except (openai.InternalServerError, openai.APIConnectionError) as exc:
-        # APITimeoutError is an APIConnectionError
+    except openai.APIConnectionError as exc:
+        # The SDK reports whatever goes wrong while it receives a reply as a connection
+        # error, the reply cap included; an APITimeoutError is one too.
+        if isinstance(exc.__cause__, ReplyTooLargeError):
+            raise exc.__cause__ from exc
+        raise TransientError(f"OpenAI unavailable ({type(exc).__name__})") from exc
+    except openai.InternalServerError as exc:
         raise TransientError(f"OpenAI unavailable ({type(exc).__name__})") from exc
     except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
         raise PermanentError("OpenAI refused the API key") from exc

@@ -23,14 +23,18 @@ from engine import (
     retimed,
 )
 from engine.books import Books
+from engine.media.measure import count_video
+from engine.media.probe import probe
 from engine.models import DreamResult, VisualKind
 from engine.progress import ProgressSnapshot
 from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
 from tests.conftest import TINY
 from tests.fakes.fal_queue import FakeFalQueue, point_fal_client_at
+from tests.fakes.hostile import png_claiming, truncated_clip
 from tests.fakes.openai_server import OpenAIFake
 from tests.fakes.providers import FakeMedia
+from tests.fakes.web_host import WebHost
 from tests.surfaces import RecordingSurface
 
 STORY = (
@@ -80,6 +84,8 @@ async def services(media: FakeMedia, monkeypatch: pytest.MonkeyPatch) -> AsyncIt
         monkeypatch.setenv("OPENAI_BASE_URL", openai.base_url)
         monkeypatch.setenv("DREAMBOT_FAL_POLL_S", "0.01")
         monkeypatch.setenv("DREAMBOT_MAX_DOWNLOAD_MB", "1")
+        # The fake's files are on "localhost"; 127.0.0.1 itself stays refused.
+        monkeypatch.setenv("DREAMBOT_DOWNLOAD_ALLOW_HOSTS", "localhost")
         yield Services(fal, openai)
 
 
@@ -126,7 +132,7 @@ async def test_a_story_becomes_a_video_through_fal_and_openai(
     assert [len(fal.submitted_ids(app)) for app in (PREVIEW, IMAGE, CLIP)] == [1, 3, 3]
     assert {s.authorization for s in fal.submissions} == {f"Key {FAL_KEY}"}
     clip_inputs = [s.arguments["image_url"] for s in fal.submissions if s.app == CLIP]
-    assert all(url.startswith(fal.url + "/files/") for url in clip_inputs)  # by URL, no upload
+    assert all(url.startswith(fal.files_url + "/files/") for url in clip_inputs)  # by URL
     assert [len(services.openai.calls(e)) for e in ("moderation", "chat", "speech")] == [1, 1, 3]
     assert queue_places and min(queue_places) >= 1  # "clips 1/3 · queue #2" was shown
     cost = (await storage.db.fetch("SELECT cost, charge FROM jobs"))[0]
@@ -164,6 +170,7 @@ async def test_a_refused_script_fails_at_script_with_a_refund(
         (CLIP, "wrong_content_type", VisualKind.IMAGE),
         (CLIP, "oversized", VisualKind.IMAGE),
         (CLIP, "never_completes", VisualKind.IMAGE),
+        (CLIP, "result_oversized", VisualKind.IMAGE),  # a 6 MiB result JSON: not parsed
         (IMAGE, "completed_error", VisualKind.TITLE_CARD),
     ],
 )
@@ -179,6 +186,61 @@ async def test_fal_fault_matrix(config, ffmpeg, services, storage, app, fault, e
     assert len(accepted) == len(set(accepted)) <= 3 + (fault == "submit_500")
     if fault == "never_completes":
         assert len(services.fal.cancels) == 1  # given up on: cancelled, not paid for
+
+
+@pytest.mark.parametrize(
+    "route", ["/picture.png", "/to?url=http://127.0.0.1:{internal}/picture.png"]
+)
+async def test_a_fal_result_leading_inside_is_never_fetched_nor_passed_on(
+    config, ffmpeg, services, storage, media, route
+) -> None:
+    async with WebHost(media.image) as internal, WebHost(media.image) as redirector:
+        # The redirector is allowed by name ("localhost"); what it points at is not.
+        host = "localhost" if route.startswith("/to") else "127.0.0.1"
+        hostile = (redirector if host == "localhost" else internal).url(
+            route.format(internal=internal.port), host=host
+        )
+        services.fal.serve(IMAGE, kind="image", file=media.image, output_url=hostile)
+        with pytest.raises(StageFailedError) as failed:  # no scene has a picture
+            await dream(config, ffmpeg, storage, RecordingSurface())
+
+    assert failed.value.stage is Stage.IMAGES
+    assert internal.hits == []  # nothing reached the internal service, not once
+    assert len(redirector.hits) == 3 * (host == "localhost")  # one try per scene, no retry
+    assert services.fal.submitted_ids(CLIP) == []  # and its URL went to no model
+    assert await storage.db.fetch("SELECT state, charge FROM jobs") == [("failed", "refunded")]
+
+
+async def test_a_truncated_fal_clip_falls_back_and_every_scene_lasts_its_narration(
+    config, ffmpeg, ffmpeg_exe, services, storage, media, tmp_path
+) -> None:
+    # The header says 2 s; the file holds 8 frames (a third of a second).
+    clip = truncated_clip(ffmpeg_exe, tmp_path / "clip.mp4", seconds=2.0, frames=8)
+    services.fal.serve(CLIP, kind="video", file=clip)
+    result, _ = await dream(config, ffmpeg, storage, RecordingSurface())
+
+    narration_s = (await probe(ffmpeg, media.narration)).duration_s
+    assert narration_s is not None
+    assert [scene.visual for scene in result.scenes] == [VisualKind.IMAGE] * 3
+    assert all(scene.duration_s >= narration_s for scene in result.scenes)
+    final = await count_video(ffmpeg, result.final, decode=True)
+    assert final.seconds >= sum(scene.duration_s for scene in result.scenes) - 0.01
+    assert len(services.fal.submitted_ids(CLIP)) == 3  # each clip was made, then refused
+
+
+async def test_a_fal_picture_of_too_many_pixels_is_refused_before_decoding(
+    config, ffmpeg, services, storage, tmp_path
+) -> None:
+    # 100 Mpx: between Pillow's warning (89 Mpx) and its refusal (179 Mpx), so only our
+    # own header check stands between it and an encode that holds every decoded pixel.
+    huge = png_claiming(10_000, 10_000, tmp_path / "huge.png")
+    services.fal.serve(IMAGE, kind="image", file=huge)
+    with pytest.raises(StageFailedError) as failed:  # no scene has a picture
+        await dream(config, ffmpeg, storage, RecordingSurface())
+
+    assert failed.value.stage is Stage.IMAGES
+    assert len(services.fal.submitted_ids(IMAGE)) == 3  # refused, not retried
+    assert services.fal.submitted_ids(CLIP) == []
 
 
 @pytest.mark.parametrize(("endpoint", "fault"), [("speech", "500"), ("chat", "429")])

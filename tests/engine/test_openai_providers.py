@@ -13,6 +13,7 @@ from engine.errors import (
     ContentRejectedError,
     MediaError,
     ProviderError,
+    ReplyTooLargeError,
     StoryRejectedError,
     TransientError,
 )
@@ -101,6 +102,26 @@ async def test_an_empty_script_is_refused(fake, client) -> None:
     fake.reply_chat({"title": "x", "style": "y", "scenes": []})
     with pytest.raises(ProviderError):
         await writer(client).write_script(STORY, seed=1, language=ENGLISH)
+
+
+@pytest.mark.parametrize("fault", ["oversized", "oversized_stated"])
+async def test_an_oversized_script_reply_is_refused_unread_and_not_retried(
+    fake, client, fault
+) -> None:
+    fake.reply_chat(script_reply(4))  # valid, but padded with 16 MiB
+    fake.fail("chat", fault)
+    with pytest.raises(ReplyTooLargeError, match="over 4 MiB"):
+        await writer(client).write_script(STORY, seed=1, language=ENGLISH)
+    assert len(fake.calls("chat")) == 1
+
+
+@pytest.mark.parametrize("fault", ["oversized", "oversized_stated"])
+async def test_oversized_narration_is_refused_as_it_streams(fake, client, tmp_path, fault) -> None:
+    fake.oversized_bytes = 30 * 2**20  # speech may be larger than JSON, up to 25 MiB
+    fake.fail("speech", fault)
+    voice = OpenAIVoice(client, "gpt-4o-mini-tts", "alloy")
+    with pytest.raises(ReplyTooLargeError, match="over 25 MiB"):
+        await voice.narrate("Hi.", language=ENGLISH, out_dir=tmp_path)
 
 
 async def test_narration_is_streamed_to_an_audio_file(fake, client, ffmpeg, tmp_path) -> None:

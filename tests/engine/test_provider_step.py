@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine import Books, Engine, EngineConfig, Providers, Role, Stage, StageStatus, retimed
+from engine.config import DownloadPolicy
 from engine.media.ffmpeg import FFmpeg
 from engine.models import DreamResult
 from engine.providers.fal import FalModel, FalPreview, FalQueue
@@ -39,7 +40,8 @@ async def fal(media: FakeMedia, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
 async def engine_with_fal_preview(
     config: EngineConfig, ffmpeg: FFmpeg, books: Books, fake: FakeProviders
 ) -> AsyncIterator[Engine]:
-    queue = FalQueue("key-id:key-secret", poll_s=0.05)
+    allowed = DownloadPolicy(allow_hosts=frozenset({"localhost"}))  # the fake's file host
+    queue = FalQueue("key-id:key-secret", poll_s=0.05, downloads=allowed)
     try:
         preview = FalPreview(queue, FalModel(PREVIEW))
         providers = Providers(script=fake, preview=preview, images=fake, clips=fake, voice=fake)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ Fault = Literal[
     "oversized",
     "never_completes",
     "result_500",
+    "result_oversized",
 ]
 NAMESPACES = {"workflows", "comfy"}  # fal_client.client.APP_NAMESPACES: ids with one more part
 CHUNK = 64 * 1024
@@ -51,6 +53,7 @@ class _App:
     steps_in_queue: int
     steps_in_progress: int
     latency_s: float
+    output_url: str | None  # a result naming some other URL than the fake's own file
 
 
 @dataclass
@@ -77,8 +80,9 @@ def _json(status: int, body: object, **headers: str) -> web.Response:
 class FakeFalQueue:
     """Serves submit/status/result/cancel and the result files; records every call."""
 
-    def __init__(self, *, oversized_bytes: int = 64 * 2**20) -> None:
+    def __init__(self, *, oversized_bytes: int = 64 * 2**20, json_bytes: int = 6 * 2**20) -> None:
         self.oversized_bytes = oversized_bytes
+        self.json_bytes = json_bytes  # the size of a "result_oversized" reply
         self.submissions: list[Submission] = []
         self.submit_attempts: Counter[str] = Counter()  # per app, rejected attempts included
         self.status_calls: Counter[str] = Counter()
@@ -87,6 +91,7 @@ class FakeFalQueue:
         self.downloads: list[str] = []
         self.unexpected: list[str] = []  # anything fal_client should never have sent here
         self.url = ""
+        self.files_url = ""
         self._apps: dict[str, _App] = {}
         self._faults: dict[str, list[list[Any]]] = {}  # app -> [[fault, times left or None]]
         self._requests: dict[str, _Request] = {}
@@ -103,16 +108,20 @@ class FakeFalQueue:
         steps_in_queue: int = 1,
         steps_in_progress: int = 1,
         latency_s: float = 0.0,
+        output_url: str | None = None,
     ) -> None:
         if content_type is None:
             content_type = "video/mp4" if kind == "video" else f"image/{file.suffix[1:].lower()}"
         size = None
         if kind == "image":
-            with Image.open(file) as picture:
-                size = picture.size
+            with warnings.catch_warnings():
+                # A hostile picture may claim any size: reading it is the engine's problem.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(file) as picture:
+                    size = picture.size
         self._apps[app] = _App(
             kind, file.name, file.read_bytes(), content_type, size,
-            steps_in_queue, steps_in_progress, latency_s,
+            steps_in_queue, steps_in_progress, latency_s, output_url,
         )  # fmt: skip
 
     def fail(self, app: str, fault: Fault, times: int | Literal["always"] = 1) -> None:
@@ -136,6 +145,10 @@ class FakeFalQueue:
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         host, port = self._runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
+        # fal serves output files from its CDN (https://v3.fal.media/files/...), another host
+        # than the queue; here that host is "localhost", so a test can allow it by name and
+        # still see the downloader refuse 127.0.0.1 itself.
+        self.files_url = f"http://localhost:{port}"
         return self.url
 
     async def close(self) -> None:
@@ -246,10 +259,13 @@ class FakeFalQueue:
         if found.fault == "result_500" and rid not in self._result_500_done:
             self._result_500_done.add(rid)
             return _json(500, {"detail": "Internal server error"})
-        url = f"{self.url}/files/{rid}/{spec.name}"
+        url = spec.output_url or f"{self.files_url}/files/{rid}/{spec.name}"
         seed = found.sub.arguments.get("seed", 42)
         if spec.kind == "video":
             video = {"url": url, "content_type": spec.content_type, "file_size": len(spec.data)}
+            if found.fault == "result_oversized":
+                # A valid result with a huge extra field, and its Content-Length stated.
+                return _json(200, {"video": video, "seed": seed, "logs": "x" * self.json_bytes})
             return _json(200, {"video": video, "seed": seed})
         width, height = spec.size or (0, 0)
         image = {"url": url, "width": width, "height": height, "content_type": spec.content_type}

@@ -19,7 +19,17 @@ from typing import Any, Literal, Self, TypeAlias, get_args
 from aiohttp import web
 
 Endpoint: TypeAlias = Literal["chat", "speech", "moderation"]
-Fault: TypeAlias = Literal["500", "429", "refusal", "bad_json", "length", "corrupt", "slow"]
+Fault: TypeAlias = Literal[
+    "500",
+    "429",
+    "refusal",
+    "bad_json",
+    "length",
+    "corrupt",
+    "slow",
+    "oversized",
+    "oversized_stated",
+]
 ChatReply: TypeAlias = dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
 
 PATHS: dict[str, Endpoint] = {
@@ -78,8 +88,11 @@ class OpenAIFake:
     a 429 gets it; "length" and "slow" deliver (part of) the queued reply and so consume it.
     """
 
-    def __init__(self, *, slow_seconds: float = 5.0) -> None:
+    def __init__(self, *, slow_seconds: float = 5.0, oversized_bytes: int = 16 * 2**20) -> None:
         self.requests: list[Recorded] = []
+        # "oversized" replies (a runaway or hostile compatible server): streamed without a
+        # length, or with it stated ("oversized_stated"); valid JSON or audio all the same.
+        self.oversized_bytes = oversized_bytes
         self.default_chat: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self.speech_file: Path | None = None
         self.flag_words: dict[str, str] = {}
@@ -176,11 +189,30 @@ class OpenAIFake:
         if delay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), delay)
-        if endpoint == "chat":
-            return self._chat(body, fault)
         if endpoint == "speech":
             return await self._speech(request, body, fault)
-        return self._moderation(body)
+        reply = self._chat(body, fault) if endpoint == "chat" else self._moderation(body)
+        if fault in {"oversized", "oversized_stated"} and isinstance(reply.body, bytes):
+            return await self._oversized(request, reply.body, stated=fault == "oversized_stated")
+        return reply
+
+    async def _oversized(
+        self, request: web.Request, body: bytes, *, stated: bool
+    ) -> web.StreamResponse:
+        # The same valid JSON object with one more, huge, field.
+        padded = body[:-1] + b', "padding": "' + b"x" * self.oversized_bytes + b'"}'
+        if stated:
+            return web.Response(body=padded, content_type="application/json")
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            for start in range(0, len(padded), 64 * CHUNK):
+                await response.write(padded[start : start + 64 * CHUNK])
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client stopped reading, as a capped client should
+        return response
 
     def _chat(self, body: dict[str, Any], fault: Fault | None) -> web.Response:
         refusal: str | None = None
@@ -234,13 +266,21 @@ class OpenAIFake:
         audio = self.speech_file.read_bytes()
         if fault == "corrupt":
             audio = os.urandom(len(audio) or CHUNK)
+        if fault in {"oversized", "oversized_stated"}:
+            audio += bytes(self.oversized_bytes)
         response = web.StreamResponse(headers={"Content-Type": AUDIO_TYPES[fmt]})
         response.headers["x-request-id"] = f"req_{secrets.token_hex(12)}"
-        response.enable_chunked_encoding()  # the real API streams audio as it is synthesised
+        if fault == "oversized_stated":
+            response.content_length = len(audio)
+        else:
+            response.enable_chunked_encoding()  # the real API streams audio as it is made
         await response.prepare(request)
-        for start in range(0, len(audio), CHUNK):
-            await response.write(audio[start : start + CHUNK])
-        await response.write_eof()
+        try:
+            for start in range(0, len(audio), 16 * CHUNK):
+                await response.write(audio[start : start + 16 * CHUNK])
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client stopped reading
         return response
 
     def _moderation(self, body: dict[str, Any]) -> web.Response:

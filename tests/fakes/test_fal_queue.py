@@ -79,7 +79,7 @@ async def test_image_request_walks_queue_progress_and_completion(queue, client, 
     image = result["images"][0]
     assert (image["width"], image["height"], result["seed"]) == (48, 32, 7)
     assert result["has_nsfw_concepts"] == [False]
-    assert image["url"].startswith(queue.url + "/files/")
+    assert image["url"].startswith(queue.files_url + "/files/")  # the CDN, not the queue
     file = await http.get(image["url"])
     assert file.content == png.read_bytes()
     assert file.headers["content-type"] == image["content_type"] == "image/png"
