@@ -48,6 +48,12 @@ class PrometheusTelemetry:
             "dreambot_spend", "Estimated provider spend of delivered jobs, in US dollars.",
             registry=self.registry,
         )  # fmt: skip
+        self.storage_refusals = Counter(
+            "dreambot_storage_refused_writes",
+            "Job writes the database refused for now (locked, read-only, full); each is retried "
+            "until it is recorded.",
+            ["kind"], registry=self.registry,
+        )  # fmt: skip
         for outcome in ("delivered", "failed", "cancelled"):
             # Present from the first scrape, so rate() and alerts see a zero, not a gap.
             self.jobs.labels(outcome)
@@ -67,6 +73,9 @@ class PrometheusTelemetry:
     def spent(self, amount: float) -> None:
         if amount > 0:
             self.spend.inc(amount)
+
+    def storage_refused(self, what: str) -> None:
+        self.storage_refusals.labels(what).inc()
 
 
 class MetricsServer:

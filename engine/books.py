@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.models import Language
-from engine.storage import Storage
+from engine.storage import Refused, Storage
 from engine.storage.jobs import JobStats
 from engine.storage.ledger import QuotaPolicy, QuotaView, utc_now
 
@@ -24,9 +24,14 @@ class Books:
         self.storage = storage
 
     @classmethod
-    async def open(cls, path: Path | str, policy: QuotaPolicy) -> Books:
-        """Open (creating and migrating if needed) the database file; ``:memory:`` works too."""
-        return cls(await Storage.open(path, policy))
+    async def open(
+        cls, path: Path | str, policy: QuotaPolicy, *, on_refused: Refused | None = None
+    ) -> Books:
+        """Open (creating and migrating if needed) the database file; ``:memory:`` works too.
+
+        ``on_refused`` hears of every job write the database refused for now (telemetry).
+        """
+        return cls(await Storage.open(path, policy, on_refused=on_refused))
 
     async def close(self) -> None:
         """Close the database."""

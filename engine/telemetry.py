@@ -31,6 +31,10 @@ class Telemetry(Protocol):
     def spent(self, amount: float) -> None:
         """A delivered job was charged its estimated cost (in the operator's currency)."""
 
+    def storage_refused(self, what: str) -> None:
+        """The database refused a job write for now (it is retried until recorded);
+        ``what`` is ``settle``, ``journal`` or ``job``."""
+
 
 class NoTelemetry:
     """The default: nothing is recorded."""
@@ -48,4 +52,7 @@ class NoTelemetry:
         return None
 
     def spent(self, amount: float) -> None:
+        return None
+
+    def storage_refused(self, what: str) -> None:
         return None

@@ -153,17 +153,13 @@ class OpenAIModerator:
         self._client, self._model = client, model
 
     async def check(self, text: str) -> None:
-        """Raise StoryRejectedError naming the categories if the story is flagged."""
-        try:
-            with _mapped_errors():
-                response = await self._client.moderations.create(input=text, model=self._model)
-        except TransientError as exc:
-            # Fail closed, but without blaming the story.
-            raise StoryRejectedError(
-                Notice(
-                    N_("The content check is unavailable right now. Please try again in a minute.")
-                )
-            ) from exc
+        """Raise StoryRejectedError naming the categories if the story is flagged.
+
+        A check that cannot run raises the engine error it maps to; admission then refuses
+        without blaming the story (``CHECK_UNAVAILABLE``).
+        """
+        with _mapped_errors():
+            response = await self._client.moderations.create(input=text, model=self._model)
         flagged = [result for result in response.results if result.flagged]
         if flagged:
             categories = sorted(

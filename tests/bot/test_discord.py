@@ -19,11 +19,14 @@ from bot.i18n import words
 from engine import Engine, EngineConfig, Providers
 from engine.books import Books
 from engine.media.ffmpeg import FFmpeg
+from engine.ports import Moderator
+from engine.providers.openai import OpenAIModerator, openai_client
 from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
 from tests.bot.spoken import raw_left, spoken_and_shown
 from tests.fakes import discord_payloads as dp
 from tests.fakes.discord_api import FakeDiscordAPI, deliver, deliver_event
+from tests.fakes.openai_server import OpenAIFake
 from tests.fakes.providers import FakeMedia, FakeProviders
 
 OWNER, OTHER, ADMIN = 7001, 7002, 7009
@@ -75,13 +78,17 @@ async def discord_bot(
         storage = await Storage.open(tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=5))
 
         async def build(
-            *, providers: FakeProviders | None = None, lossless: bool = False, **options: Any
+            *,
+            providers: FakeProviders | None = None,
+            lossless: bool = False,
+            moderation: Moderator | None = None,
+            **options: Any,
         ) -> Harness:
             fakes = providers or FakeProviders(media)
             render = replace(config.render, crf=0) if lossless else config.render
             engine = Engine(
                 replace(config, render=render),
-                Providers(fakes, fakes, fakes, fakes, fakes),
+                Providers(fakes, fakes, fakes, fakes, fakes, moderation=moderation),
                 ffmpeg,
                 books=Books(storage),
                 use_cache=True,
@@ -477,3 +484,29 @@ async def test_a_client_language_without_a_catalog_gets_english(discord_bot: Bui
     )
     await deliver(t.app.client, quota)
     assert "5 of 5 dreams left today" in t.fake.calls_to("callback")[-1].body["data"]["content"]
+
+
+async def test_a_moderation_that_cannot_run_gets_a_clear_reply(discord_bot: Build) -> None:
+    async with OpenAIFake() as server:
+        server.fail("moderation", "400")
+        client = openai_client("sk-test-0123456789abcdef", server.base_url, timeout_s=5.0)
+        t = await discord_bot(moderation=OpenAIModerator(client, "omni-moderation-latest"))
+        await t.dream(OWNER)
+        await client.close()
+
+    followup = t.fake.calls_to("followup")[-1]
+    assert "content check is unavailable" in followup.body["content"]
+    assert "nothing was charged" in followup.body["content"]
+    assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]
+
+
+async def test_a_database_that_refuses_admission_gets_a_clear_reply(discord_bot: Build) -> None:
+    t = await discord_bot()
+    await t.storage.db.fetch("PRAGMA query_only = 1")  # every write fails: SQLITE_READONLY
+    await t.dream(OWNER)
+    await t.storage.db.fetch("PRAGMA query_only = 0")
+
+    followup = t.fake.calls_to("followup")[-1]
+    assert "cannot take dreams right now" in followup.body["content"]
+    assert followup.body["flags"] & 64  # ephemeral, as every refusal
+    assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]

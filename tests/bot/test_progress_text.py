@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from bot.progress_text import progress_lines
+import pytest
+
+from bot.i18n import words
+from bot.progress_text import failure_line, progress_lines
 from engine import Stage
+from engine.models import JobFailure
+from engine.notice import Notice
 from engine.progress import ProgressTracker
 
 
@@ -34,3 +39,15 @@ def test_a_stage_finishes_when_its_last_unit_settles() -> None:
     tracker.advance(Stage.CLIPS, fallback=True)
 
     assert progress_lines(tracker.snapshot())[4] == "✅ clips      2 · 1 fell back · 0.0 s"
+
+
+NOTHING_CHARGED = {"en": "Nothing was charged", "es": "No se cobró nada", "ja": "消費はありません"}
+
+
+@pytest.mark.parametrize("cancelled", [False, True])
+@pytest.mark.parametrize("locale", sorted(NOTHING_CHARGED))
+def test_nothing_was_charged_is_said_only_of_a_recorded_refund(cancelled, locale) -> None:
+    for refunded in (False, True):
+        failure = JobFailure("j1", Stage.CLIPS, Notice("x"), cancelled=cancelled, refunded=refunded)
+        line = failure_line(failure, words(locale))
+        assert (NOTHING_CHARGED[locale] in line) is refunded, line

@@ -135,8 +135,8 @@ async def test_a_story_becomes_a_video_through_fal_and_openai(
     assert all(url.startswith(fal.files_url + "/files/") for url in clip_inputs)  # by URL
     assert [len(services.openai.calls(e)) for e in ("moderation", "chat", "speech")] == [1, 1, 3]
     assert queue_places and min(queue_places) >= 1  # "clips 1/3 · queue #2" was shown
-    cost = (await storage.db.fetch("SELECT cost, charge FROM jobs"))[0]
-    assert cost == (pytest.approx(0.01 + 0.002 + 3 * (0.003 + 0.10 + 0.003)), "committed")
+    cost = (await storage.db.fetch("SELECT cost_micros, charge FROM jobs"))[0]
+    assert cost == (round(1e6 * (0.01 + 0.002 + 3 * (0.003 + 0.10 + 0.003))), "committed")
 
 
 async def test_a_flagged_story_is_refused_and_charges_nothing(

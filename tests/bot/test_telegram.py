@@ -20,10 +20,13 @@ from bot.telegram_app.surface import Place
 from engine import Engine, EngineConfig, Providers
 from engine.books import Books
 from engine.media.ffmpeg import FFmpeg
+from engine.ports import Moderator
+from engine.providers.openai import OpenAIModerator, openai_client
 from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
 from tests.bot.spoken import raw_left, spoken_and_shown
 from tests.fakes import telegram_updates as tg
+from tests.fakes.openai_server import OpenAIFake
 from tests.fakes.providers import FakeMedia, FakeProviders
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -105,6 +108,7 @@ async def telegram(
             upload_limit: int = 50 * 2**20,
             quota: int = 5,
             lossless: bool = False,
+            moderation: Moderator | None = None,
         ) -> Harness:
             fakes = providers or FakeProviders(media)
             store = storage or await Storage.open(
@@ -112,7 +116,7 @@ async def telegram(
             )
             engine = Engine(
                 replace(config, render=replace(config.render, crf=0)) if lossless else config,
-                Providers(fakes, fakes, fakes, fakes, fakes),
+                Providers(fakes, fakes, fakes, fakes, fakes, moderation=moderation),
                 ffmpeg,
                 books=Books(store),
                 use_cache=True,
@@ -475,3 +479,27 @@ async def test_an_unknown_or_missing_language_gets_english(telegram: Build) -> N
     assert last_text(t, OWNER) == render.HELP
     await t.say(OWNER, "/help")
     assert last_text(t, OWNER) == render.HELP
+
+
+async def test_a_moderation_that_cannot_run_gets_a_clear_reply(telegram: Build) -> None:
+    async with OpenAIFake() as server:
+        server.fail("moderation", "400")
+        client = openai_client("sk-test-0123456789abcdef", server.base_url, timeout_s=5.0)
+        t = await telegram(moderation=OpenAIModerator(client, "omni-moderation-latest"))
+        await t.say(OWNER, STORY)
+        await client.close()
+
+    reply = t.calls(OWNER, "sendMessage")[-1].params["text"]
+    assert "content check is unavailable" in reply and "nothing was charged" in reply
+    assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]
+
+
+async def test_a_database_that_refuses_admission_gets_a_clear_reply(telegram: Build) -> None:
+    t = await telegram()
+    await t.storage.db.fetch("PRAGMA query_only = 1")  # every write fails: SQLITE_READONLY
+    await t.say(OWNER, STORY)
+    await t.storage.db.fetch("PRAGMA query_only = 0")
+
+    reply = t.calls(OWNER, "sendMessage")[-1].params["text"]
+    assert "cannot take dreams right now" in reply and "nothing was charged" in reply
+    assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]

@@ -110,6 +110,16 @@ async def test_the_global_budget_holds_under_concurrency_and_refunds_free_it(db)
     await ledger.admit(ask("discord:99", cost=1.5))
 
 
+async def test_a_budget_is_exact_where_floats_would_drift(db) -> None:
+    # 0.1 + 0.1 + 0.1 == 0.30000000000000004 in floats: a cap of 0.3 admitted only two.
+    ledger = Ledger(db, QuotaPolicy(daily_budget=0.3), clock=lambda: NOON)
+    results = await outcomes(ledger, [ask(f"discord:{n}", cost=0.1) for n in range(4)])
+
+    assert results[:3] == [None, None, None]
+    assert results[3] is not None and results[3].refusal is Refusal.BUDGET
+    assert await ledger.spent_today() == 0.3
+
+
 async def test_two_connections_admitting_at_once_still_admit_exactly_the_quota(tmp_path) -> None:
     path = tmp_path / "shared.sqlite3"
     first, second = await Database.open(path), await Database.open(path)

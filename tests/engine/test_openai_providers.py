@@ -9,6 +9,7 @@ from typing import Any
 import openai
 import pytest
 
+from engine import Engine, Providers
 from engine.errors import (
     ContentRejectedError,
     MediaError,
@@ -19,6 +20,7 @@ from engine.errors import (
 )
 from engine.media.probe import probe
 from engine.models import ENGLISH, Language
+from engine.notice import CHECK_UNAVAILABLE
 from engine.providers.openai import (
     OpenAIModerator,
     OpenAIScriptWriter,
@@ -26,6 +28,7 @@ from engine.providers.openai import (
     openai_client,
 )
 from tests.fakes.openai_server import OpenAIFake
+from tests.fakes.providers import FakeProviders
 
 STORY = " ".join(["The keeper climbed the tower and lit the lamp for the storm."] * 8)
 
@@ -175,8 +178,19 @@ async def test_moderation_refuses_flagged_stories_with_the_reason(fake, client) 
     assert "violence" in refused.value.reason
 
 
-async def test_moderation_that_cannot_answer_refuses_without_blaming_the_story(fake, client):
-    fake.fail("moderation", "500")
+@pytest.mark.parametrize("status", ["400", "401", "403", "500"])
+async def test_moderation_that_cannot_answer_refuses_without_blaming_the_story(
+    fake, client, books, config, ffmpeg, media, status
+) -> None:
+    fake.fail("moderation", status, times=4)  # every retry of a 500 too
+    fakes = FakeProviders(media)
+    moderator = OpenAIModerator(client, "omni-moderation-latest")
+    providers = Providers(fakes, fakes, fakes, fakes, fakes, moderation=moderator)
+    engine = Engine(config, providers, ffmpeg, books=books)
+
     with pytest.raises(StoryRejectedError) as refused:
-        await OpenAIModerator(client, "omni-moderation-latest").check("A calm sea.")
-    assert "unavailable" in refused.value.reason
+        await engine.admit("A calm sea rolls under the moon.", requester="telegram:1")
+
+    assert refused.value.notice == CHECK_UNAVAILABLE  # says nothing was charged
+    assert "flagged" not in refused.value.reason
+    assert await books.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]

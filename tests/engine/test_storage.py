@@ -47,6 +47,29 @@ async def test_every_earlier_step_upgrades_to_the_same_schema(tmp_path, stop) ->
         await upgraded.close()
 
 
+async def test_costs_kept_as_floats_become_exact_micros_and_the_spend_is_summed_again(
+    tmp_path,
+) -> None:
+    old = await Database.open(tmp_path / "old.sqlite3", migrate_until="005_job_language")
+    async with old.transaction() as tx:
+        for n, charge in enumerate(["reserved", "committed", "refunded", "committed"]):
+            await tx.fetch(
+                "INSERT INTO jobs (id, user_key, day, story, cost, state, charge, created_at) "
+                "VALUES (?, 'u', '2026-12-01', 's', 0.1, 'delivered', ?, 'now')",
+                (f"j{n}", charge),
+            )
+    await old.close()
+
+    upgraded = await Database.open(tmp_path / "old.sqlite3")
+    try:
+        assert await upgraded.fetch("SELECT DISTINCT cost_micros FROM jobs") == [(100_000,)]
+        assert await upgraded.fetch("SELECT day, spent_micros FROM daily_spend") == [
+            ("2026-12-01", 300_000)
+        ]
+    finally:
+        await upgraded.close()
+
+
 async def test_a_failed_transaction_leaves_nothing_behind(tmp_path) -> None:
     db = await Database.open(tmp_path / "db.sqlite3")
     try:

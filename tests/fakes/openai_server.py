@@ -20,6 +20,9 @@ from aiohttp import web
 
 Endpoint: TypeAlias = Literal["chat", "speech", "moderation"]
 Fault: TypeAlias = Literal[
+    "400",
+    "401",
+    "403",
     "500",
     "429",
     "refusal",
@@ -178,6 +181,21 @@ class OpenAIFake:
             )
         queue = self._faults[endpoint]
         fault = queue.popleft() if queue else None
+        # The 4xx answers of https://platform.openai.com/docs/guides/error-codes: a request
+        # the API will not take, a key it refuses, a country it does not serve.
+        if fault == "400":
+            return _error(400, "Invalid 'input': empty string.", "invalid_request_error")
+        if fault == "401":
+            return _error(
+                401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"
+            )
+        if fault == "403":
+            return _error(
+                403,
+                "Country, region, or territory not supported",
+                "request_forbidden",
+                "unsupported_country_region_territory",
+            )
         if fault == "500":
             return _error(500, "boom", "server_error")
         if fault == "429":

@@ -88,7 +88,7 @@ def queue(media: FakeMedia) -> Iterator[tuple[Queue, str]]:
     server.server_close()
 
 
-def worker(mode: str, tmp_path: Path, url: str) -> subprocess.Popen[bytes]:
+def worker(mode: str, tmp_path: Path, url: str, *extra: str) -> subprocess.Popen[bytes]:
     with (tmp_path / f"{mode}.log").open("wb") as log:  # the child keeps its own copy
         return subprocess.Popen(
             [
@@ -100,7 +100,7 @@ def worker(mode: str, tmp_path: Path, url: str) -> subprocess.Popen[bytes]:
                 str(tmp_path / "db.sqlite3"),
             ]
             + ["--work", str(tmp_path / "work"), "--queue", url]
-            + ["--events", str(tmp_path / "events.jsonl")],
+            + ["--events", str(tmp_path / "events.jsonl"), *extra],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=log,
@@ -135,4 +135,25 @@ def test_sigkill_mid_scenes_then_restart_finishes_without_paying_twice(tmp_path,
     assert Path(events[-1]["path"]).stat().st_size > 0
     assert state.submissions == [f"req-{n}" for n in range(SCENES)]  # each submitted once
     assert state.fetched == set(state.submissions)  # and each result fetched after restart
+    assert job_rows(tmp_path) == [("delivered", "committed")]
+
+
+def test_sigkill_between_delivery_and_charge_sends_one_final_and_charges_once(
+    tmp_path, queue
+) -> None:
+    state, url = queue
+    state.release.set()
+    first = worker("run", tmp_path, url, "--die-after-final")
+    first.wait(timeout=180)
+    assert first.returncode == -signal.SIGKILL, (tmp_path / "run.log").read_text()
+    assert job_rows(tmp_path) == [("running", "reserved")]  # delivered, not yet charged
+
+    second = worker("resume", tmp_path, url)
+    second.wait(timeout=180)
+    assert second.returncode == 0, (tmp_path / "resume.log").read_text()
+
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert [event["kind"] for event in events].count("final") == 1  # not sent again
+    assert "fail" not in [event["kind"] for event in events]
+    assert len(state.submissions) == SCENES  # nothing made again
     assert job_rows(tmp_path) == [("delivered", "committed")]

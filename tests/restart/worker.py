@@ -1,11 +1,13 @@
 """An engine process for the restart test: run one job, or resume unfinished ones.
 
     python -m tests.restart.worker run|resume --db DB --work DIR --queue URL --events FILE
+        [--die-after-final]
 
 Script, preview, images and narration come from in-process fakes; clips come from a
 remote queue over HTTP (the test's fake server), which is what a restart must re-attach to.
 The surface writes every event as a JSON line to the events file, whose path is the
-surface reference stored with the job.
+surface reference stored with the job. ``--die-after-final`` kills the process with SIGKILL
+the moment after the final is delivered, before the job is charged.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -77,8 +81,9 @@ class QueueClips:
 class EventFile:
     """A surface that appends each event to a JSON-lines file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, die_after_final: bool = False) -> None:
         self.path = path
+        self.die_after_final = die_after_final
 
     def _write(self, kind: str, **data: object) -> None:
         with self.path.open("a", encoding="utf-8") as out:
@@ -100,7 +105,9 @@ class EventFile:
         self._write("fail", stage=failure.stage.value, reason=failure.reason)
 
     async def offer_actions(self, actions: Sequence[Action]) -> None:
-        return None
+        # Regenerate is offered right after the final lands, and before the charge.
+        if self.die_after_final and Action.REGENERATE in actions:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -122,7 +129,8 @@ async def main(args: argparse.Namespace) -> None:
     try:
         if args.mode == "run":
             request = await engine.admit(STORY, requester="telegram:7")
-            await engine.dream(request, EventFile(args.events), surface_ref=str(args.events))
+            surface = EventFile(args.events, die_after_final=args.die_after_final)
+            await engine.dream(request, surface, surface_ref=str(args.events))
         else:
 
             async def rebuild(stored: StoredJob) -> EventFile | None:
@@ -140,4 +148,5 @@ if __name__ == "__main__":
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--queue", required=True)
     parser.add_argument("--events", type=Path, required=True)
+    parser.add_argument("--die-after-final", action="store_true")
     asyncio.run(main(parser.parse_args()))
