@@ -22,6 +22,7 @@ from engine.models import DreamResult, JobFailure, VisualKind
 from engine.outcome import OUTCOME_FILE, read_outcome
 from engine.ports import RequestTicket
 from engine.storage import QuotaPolicy, Storage, StoredJob, Write
+from engine.storage.patience import is_refused
 from tests.fakes.providers import FakeMedia, FakeProviders, Fault
 from tests.surfaces import RecordingSurface
 
@@ -261,3 +262,22 @@ def test_an_outcome_file_names_the_end_it_records(tmp_path: Path) -> None:
     assert read_outcome(tmp_path) is None
     (tmp_path / OUTCOME_FILE).write_text("{not json", encoding="utf-8")
     assert read_outcome(tmp_path) is None  # damaged from outside: resumed as unfinished
+
+
+def test_a_lock_another_process_holds_counts_as_refused_for_now(tmp_path: Path) -> None:
+    path = tmp_path / "locked.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.OperationalError) as locked:
+            other.execute("INSERT INTO t VALUES (1)")
+        assert is_refused(locked.value)  # SQLITE_BUSY: waited out, not a failure
+        holder.execute("ROLLBACK")
+        with pytest.raises(sqlite3.OperationalError) as broken:
+            other.execute("INSERT INTO missing VALUES (1)")
+        assert not is_refused(broken.value)  # a wrong statement is a bug: never retried
+    finally:
+        holder.close()
+        other.close()
