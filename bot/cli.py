@@ -20,6 +20,8 @@ from bot.terminal import TerminalSurface
 from bot.users import parse_user
 from engine import (
     Books,
+    DatabaseMissingError,
+    DatabaseUnusableError,
     Engine,
     Language,
     QuotaPolicy,
@@ -78,10 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     try:
         if args.command == "run":
-            # Imported here: aiogram alone takes seconds to import, and only `run` needs it.
-            from bot.run import run
-
-            return asyncio.run(run(settings))
+            return asyncio.run(run_bots(settings))
         if args.command != "dream":
             return asyncio.run(administer(args, settings))
         story = sys.stdin.read() if args.story == "-" else args.story
@@ -91,6 +90,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dreambot: " + words(process_locale())._("cancelled"), file=sys.stderr)
         return EXIT_INTERRUPTED
+    except DatabaseUnusableError as exc:
+        print(f"dreambot: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+async def run_bots(settings: Settings) -> int:
+    """``dreambot run``, with its database checked before the chat libraries are imported.
+
+    aiogram alone takes seconds to import, and a damaged database must be refused at once;
+    with no bot to run, no database is made.
+    """
+    books = await Books.open(settings.db, settings.quota_policy()) if settings.has_bot else None
+    try:
+        from bot.run import run
+
+        return await run(settings, books)
+    finally:
+        if books is not None:
+            await books.close()
 
 
 async def administer(args: argparse.Namespace, settings: Settings) -> int:
@@ -100,10 +118,20 @@ async def administer(args: argparse.Namespace, settings: Settings) -> int:
     except UsageError as exc:
         print(f"dreambot: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    books = await Books.open(settings.db, settings.quota_policy())
+    # A report never makes a database: a missing one is most likely a wrong DREAMBOT_DB.
+    reporting = args.command == "stats" or getattr(args, "quota_command", "") == "show"
+    try:
+        books = await Books.open(settings.db, settings.quota_policy(), create=not reporting)
+    except DatabaseMissingError as exc:
+        print(
+            f"dreambot: there is no database at {exc.path} (DREAMBOT_DB), so nothing to report; "
+            "dreambot run makes it",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
     try:
         if args.command == "stats":
-            text = await admin.stats(books)
+            text = f"{settings.db.absolute()} (chat bots only):\n" + await admin.stats(books)
         elif args.command in {"ban", "unban"}:
             text = await admin.set_banned(books, user, args.command == "ban")
         elif args.quota_command == "grant":
@@ -141,7 +169,11 @@ async def dream(
             print(f"dreambot: {exc}", file=sys.stderr)
             return EXIT_REFUSED
         # The terminal's user is the operator: the books live and die with the scratch folder.
-        books = await Books.open(Path(scratch) / "books.sqlite3", QuotaPolicy.unlimited())
+        try:
+            books = await Books.open(Path(scratch) / "books.sqlite3", QuotaPolicy.unlimited())
+        except BaseException:
+            await built.close()
+            raise
         engine = Engine(
             config, built.providers, ffmpeg, books=books, estimate_cost=built.estimate_cost
         )

@@ -40,9 +40,13 @@ def telegram_bot(settings: Settings, token: str) -> Bot:
     return Bot(token, session=AiohttpSession(api=server))
 
 
-async def run(settings: Settings) -> int:
-    """Run every bot whose token is set until SIGTERM/SIGINT; 2 when there is none."""
-    if settings.telegram_token is None and settings.discord_token is None:
+async def run(settings: Settings, books: Books | None = None) -> int:
+    """Run every bot whose token is set until SIGTERM/SIGINT; 2 when there is none.
+
+    ``books`` is the database already opened by the caller, who closes it; without it the
+    database is opened (and closed) here.
+    """
+    if not settings.has_bot:
         print(NO_BOT, file=sys.stderr)
         return 2
     config = settings.engine_config()
@@ -57,8 +61,9 @@ async def run(settings: Settings) -> int:
         except (UsageError, OSError) as exc:
             print(f"dreambot: {exc}", file=sys.stderr)
             return 2
-        books = await Books.open(settings.db, settings.quota_policy())
-        stack.push_async_callback(books.close)
+        if books is None:
+            books = await Books.open(settings.db, settings.quota_policy())
+            stack.push_async_callback(books.close)
         retention = Retention(
             keep=timedelta(hours=settings.media_retention_h),
             budget_bytes=settings.disk_budget_mb * 2**20,

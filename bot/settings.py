@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     disk_budget_mb: int = Field(default=5000, ge=1)
 
     @property
+    def has_bot(self) -> bool:
+        """Whether a chat bot's token is set, so that ``dreambot run`` has something to run."""
+        return self.telegram_token is not None or self.discord_token is not None
+
+    @property
     def telegram_upload_limit_bytes(self) -> int:
         """50 MB through the public Bot API; a self-hosted server takes up to 2000 MB."""
         if self.telegram_upload_mb is not None:

@@ -13,6 +13,8 @@ from engine.config import (
 )
 from engine.errors import (
     AdmissionRefusedError,
+    DatabaseMissingError,
+    DatabaseUnusableError,
     EngineError,
     StageFailedError,
     StoryRejectedError,
@@ -45,6 +47,8 @@ __all__ = [
     "Action",
     "AdmissionRefusedError",
     "Books",
+    "DatabaseMissingError",
+    "DatabaseUnusableError",
     "DreamRequest",
     "DreamResult",
     "Engine",

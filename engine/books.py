@@ -25,13 +25,20 @@ class Books:
 
     @classmethod
     async def open(
-        cls, path: Path | str, policy: QuotaPolicy, *, on_refused: Refused | None = None
+        cls,
+        path: Path | str,
+        policy: QuotaPolicy,
+        *,
+        create: bool = True,
+        on_refused: Refused | None = None,
     ) -> Books:
-        """Open (creating and migrating if needed) the database file; ``:memory:`` works too.
+        """Open, check and migrate the database file; ``:memory:`` works too.
 
+        A missing file is made, unless ``create`` is False (``DatabaseMissingError``); a
+        damaged or unreadable one is a ``DatabaseUnusableError`` that names it.
         ``on_refused`` hears of every job write the database refused for now (telemetry).
         """
-        return cls(await Storage.open(path, policy, on_refused=on_refused))
+        return cls(await Storage.open(path, policy, create=create, on_refused=on_refused))
 
     async def close(self) -> None:
         """Close the database."""

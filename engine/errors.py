@@ -14,6 +14,8 @@
      │    │    └── FFmpegError   ffmpeg failed; carries the tail of its stderr
      │    └── SurfaceGoneError   the chat can no longer be written to (blocked, removed)
      ├── ProcessTimeoutError     a child process ran out of time and was killed
+     ├── DatabaseUnusableError   the database file is damaged or cannot be opened: nothing starts
+     │    └── DatabaseMissingError  there is none, and the caller must not create one
      └── StageFailedError        a job failed; names the stage that broke
 
 Adapters convert library exceptions into these with ``raise ... from exc``, so no
@@ -132,6 +134,23 @@ class SurfaceGoneError(PermanentError):
 
 class ProcessTimeoutError(EngineError):
     """A child process ran longer than allowed and was killed."""
+
+
+class DatabaseUnusableError(EngineError):
+    """The database file cannot be used as it is, so nothing may start on it.
+
+    The message is one line naming ``path``, what is wrong and what to do; the file was not
+    changed and no connection to it is left open.
+    """
+
+    def __init__(self, path: str, problem: str, *, advice: str) -> None:
+        super().__init__(f"{path} {problem}. {advice}")
+        self.path = path
+        self.problem = problem
+
+
+class DatabaseMissingError(DatabaseUnusableError):
+    """There is no database at ``path``, and the caller asked not to create one."""
 
 
 class StageFailedError(EngineError):

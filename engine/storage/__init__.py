@@ -39,11 +39,17 @@ class Storage:
 
     @classmethod
     async def open(
-        cls, path: Path | str, policy: QuotaPolicy, *, on_refused: Refused | None = None
+        cls,
+        path: Path | str,
+        policy: QuotaPolicy,
+        *,
+        create: bool = True,
+        on_refused: Refused | None = None,
     ) -> Storage:
-        """Open and migrate the database file; ``on_refused`` hears of every job write
-        the database refused for now (and that is retried until it is recorded)."""
-        db = await Database.open(path)
+        """Open, check and migrate the database file (``Database.open``); ``on_refused``
+        hears of every job write the database refused for now (and that is retried until it
+        is recorded)."""
+        db = await Database.open(path, create=create)
         patience = Patience(on_refused)
         return cls(
             db, Ledger(db, policy, patience), JobStore(db, patience), ChatSettings(db), patience

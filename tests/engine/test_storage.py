@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
 import pytest
 
+from engine import DatabaseMissingError, DatabaseUnusableError
 from engine.storage.db import Database
 from engine.storage.migrations import MIGRATIONS, applied_steps, migrate
 
 NAMES = [name for name, _ in MIGRATIONS]
+STORY = "A lighthouse keeper befriends a storm. " * 8
 
 
 async def schema(db: Database) -> list[tuple[object, ...]]:
@@ -82,3 +90,87 @@ async def test_a_failed_transaction_leaves_nothing_behind(tmp_path) -> None:
         assert await db.fetch("SELECT count(*) FROM users") == [(0,)]
     finally:
         await db.close()
+
+
+def threads_left(before: set[threading.Thread]) -> list[threading.Thread]:
+    """Threads started since ``before`` that do not end: aiosqlite's would keep a process up."""
+    started = [thread for thread in threading.enumerate() if thread not in before]
+    for thread in started:
+        thread.join(timeout=5)
+    return [thread for thread in started if thread.is_alive()]
+
+
+async def filled(path: Path, jobs: int = 3000) -> Path:
+    """A migrated file with enough jobs that its pages reach far past the schema's."""
+    await _open_and_close(path)
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
+        connection.executemany(
+            "INSERT INTO jobs (id, user_key, day, story, state, charge, created_at) "
+            "VALUES (?, ?, '2025-01-01', ?, 'delivered', 'committed', '2025-01-01T00:00')",
+            (
+                (f"{n:012x}", f"telegram:{n}", "A keeper befriends a storm. " * 8)
+                for n in range(jobs)
+            ),
+        )
+    return path
+
+
+async def _open_and_close(path: Path) -> None:
+    await (await Database.open(path)).close()
+
+
+async def test_a_new_file_is_never_empty_once_opened(tmp_path) -> None:
+    # What the zero-length refusal rests on: WAL mode writes the first page at once.
+    await _open_and_close(tmp_path / "new.sqlite3")
+    assert (tmp_path / "new.sqlite3").stat().st_size > 0
+    assert not (tmp_path / "new.sqlite3-wal").exists()
+
+
+async def test_damage_inside_the_file_is_refused_and_nothing_stays_open(tmp_path) -> None:
+    db = await filled(tmp_path / "db.sqlite3")
+    size = db.stat().st_size
+    with db.open("r+b") as file:
+        # The header and schema stay whole, so only the integrity check can tell.
+        file.seek(size // 2 // 4096 * 4096)
+        file.write(os.urandom(4 * 4096))
+    threads = set(threading.enumerate())
+
+    with pytest.raises(DatabaseUnusableError) as refused:
+        await Database.open(db)
+
+    assert str(refused.value).startswith(f"{db} is not a usable database (")
+    assert "Restore the latest backup" in str(refused.value)
+    assert threads_left(threads) == []
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda path: path.write_bytes(b""), "is empty (0 bytes)"),
+        (lambda path: path.write_bytes(b"SQLite format 3\0" + os.urandom(8192)), "is not a usable"),
+        (lambda path: path.mkdir(), "is a folder"),
+    ],
+)
+async def test_an_unusable_file_is_refused_as_it_is(tmp_path, make, problem) -> None:
+    db = tmp_path / "db.sqlite3"
+    make(db)
+    threads = set(threading.enumerate())
+
+    with pytest.raises(DatabaseUnusableError) as refused:
+        await Database.open(db)
+
+    assert str(refused.value).startswith(f"{db} {problem}")
+    assert threads_left(threads) == []
+    assert sorted(tmp_path.iterdir()) == [db]
+
+
+async def test_a_missing_file_is_not_made_when_asked_not_to(tmp_path) -> None:
+    with pytest.raises(DatabaseMissingError):
+        await Database.open(tmp_path / "db.sqlite3", create=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_an_existing_file_opens_without_create(tmp_path) -> None:
+    await _open_and_close(tmp_path / "db.sqlite3")
+    db = await Database.open(tmp_path / "db.sqlite3", create=False)
+    await db.close()
