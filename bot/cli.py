@@ -1,4 +1,4 @@
-"""The ``dreambot`` command: make a video from the terminal (more subcommands to come)."""
+"""The ``dreambot`` console script: the terminal's dream, the admin commands and ``run``."""
 
 from __future__ import annotations
 
@@ -35,6 +35,14 @@ from engine.providers.local import LocalVoice
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
 EXIT_INTERRUPTED = 130
+DESCRIPTION = (
+    "Turn a story into a narrated video from the terminal, run the Telegram and Discord "
+    "bots, and manage their users' quotas. Settings come from the environment or a .env "
+    "file (docs/configuration.md)."
+)
+USER = "telegram:ID or discord:ID"
+# What --out must not look like: it is a folder, and a new user often types a file name.
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi"})
 
 
 def _language(text: str) -> Language:
@@ -46,11 +54,20 @@ def _language(text: str) -> Language:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: ``dreambot dream STORY --out DIR`` and the admin commands."""
-    parser = argparse.ArgumentParser(prog="dreambot", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    dream = commands.add_parser("dream", help="turn a story into a narrated video, offline")
+    parser = argparse.ArgumentParser(prog="dreambot", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    dream = commands.add_parser(
+        "dream",
+        help="turn a story into a narrated video (offline unless FAL_KEY or OPENAI_API_KEY is set)",
+    )
     dream.add_argument("story", help='the story, in quotes (or "-" to read it from stdin)')
-    dream.add_argument("--out", type=Path, default=Path("out"), help="folder for the videos")
+    dream.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out"),
+        metavar="DIR",
+        help="folder for preview.mp4 and final.mp4, made if missing (default: out)",
+    )
     dream.add_argument("--seed", type=int, default=None, help="vary the look of the same story")
     dream.add_argument(
         "--lang",
@@ -59,17 +76,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="the story's language as a BCP 47 tag (en, ru, pt-BR…); detected if left out",
     )
 
-    quota = commands.add_parser("quota", help="see or change a user's daily quota")
-    quota_commands = quota.add_subparsers(dest="quota_command", required=True)
-    quota_commands.add_parser("show", help="a user's quota today").add_argument("user")
+    quota = commands.add_parser(
+        "quota", help="see or change a chat user's daily quota (in DREAMBOT_DB)"
+    )
+    quota_commands = quota.add_subparsers(dest="quota_command", required=True, metavar="COMMAND")
+    quota_commands.add_parser("show", help="a user's quota today").add_argument("user", help=USER)
     grant = quota_commands.add_parser("grant", help="give a user N more dreams today")
-    grant.add_argument("user")
-    grant.add_argument("dreams", type=int)
-    quota_commands.add_parser("reset", help="give a user a full quota again").add_argument("user")
-    commands.add_parser("ban", help="refuse all dreams from a user").add_argument("user")
-    commands.add_parser("unban", help="lift a ban").add_argument("user")
-    commands.add_parser("stats", help="jobs by state, median stage times, spend today")
-    commands.add_parser("run", help="run the chat bots whose tokens are set")
+    grant.add_argument("user", help=USER)
+    grant.add_argument("dreams", type=int, metavar="N")
+    quota_commands.add_parser("reset", help="give a user a full quota again today").add_argument(
+        "user", help=USER
+    )
+    commands.add_parser("ban", help="refuse every dream from a chat user").add_argument(
+        "user", help=USER
+    )
+    commands.add_parser("unban", help="lift a ban").add_argument("user", help=USER)
+    commands.add_parser(
+        "stats",
+        help="the chat bots' jobs by state, median stage times, spend today (not terminal dreams)",
+    )
+    commands.add_parser(
+        "run", help="run the Telegram and Discord bots whose tokens are set, until stopped"
+    )
     return parser
 
 
@@ -146,14 +174,41 @@ async def administer(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _scratch_in(out: Path) -> tempfile.TemporaryDirectory[str]:
+    """Make ``out`` and the job's scratch folder in it, or say in one line why they cannot be."""
+    if out.suffix.lower() in VIDEO_SUFFIXES and not out.is_dir():
+        raise UsageError(
+            f"--out names a folder for preview.mp4 and final.mp4, not a video file: "
+            f"try --out {out.with_suffix('')}"
+        )
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; it must name a folder (made if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in out.parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise UsageError(f"cannot make the folder {out}: {blocker} is a file") from exc
+        raise UsageError(f"cannot make the folder {out} ({exc.strerror or exc})") from exc
+    try:
+        # Made first of all, so an unwritable folder is refused before any work.
+        return tempfile.TemporaryDirectory(prefix=".dreambot-", dir=out)
+    except OSError as exc:
+        raise UsageError(f"cannot write in the folder {out} ({exc.strerror or exc})") from exc
+
+
 async def dream(
     story: str, *, out: Path, seed: int | None, language: Language | None, settings: Settings
 ) -> int:
     """Make one video in ``out``, showing progress; return the process exit code."""
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        scratch_folder = _scratch_in(out)
+    except UsageError as exc:
+        print(f"dreambot: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     console = Console(stderr=True, highlight=False)
     said = words(process_locale())
-    with tempfile.TemporaryDirectory(prefix=".dreambot-", dir=out) as scratch:
+    with scratch_folder as scratch:
         config = settings.engine_config(work_dir=Path(scratch))
         ffmpeg = FFmpeg(
             locate_ffmpeg(),

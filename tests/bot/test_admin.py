@@ -67,6 +67,8 @@ def test_ban_and_unban_and_stats(tmp_path: Path) -> None:
 
     stats = dreambot(db, "stats")
     assert stats.returncode == 0
+    # Terminal dreams keep their own, temporary books: the report says whose jobs these are.
+    assert stats.stdout.startswith(f"{db} (chat bots only):\n")
     assert "jobs: admitted 1" in stats.stdout
     assert "today: 1 admitted" in stats.stdout
 

@@ -105,3 +105,43 @@ def test_a_malformed_language_is_refused_before_anything_runs(tmp_path: Path, ta
     assert done.returncode == 2
     assert "is not a language tag such as en, ru or pt-BR" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("out", "said"),
+    [
+        ("a-file", "--out a-file is a file; it must name a folder"),
+        ("a-file/videos", "cannot make the folder a-file/videos: a-file is a file"),
+        ("/proc/x", "cannot make the folder /proc/x ("),
+        ("/proc", "cannot write in the folder /proc ("),
+        ("video.mp4", "--out names a folder for preview.mp4 and final.mp4, not a video file"),
+    ],
+)
+def test_an_out_that_cannot_be_a_folder_is_refused_in_one_line(
+    tmp_path: Path, out: str, said: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "dream", STORY, "--out", out],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"dreambot: {said}")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing was made
+
+
+def test_the_help_says_what_each_command_does() -> None:
+    shown = dreambot("--help").stdout
+
+    assert "``" not in shown and "to come" not in shown
+    # With FAL_KEY or OPENAI_API_KEY set, `dream` uses them: it is not "offline" then.
+    assert "offline unless FAL_KEY or OPENAI_API_KEY is set" in " ".join(shown.split())
+    for command in ("dream", "quota", "ban", "unban", "stats", "run"):
+        line = next(line for line in shown.splitlines() if line.split()[:1] == [command])
+        assert len(line.split()) > 3, line
