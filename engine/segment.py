@@ -22,6 +22,7 @@ from icu4py.locale import Locale
 # keycap mark: that keeps ZWJ families, skin tones, flags and keycaps whole.
 _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3]")
 _WORDLIKE = regex.compile(r"[\p{L}\p{N}\p{M}]")
+_LETTER = regex.compile(r"\p{L}")
 _OPENING = frozenset({"Ps", "Pi"})
 
 
@@ -130,6 +131,11 @@ def is_emoji(grapheme: str) -> bool:
 def is_wordlike(segment: str) -> bool:
     """Whether a segment holds a letter or a digit (not only spaces, punctuation or emoji)."""
     return _WORDLIKE.search(segment) is not None
+
+
+def has_letter(text: str) -> bool:
+    """Whether the text holds a letter of any script (digits, signs and emoji are none)."""
+    return _LETTER.search(text) is not None
 
 
 def words(text: str, locale: str = "") -> list[str]:

@@ -9,7 +9,7 @@ from engine.config import StoryLimits
 from engine.errors import StoryRejectedError
 from engine.markup import plain_text
 from engine.notice import N_, NN_, Notice
-from engine.segment import words
+from engine.segment import has_letter, words
 from engine.speech import latin_equivalent, speaking_time
 
 # Format characters (zero-width spaces, direction marks, BOMs) arrive in pasted text and
@@ -22,6 +22,7 @@ _KEPT_FORMAT = re.compile(r"[\u200c\u200d\U000e0020-\U000e007f]")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 SECONDS_PER_SCENE = 10.0
+_NO_LETTERS = N_("Please tell the story in words: numbers, signs and emoji alone cannot be filmed.")
 _TOO_SHORT = NN_(
     "That is too short to film: please write at least {count} word.",
     "That is too short to film: please write at least {count} words.",
@@ -48,6 +49,10 @@ def validate_story(text: str, limits: StoryLimits) -> str:
         raise StoryRejectedError(
             Notice(N_("Tell me a story: write a few sentences after the command."))
         )
+    if not has_letter(story):
+        # Digits, signs and emoji alone give the script, the voice and the pictures nothing
+        # to work with, yet would be charged like a story.
+        raise StoryRejectedError(Notice(_NO_LETTERS))
     # Length is counted in Latin letters of equal speaking time, so that a limit means the
     # same length of video for a Chinese story as for an English one.
     length = latin_equivalent(story)

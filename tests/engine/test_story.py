@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from engine import StoryLimits, StoryRejectedError
+from engine import (
+    Books,
+    Engine,
+    EngineConfig,
+    Providers,
+    QuotaPolicy,
+    StoryLimits,
+    StoryRejectedError,
+)
+from engine.media.ffmpeg import FFmpeg
 from engine.story import validate_story
+from tests.fakes.providers import FakeMedia, FakeProviders
 
 LIMITS = StoryLimits(min_words=3, max_chars=100)
 
@@ -47,3 +59,40 @@ def test_a_story_of_markup_alone_is_no_story(text: str) -> None:
     with pytest.raises(StoryRejectedError) as refused:
         validate_story(text, LIMITS)
     assert "Tell me a story" in refused.value.reason
+
+
+NO_LETTERS = ["!!! ??? ... !!! ???", "123 456 789", "🙂 🙂 🙂", "١٢٣ ٤٥٦ ٧٨٩", "*** --- ***"]
+
+
+@pytest.mark.parametrize("text", NO_LETTERS)
+def test_a_story_without_a_letter_is_refused(text: str) -> None:
+    with pytest.raises(StoryRejectedError) as refused:
+        validate_story(text, LIMITS)
+    assert refused.value.reason == (
+        "Please tell the story in words: numbers, signs and emoji alone cannot be filmed."
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["猫が走る", "แมววิ่งเร็วมาก", "القط يجري بسرعة", "कुत्ता तेज़ दौड़ा", "3 cats sang 🙂"]
+)
+def test_letters_of_any_script_make_a_story(text: str) -> None:
+    assert validate_story(text, LIMITS) == text
+
+
+@pytest.mark.parametrize("text", NO_LETTERS)
+async def test_admission_charges_nothing_for_a_story_without_a_letter(
+    tmp_path: Path, config: EngineConfig, ffmpeg: FFmpeg, media: FakeMedia, text: str
+) -> None:
+    books = await Books.open(tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=1))
+    fake = FakeProviders(media)
+    providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
+    engine = Engine(config, providers, ffmpeg, books=books)
+    try:
+        with pytest.raises(StoryRejectedError) as refused:
+            await engine.admit(text, requester="telegram:1")
+        assert "in words" in refused.value.reason
+        assert (await books.quota("telegram:1")).used == 0
+        assert (await books.stats()).by_state == {}
+    finally:
+        await books.close()
