@@ -6,6 +6,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from bot import redaction
+
 FIELDS = ("job_id", "stage", "status", "duration_s", "provider")
 
 
@@ -22,12 +24,13 @@ class JsonFormatter(logging.Formatter):
         }
         data |= {name: getattr(record, name) for name in FIELDS if hasattr(record, name)}
         if record.exc_info:
-            data["error"] = self.formatException(record.exc_info)
+            data["error"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
 
 
 def configure_logging(level: str, fmt: str) -> None:
-    """Send logs to stderr as text or JSON; the libraries' chatter stays at WARNING."""
+    """Send logs to stderr as text or JSON, without credentials; libraries' chatter at WARNING."""
+    redaction.install()
     handler = logging.StreamHandler()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
