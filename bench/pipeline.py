@@ -9,6 +9,9 @@ The same job is then run one scene after another, as the seeds' first designs di
 ``--providers fal-fake`` runs the job through the real fal and OpenAI clients against the
 test suite's fake fal queue and fake OpenAI server on loopback, with the same latencies,
 so the clients' own overhead (fal's status polling included) is measured too.
+``--providers local`` runs the README's story through the offline providers of
+``dreambot dream`` at its render size (no latencies: ``--scale`` and ``--scenes`` do not
+apply), timing the preview and the final from admission as the terminal shows them.
 The last line is JSON.
 """
 
@@ -44,10 +47,16 @@ from engine.config import Limits, RenderConfig
 from engine.language import warm_up as warm_up_detector
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.progress import ProgressSnapshot
+from engine.providers.local import local_providers
 from tests.fakes.providers import FakeMedia, FakeProviders
 
 LATENCIES = {"script": 4.0, "preview": 5.0, "images": 5.0, "voice": 5.0, "clips": 30.0}
 STORY = "A lighthouse keeper befriends a storm. " * 6
+README_STORY = (
+    "A lighthouse keeper lived alone on a rocky island. One night a great storm rolled in "
+    "from the sea. The keeper climbed the tower and lit the lamp. By morning the storm had "
+    "become his friend."
+)
 
 
 @dataclass
@@ -84,13 +93,15 @@ def critical_path(latency: dict[str, float]) -> float:
     return max(latency["preview"], latency["script"] + scene)
 
 
-async def run_once(config: EngineConfig, ffmpeg: FFmpeg, providers: Providers) -> TimingSurface:
+async def run_once(
+    config: EngineConfig, ffmpeg: FFmpeg, providers: Providers, story: str = STORY
+) -> TimingSurface:
     books = await Books.open(":memory:", QuotaPolicy.unlimited())
     try:
         engine = Engine(config, providers, ffmpeg, books=books)
         await engine.warm_up()  # as `dreambot run` does at start (timed in main)
         surface = TimingSurface()
-        await engine.dream(await engine.admit(STORY, requester="bench:1"), surface)
+        await engine.dream(await engine.admit(story, requester="bench:1"), surface)
     finally:
         await books.close()
     return surface
@@ -160,6 +171,19 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         config = EngineConfig(work_dir=root / "work", render=render, limits=limits)
         one_by_one = replace(config, limits=replace(limits, parallel_scenes=1))
         sequential_final = None
+        if args.providers == "local":
+            # No latencies, so no critical path to compare with: only what the terminal shows.
+            offline = await run_once(
+                config, ffmpeg, local_providers(ffmpeg, render), story=README_STORY
+            )
+            return {
+                "time_to_preview_s": round(offline.preview_at or -1, 3),
+                "time_to_final_s": round(offline.final_at or -1, 3),
+                "language_detector_load_s": detector_load_s,
+                "providers": args.providers,
+                "render": f"{render.width}x{render.height}@{render.fps} x264 {render.preset}",
+                "machine": machine(),
+            }
         if args.providers == "fake":
             fake = FakeProviders(media, scenes=args.scenes, latency=latency)
             providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
@@ -205,9 +229,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--skip-sequential", action="store_true")
     parser.add_argument(
         "--providers",
-        choices=["fake", "fal-fake"],
+        choices=["fake", "fal-fake", "local"],
         default="fake",
-        help="in-process fakes, or the real fal/OpenAI clients against fakes on loopback",
+        help="in-process fakes, the real fal/OpenAI clients against fakes on loopback, or "
+        "the offline providers on the README's story",
     )
     return parser.parse_args(argv)
 
