@@ -83,6 +83,7 @@ class Engine:
         self.books = books
         self.telemetry = telemetry or NoTelemetry()
         self._storage = books.storage
+        self._storage.patience.listen(self.telemetry.storage_refused)
         self._estimate_cost = estimate_cost or (lambda story: 0.0)
         self._resume_window = resume_window
         kept = MediaCache(config.work_dir / CACHE_FOLDER, self._storage.db) if use_cache else None

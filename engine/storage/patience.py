@@ -52,12 +52,17 @@ Refused = Callable[[Write], None]
 class Patience:
     """Retries refused writes, backing off to one attempt every ``max_wait_s``, forever.
 
-    ``on_refused`` hears of every refused attempt (telemetry, and tests that wait for it).
+    Listeners (``on_refused``, then any added by ``listen``) hear of every refused attempt:
+    telemetry, and tests that wait for it.
     """
 
     def __init__(self, on_refused: Refused | None = None, *, max_wait_s: float = 5.0) -> None:
-        self._on_refused = on_refused
+        self._listeners: list[Refused] = [on_refused] if on_refused is not None else []
         self._max_wait_s = max_wait_s
+
+    def listen(self, listener: Refused) -> None:
+        """Also tell ``listener`` of every refused attempt."""
+        self._listeners.append(listener)
 
     async def until_stored(self, what: Write, write: Callable[[], Awaitable[T]]) -> T:
         """``write()``'s result once the database accepts it."""
@@ -78,5 +83,5 @@ class Patience:
                 "the database refused a %s write (%s); retrying until it is recorded",
                 what, error,
             )  # fmt: skip
-        if self._on_refused is not None:
-            self._on_refused(what)
+        for listener in self._listeners:
+            listener(what)

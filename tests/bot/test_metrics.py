@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import MetricsServer, PrometheusTelemetry
@@ -101,3 +104,35 @@ async def test_a_scrape_after_jobs_shows_stage_histograms_and_counters(
 
 def providers_of(fake: FakeProviders) -> Providers:
     return Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
+
+
+async def test_writes_the_database_refused_are_counted(config, ffmpeg, media, tmp_path) -> None:
+    storage = await Storage.open(tmp_path / "db.sqlite3", QuotaPolicy())
+    telemetry = PrometheusTelemetry()
+    lifted: list[asyncio.Task[object]] = []
+
+    async def refuse(role: str, scene: int | None) -> None:
+        if role == "script":
+            await storage.db.fetch("PRAGMA query_only = 1")
+
+    def lift_once(what: object) -> None:
+        # After the first refused write, the operator frees the disk.
+        if not lifted:
+            lifted.append(asyncio.ensure_future(storage.db.fetch("PRAGMA query_only = 0")))
+
+    try:
+        fake = FakeProviders(media, hook=refuse)
+        engine = Engine(
+            config, providers_of(fake), ffmpeg, books=Books(storage), telemetry=telemetry
+        )
+        storage.patience.listen(lift_once)
+        request = await engine.admit(STORY, requester="telegram:1")
+        await engine.dream(request, RecordingSurface())
+    finally:
+        await storage.close()
+
+    scraped = samples(generate_latest(telemetry.registry).decode())
+    refused = sum(
+        v for (name, _), v in scraped.items() if name == "dreambot_storage_refused_writes_total"
+    )
+    assert refused >= 1
