@@ -35,9 +35,11 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-# The deadline of the provider call this task is inside, if any (see ``off_the_clock``).
-_DEADLINE: contextvars.ContextVar[asyncio.Timeout | None] = contextvars.ContextVar(
-    "deadline", default=None
+# The deadline of the provider call this task is inside, and the task it times (see
+# ``off_the_clock``). A task started inside the call inherits the variable, but must not
+# move the deadline of another task, which may have ended.
+_DEADLINE: contextvars.ContextVar[tuple[asyncio.Timeout, asyncio.Task[object]] | None] = (
+    contextvars.ContextVar("deadline", default=None)
 )
 
 
@@ -49,7 +51,8 @@ async def off_the_clock() -> AsyncIterator[None]:
     lock held past the busy timeout, a read-only disk), the wait is the database's, and
     must neither eat the provider's time nor end the call under the provider's name.
     """
-    deadline = _DEADLINE.get()
+    current = _DEADLINE.get()
+    deadline = current[0] if current and current[1] is asyncio.current_task() else None
     when = deadline.when() if deadline is not None else None
     if deadline is None or when is None:
         yield
@@ -61,6 +64,13 @@ async def off_the_clock() -> AsyncIterator[None]:
         yield
     finally:
         deadline.reschedule(when + loop.time() - started)
+
+
+def _this_task() -> asyncio.Task[object]:
+    task = asyncio.current_task()
+    if task is None:
+        raise RuntimeError("a provider call runs in a task")
+    return task
 
 
 class ProviderGates:
@@ -88,7 +98,7 @@ class ProviderGates:
         async with self._gates[role]:
             try:
                 async with asyncio.timeout(timeout_s) as deadline:
-                    token = _DEADLINE.set(deadline)
+                    token = _DEADLINE.set((deadline, _this_task()))
                     try:
                         result = await self._retried(role, work)
                     finally:

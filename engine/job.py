@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,6 +135,7 @@ class JobRun:
         )
         self._task: asyncio.Task[object] | None = None
         self._cancel_requested = False
+        self._ending = False  # delivered, or failed and settling: a cancel changes nothing
 
     async def run(self, surface_ref: str | None = None) -> DreamResult:
         """Run to the end: the delivered result, or StageFailedError; settled either way.
@@ -147,23 +149,29 @@ class JobRun:
             await settlement.start(self.job_id, self.workdir, surface_ref)
             result = await self._run()
         except StageFailedError as failure:
+            # From here the job is ending: a cancel can no longer change how, and the
+            # settling is shielded so a stopping process leaves it to the outcome file.
+            self._ending = True
             # A failed job never resumes: nothing it still has in a queue is wanted.
             await abandon_pending(self.journal, self.context.providers)
-            await self._settle_and_tell(Outcome(JobState.FAILED, failure.stage, failure.notice))
+            outcome = Outcome(JobState.FAILED, failure.stage, failure.notice)
+            await self._shielded(self._settle_and_tell(outcome))
             raise
         except asyncio.CancelledError:
             if self._cancel_requested:
                 # Shielded: a second cancel (the process stopping) must not leave the
                 # person's cancel half settled.
-                await asyncio.shield(self._settle_cancelled())
+                await self._shielded(self._settle_cancelled())
             raise
+        self._ending = True
         outcome = Outcome(JobState.DELIVERED)
         await settlement.settle(self.job_id, self.workdir, outcome, timings=result.timings)
         return result
 
     def cancel(self) -> bool:
-        """Stop the job at its owner's request (refunded and told); False if it has ended."""
-        if self._task is None or self._task.done():
+        """Stop the job at its owner's request (refunded and told); False if it has ended
+        or is ending (delivered, or failed and settling)."""
+        if self._task is None or self._task.done() or self._ending:
             return False
         self._cancel_requested = True
         self._task.cancel()
@@ -221,9 +229,23 @@ class JobRun:
             raise undelivered from exc
         # Recorded before anything else can go wrong: a restart from here on settles the
         # job as delivered instead of making and sending the video again.
+        self._ending = True
         self.context.settlement.record(self.workdir, Outcome(JobState.DELIVERED))
-        await self.surface.offer_actions([Action.REGENERATE])
+        try:
+            await self.surface.offer_actions([Action.REGENERATE])
+        except Exception:
+            # The video is delivered; a button that could not be offered must not keep
+            # the job from being settled.
+            log.exception("job %s: offering Regenerate failed", self.job_id)
         return result
+
+    async def _shielded(self, ending: Coroutine[object, object, None]) -> None:
+        """Run a job's ending to its end even if this task is cancelled meanwhile (the
+        process stopping): its outcome is on disk, so a restart finishes it otherwise."""
+        task = asyncio.ensure_future(ending)
+        _ENDINGS.add(task)
+        task.add_done_callback(_ENDINGS.discard)
+        await asyncio.shield(task)
 
     async def _settle_cancelled(self) -> None:
         await abandon_pending(self.journal, self.context.providers)
@@ -240,10 +262,18 @@ class JobRun:
     async def _settle_and_tell(self, outcome: Outcome) -> None:
         """Refund, then tell. A user hears "nothing was charged" only once the refund is
         recorded; while the database refuses writes, they hear that the refund is on its
-        way, and the same message is told again when it lands."""
+        way, and the same message is told again when it lands.
+
+        "On its way" is said only when the outcome is on disk, so that a restart cannot
+        run the job again and deliver it after the user heard it failed. Where not even
+        that could be written (a full disk), the user hears nothing until the refund is
+        recorded.
+        """
         settlement = self.context.settlement
-        settling = asyncio.ensure_future(settlement.settle(self.job_id, self.workdir, outcome))
-        done, _ = await asyncio.wait({settling}, timeout=self.context.config.settle_wait_s)
+        on_disk = settlement.record(self.workdir, outcome)
+        settling = asyncio.ensure_future(settlement.settle(self.job_id, None, outcome))
+        wait_s = self.context.config.settle_wait_s if on_disk else None
+        done, _ = await asyncio.wait({settling}, timeout=wait_s)
         if not done:
             await self._tell(outcome, refunded=False)
             await settling
@@ -433,6 +463,10 @@ async def _stop(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+# Job endings in flight, referenced until done so none is collected half way.
+_ENDINGS: set[asyncio.Future[None]] = set()
 
 
 def _voice_notices(scenes: list[SceneResult], language: Language) -> tuple[Notice, ...]:

@@ -10,6 +10,7 @@ told had failed is never delivered and charged afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from engine.models import JobState, Language, Stage
 from engine.notice import Named, Notice, Value
 
 OUTCOME_FILE = "outcome.json"
+_BLOCK = 4096  # the size of the reserved file: a file system block
 
 log = logging.getLogger(__name__)
 
@@ -34,30 +36,67 @@ class Outcome:
     notice: Notice | None = None
 
 
-def write_outcome(workdir: Path, outcome: Outcome) -> bool:
-    """Write the outcome durably (a rename of a synced file); False when it could not be.
+def reserve_outcome(workdir: Path) -> None:
+    """Give a starting job its outcome file, "not ended yet", of a full block.
 
-    A full or read-only disk must not stop the job from settling in the database, so a
-    failed write is logged and the database record is then the only one.
+    Written while there is room, it lets the outcome be written in place later on a disk
+    that has filled up meanwhile (overwriting allocated bytes needs no new block).
+    """
+    target = workdir / OUTCOME_FILE
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        with target.open("xb") as out:
+            out.write(_padded({"state": None}))
+            out.flush()
+            os.fsync(out.fileno())
+    except FileExistsError:
+        pass  # a resumed job keeps its own
+    except OSError:
+        log.warning("no outcome file could be made for %s", workdir.name, exc_info=True)
+
+
+def write_outcome(workdir: Path, outcome: Outcome) -> bool:
+    """Write the outcome durably; False when it could not be written.
+
+    A synced file renamed into place, or, when the disk refuses a new file (full), the
+    reserved file overwritten in place. A job whose outcome could not be written at all
+    still settles in the database; it is logged.
     """
     target = workdir / OUTCOME_FILE
     partial = target.with_suffix(".part")
-    data = {
-        "state": outcome.state.value,
-        "stage": outcome.stage.value if outcome.stage else None,
-        "notice": _notice_data(outcome.notice) if outcome.notice else None,
-    }
+    data = _padded(
+        {
+            "state": outcome.state.value,
+            "stage": outcome.stage.value if outcome.stage else None,
+            "notice": _notice_data(outcome.notice) if outcome.notice else None,
+        }
+    )
     try:
         workdir.mkdir(parents=True, exist_ok=True)
-        with partial.open("w", encoding="utf-8") as out:
-            json.dump(data, out)
+        with partial.open("wb") as out:
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, target)
+        return True
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+    try:
+        with target.open("r+b") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        return True
     except OSError:
         log.warning("the outcome of %s could not be written", workdir.name, exc_info=True)
         return False
-    return True
+
+
+def _padded(data: dict[str, Any]) -> bytes:
+    # One block, whatever the outcome says: JSON allows the trailing spaces.
+    text = json.dumps(data).encode("utf-8")
+    return text + b" " * max(0, _BLOCK - len(text))
 
 
 def read_outcome(workdir: Path | None) -> Outcome | None:
@@ -66,6 +105,8 @@ def read_outcome(workdir: Path | None) -> Outcome | None:
         return None
     try:
         data = json.loads((workdir / OUTCOME_FILE).read_text(encoding="utf-8"))
+        if data["state"] is None:
+            return None  # reserved when the job started; it has not ended
         return Outcome(
             JobState(data["state"]),
             Stage(data["stage"]) if data["stage"] else None,

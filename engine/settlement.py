@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine.housekeeping import Housekeeper
 from engine.models import JobState, Stage
-from engine.outcome import Outcome, write_outcome
+from engine.outcome import Outcome, reserve_outcome, write_outcome
 from engine.storage import Storage
 from engine.telemetry import Telemetry
 
@@ -29,7 +29,12 @@ class Settlement:
         self._housekeeper = housekeeper
 
     async def start(self, job_id: str, workdir: Path, surface_ref: str | None) -> None:
-        """Mark a job running, with its folder and (when known) where it shows itself."""
+        """Mark a job running, with its folder and (when known) where it shows itself.
+
+        The folder gets the job's outcome file now, while there is room, so that its end
+        can be written in place even on a disk that fills up meanwhile.
+        """
+        reserve_outcome(workdir)
         await self._storage.jobs.start(job_id, workdir, surface_ref)
 
     async def remember_surface(self, job_id: str, surface_ref: str) -> None:
@@ -37,10 +42,11 @@ class Settlement:
         await self._storage.jobs.set_surface(job_id, surface_ref)
 
     @staticmethod
-    def record(workdir: Path, outcome: Outcome) -> None:
+    def record(workdir: Path, outcome: Outcome) -> bool:
         """Write down how the job ended, before anything else is told of it (a delivery is
-        recorded the moment the video is sent, ahead of its charge)."""
-        write_outcome(workdir, outcome)
+        recorded the moment the video is sent, ahead of its charge); False if it could not
+        be written."""
+        return write_outcome(workdir, outcome)
 
     async def settle(
         self,

@@ -19,6 +19,9 @@ from engine.errors import MediaError, TransientError
 SCHEMES = frozenset({"http", "https"})
 
 
+_OLD_6TO4_RELAYS = ipaddress.ip_network("192.88.99.0/24")
+
+
 def is_public(address: str) -> bool:
     """Whether an IP address is globally reachable (not loopback, private, reserved…)."""
     ip = ipaddress.ip_address(address.partition("%")[0])  # drop an IPv6 scope id
@@ -28,6 +31,10 @@ def is_public(address: str) -> bool:
         for inner in (ip.ipv4_mapped, ip.sixtofour, teredo):
             if inner is not None and not is_public(str(inner)):
                 return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
+        return False  # fec0::/10: deprecated, yet still routed inside some networks
+    if ip in _OLD_6TO4_RELAYS:
+        return False  # 192.88.99.0/24: deprecated (RFC 7526), yet is_global says True
     return ip.is_global and not (ip.is_multicast or ip.is_reserved)
 
 

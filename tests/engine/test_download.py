@@ -150,6 +150,8 @@ async def test_a_trickling_body_ends_at_the_download_deadline(client, redirector
         ("fe80::1%eth0", False),
         ("240.0.0.1", False),
         ("::", False),
+        ("fec0::1", False),  # site-local: deprecated, still routed inside networks
+        ("192.88.99.1", False),  # the 6to4 relays' anycast range, deprecated by RFC 7526
     ],
 )
 def test_public_means_globally_reachable(address: str, public: bool) -> None:

@@ -18,7 +18,7 @@ import pytest
 from engine import Books, Engine, EngineConfig, Providers, Role, StageFailedError, retimed
 from engine.errors import AdmissionRefusedError, Refusal
 from engine.media.ffmpeg import FFmpeg
-from engine.models import DreamResult, JobFailure, VisualKind
+from engine.models import Action, DreamResult, JobFailure, VisualKind
 from engine.outcome import OUTCOME_FILE, read_outcome
 from engine.ports import RequestTicket
 from engine.storage import QuotaPolicy, Storage, StoredJob, Write
@@ -35,10 +35,17 @@ class Refusals:
     def __init__(self) -> None:
         self.seen: list[Write] = []
         self.first = asyncio.Event()
+        self._more = asyncio.Event()
 
     def __call__(self, what: Write) -> None:
         self.seen.append(what)
         self.first.set()
+        self._more.set()
+
+    async def at_least(self, count: int) -> None:
+        while len(self.seen) < count:
+            self._more.clear()
+            await self._more.wait()
 
 
 async def refuse_writes(storage: Storage, refuse: bool) -> None:
@@ -281,3 +288,86 @@ def test_a_lock_another_process_holds_counts_as_refused_for_now(tmp_path: Path) 
     finally:
         holder.close()
         other.close()
+
+
+async def test_a_cancel_pressed_while_the_refund_is_pending_changes_nothing(
+    config, ffmpeg, media, faulty, tmp_path
+) -> None:
+    storage, _ = faulty
+
+    async def fault(role: str, scene: int | None) -> None:
+        if role == "script":
+            await refuse_writes(storage, True)
+
+    fake = FakeProviders(media, faults={"script": {None: Fault.ERROR}}, hook=fault)
+    engine = build(config, ffmpeg, fake, storage)
+    request = await engine.admit(STORY, requester="telegram:1")
+    surface = Witness(tmp_path / "db.sqlite3")
+    job = asyncio.create_task(engine.dream(request, surface))
+    await asyncio.wait_for(surface.told_unrefunded.wait(), timeout=30)
+
+    assert not engine.cancel(request.job_id)  # it is ending already: a refund, told
+    await refuse_writes(storage, False)
+    with pytest.raises(StageFailedError):
+        await job
+    assert [failure.refunded for failure, _ in surface.told] == [False, True]
+    assert row(tmp_path / "db.sqlite3", request.job_id) == ("failed", "refunded")
+
+
+@pytest.mark.parametrize("disk", ["no new file", "no file at all"])
+async def test_on_a_full_disk_a_failure_is_told_only_as_far_as_it_is_recorded(
+    config, ffmpeg, media, faulty, tmp_path, disk
+) -> None:
+    storage, refusals = faulty
+
+    async def fault(role: str, scene: int | None) -> None:
+        if role == "script":
+            await refuse_writes(storage, True)
+
+    fake = FakeProviders(media, faults={"script": {None: Fault.ERROR}}, hook=fault)
+    engine = build(config, ffmpeg, fake, storage)
+    request = await engine.admit(STORY, requester="telegram:1")
+    # Real refusals of the file system: a directory where a file must be written.
+    folder = config.work_dir / request.job_id
+    (folder / "outcome.part").mkdir(parents=True)
+    if disk == "no file at all":
+        (folder / OUTCOME_FILE).mkdir()
+    surface = Witness(tmp_path / "db.sqlite3")
+    job = asyncio.create_task(engine.dream(request, surface))
+
+    await asyncio.wait_for(refusals.first.wait(), timeout=30)
+    if disk == "no new file":  # the reserved outcome file was overwritten in place
+        await asyncio.wait_for(surface.told_unrefunded.wait(), timeout=30)
+        assert read_outcome(folder) is not None
+    else:  # nothing on disk says the job ended: not even "failed" is told yet
+        # Retries 0.05, 0.1 and 0.2 s apart: well past the 0.05 s the user would wait.
+        await asyncio.wait_for(refusals.at_least(4), timeout=30)
+        assert surface.told == []
+    await refuse_writes(storage, False)
+    with pytest.raises(StageFailedError):
+        await job
+
+    told = [failure.refunded for failure, _ in surface.told]
+    assert told == ([False, True] if disk == "no new file" else [True])
+    assert row(tmp_path / "db.sqlite3", request.job_id) == ("failed", "refunded")
+
+
+class NoButtons(RecordingSurface):
+    """A surface whose buttons cannot be offered once the video is there."""
+
+    async def offer_actions(self, actions) -> None:
+        await super().offer_actions(actions)
+        if Action.REGENERATE in actions:
+            raise RuntimeError("the chat service refused the buttons")
+
+
+async def test_a_button_that_cannot_be_offered_after_delivery_still_settles_the_job(
+    config, ffmpeg, media, faulty, tmp_path
+) -> None:
+    storage, _ = faulty
+    engine = build(config, ffmpeg, FakeProviders(media), storage)
+    request = await engine.admit(STORY, requester="telegram:1")
+
+    await engine.dream(request, NoButtons())
+
+    assert row(tmp_path / "db.sqlite3", request.job_id) == ("delivered", "committed")
