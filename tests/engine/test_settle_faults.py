@@ -96,6 +96,16 @@ async def faulty(tmp_path: Path):
     await storage.close()
 
 
+def failing_script(media: FakeMedia, storage: Storage) -> FakeProviders:
+    """Providers whose script fails, the database refusing writes from that moment on."""
+
+    async def refuse_then_fail(role: str, scene: int | None) -> None:
+        if role == "script":
+            await refuse_writes(storage, True)
+
+    return FakeProviders(media, faults={"script": {None: Fault.ERROR}}, hook=refuse_then_fail)
+
+
 def build(config: EngineConfig, ffmpeg: FFmpeg, fake: object, storage: Storage) -> Engine:
     providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)  # type: ignore[arg-type]
     return Engine(replace(config, settle_wait_s=0.05), providers, ffmpeg, books=Books(storage))
@@ -105,13 +115,7 @@ async def test_a_refund_the_database_refuses_is_not_called_done_until_it_is(
     config, ffmpeg, media, faulty, tmp_path
 ) -> None:
     storage, refusals = faulty
-
-    async def fault_then_fail(role: str, scene: int | None) -> None:
-        if role == "script":
-            await refuse_writes(storage, True)
-
-    fake = FakeProviders(media, faults={"script": {None: Fault.ERROR}}, hook=fault_then_fail)
-    engine = build(config, ffmpeg, fake, storage)
+    engine = build(config, ffmpeg, failing_script(media, storage), storage)
     request = await engine.admit(STORY, requester="telegram:1")
     surface = Witness(tmp_path / "db.sqlite3")
     job = asyncio.create_task(engine.dream(request, surface))
@@ -119,6 +123,7 @@ async def test_a_refund_the_database_refuses_is_not_called_done_until_it_is(
     await asyncio.wait_for(surface.told_unrefunded.wait(), timeout=30)
     assert Write.SETTLE in refusals.seen
     assert row(tmp_path / "db.sqlite3", request.job_id) == ("running", "reserved")
+    assert not engine.cancel(request.job_id)  # it is ending already: a cancel changes nothing
     await refuse_writes(storage, False)
     with pytest.raises(StageFailedError):
         await job
@@ -157,12 +162,8 @@ async def test_a_job_whose_end_the_database_missed_is_settled_not_rerun_after_a_
     refusals = Refusals()
     storage = await Storage.open(db_file, QuotaPolicy(), on_refused=refusals)
 
-    async def fault(role: str, scene: int | None) -> None:
-        if role == "script":
-            await refuse_writes(storage, True)
-
     if ending == "failed":
-        first = FakeProviders(media, faults={"script": {None: Fault.ERROR}}, hook=fault)
+        first = failing_script(media, storage)
         surface: RecordingSurface = Witness(db_file)
     else:
         first = FakeProviders(media)
@@ -290,42 +291,12 @@ def test_a_lock_another_process_holds_counts_as_refused_for_now(tmp_path: Path) 
         other.close()
 
 
-async def test_a_cancel_pressed_while_the_refund_is_pending_changes_nothing(
-    config, ffmpeg, media, faulty, tmp_path
-) -> None:
-    storage, _ = faulty
-
-    async def fault(role: str, scene: int | None) -> None:
-        if role == "script":
-            await refuse_writes(storage, True)
-
-    fake = FakeProviders(media, faults={"script": {None: Fault.ERROR}}, hook=fault)
-    engine = build(config, ffmpeg, fake, storage)
-    request = await engine.admit(STORY, requester="telegram:1")
-    surface = Witness(tmp_path / "db.sqlite3")
-    job = asyncio.create_task(engine.dream(request, surface))
-    await asyncio.wait_for(surface.told_unrefunded.wait(), timeout=30)
-
-    assert not engine.cancel(request.job_id)  # it is ending already: a refund, told
-    await refuse_writes(storage, False)
-    with pytest.raises(StageFailedError):
-        await job
-    assert [failure.refunded for failure, _ in surface.told] == [False, True]
-    assert row(tmp_path / "db.sqlite3", request.job_id) == ("failed", "refunded")
-
-
 @pytest.mark.parametrize("disk", ["no new file", "no file at all"])
 async def test_on_a_full_disk_a_failure_is_told_only_as_far_as_it_is_recorded(
     config, ffmpeg, media, faulty, tmp_path, disk
 ) -> None:
     storage, refusals = faulty
-
-    async def fault(role: str, scene: int | None) -> None:
-        if role == "script":
-            await refuse_writes(storage, True)
-
-    fake = FakeProviders(media, faults={"script": {None: Fault.ERROR}}, hook=fault)
-    engine = build(config, ffmpeg, fake, storage)
+    engine = build(config, ffmpeg, failing_script(media, storage), storage)
     request = await engine.admit(STORY, requester="telegram:1")
     # Real refusals of the file system: a directory where a file must be written.
     folder = config.work_dir / request.job_id
