@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
 from datetime import timedelta
 
+import discord
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramUnauthorizedError
+from aiogram.utils.token import TokenValidationError
 
 from bot.chat_jobs import ChatJobs, Rebuilder
 from bot.discord_app import DiscordApp, DiscordOptions, use_endpoints
 from bot.metrics import MetricsServer, PrometheusTelemetry
+from bot.platform_start import keep_starting
 from bot.providers import build_providers
 from bot.settings import TELEGRAM_PUBLIC_API, Settings
 from bot.telegram_app import TelegramApp, TelegramOptions
@@ -72,7 +77,10 @@ async def run(settings: Settings, books: Books | None = None) -> int:
             config, built.providers, ffmpeg, books=books, use_cache=True, retention=retention,
             estimate_cost=built.estimate_cost, telemetry=telemetry,
         )  # fmt: skip
-        await _serve(settings, engine, ffmpeg, built.choice)
+        served = await _serve(settings, engine, ffmpeg, built.choice)
+    if not served:
+        print("dreambot: every platform refused its bot token; see the log", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -95,23 +103,35 @@ async def _serve(
     engine: Engine,
     ffmpeg: FFmpeg,
     choice: dict[str, str],
-) -> None:
-    """The bots, resumed jobs and housekeeping until a stop signal; then a graceful stop."""
+) -> bool:
+    """The bots, resumed jobs and housekeeping until a stop signal; then a graceful stop.
+
+    False when every platform refused its token (nothing could be served).
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     telegram = discord_app = None
     jobs = ChatJobs(engine)
+    starting: list[asyncio.Task[bool]] = []
+    refused: list[bool] = []
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(engine.warm_up(), name="language-detector")
             platforms: list[Rebuilder] = []
-            if settings.telegram_token is not None:
-                bot = telegram_bot(settings, settings.telegram_token.get_secret_value())
+            bot = _telegram_bot_or_none(settings)
+            if bot is not None:
                 telegram = TelegramApp(bot, jobs, ffmpeg, telegram_options(settings))
                 platforms.append(telegram.surfaces)
-                group.create_task(telegram.dispatcher.start_polling(bot, handle_signals=False))
+                starting.append(
+                    group.create_task(
+                        keep_starting(
+                            "telegram", telegram.serve, refused=(TelegramUnauthorizedError,)
+                        ),
+                        name="telegram",
+                    )
+                )
             if settings.discord_token is not None:
                 use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
                 discord_app = DiscordApp(
@@ -120,10 +140,19 @@ async def _serve(
                     ),
                 )  # fmt: skip
                 platforms.append(discord_app.surfaces)
-                group.create_task(
-                    discord_app.client.start(settings.discord_token.get_secret_value())
+                token = settings.discord_token.get_secret_value()
+                starting.append(
+                    group.create_task(
+                        keep_starting(
+                            "discord",
+                            functools.partial(discord_app.client.start, token),
+                            refused=(discord.LoginFailure,),
+                        ),
+                        name="discord",
+                    )
                 )
             adapters = [app for app in (telegram, discord_app) if app is not None]
+            group.create_task(_stop_if_all_refused(starting, stop, refused))
             await jobs.resume(platforms)
             if engine.housekeeper is not None:
                 group.create_task(engine.housekeeper.run())
@@ -146,6 +175,30 @@ async def _serve(
             await telegram.bot.session.close()
         if discord_app is not None:
             await discord_app.close()
+    return not refused
+
+
+def _telegram_bot_or_none(settings: Settings) -> Bot | None:
+    """The Telegram bot, or None (said in the log) when there is no well-formed token."""
+    if settings.telegram_token is None:
+        return None
+    try:
+        return telegram_bot(settings, settings.telegram_token.get_secret_value())
+    except TokenValidationError:
+        # The token itself is never logged: only what a token looks like.
+        log.error("telegram: TELEGRAM_TOKEN is not a bot token (123456:ABC-…); telegram stays off")
+        return None
+
+
+async def _stop_if_all_refused(
+    starting: list[asyncio.Task[bool]], stop: asyncio.Event, refused: list[bool]
+) -> None:
+    # A platform's task ends only when the platform refused its token (False) or it
+    # stopped serving by itself; with none left serving, the process has nothing to do.
+    served = await asyncio.gather(*starting)
+    if not any(served):
+        refused.append(True)
+        stop.set()
 
 
 class _ShutdownError(Exception):

@@ -8,6 +8,7 @@ from bot.chat_jobs import ChatJobs
 from bot.telegram_app.handlers import build_router
 from bot.telegram_app.locale import CatalogI18n, SenderLocale
 from bot.telegram_app.places import TelegramOptions, TelegramSurfaces
+from bot.telegram_app.polling import ConflictNotice, take_updates_by_polling
 from engine.media.ffmpeg import FFmpeg
 
 
@@ -22,3 +23,9 @@ class TelegramApp:
         )
         SenderLocale(CatalogI18n()).setup(self.dispatcher)
         self.dispatcher.include_router(build_router())
+        bot.session.middleware(ConflictNotice())
+
+    async def serve(self) -> None:
+        """Take updates by long polling until stopped (raises if the Bot API cannot be
+        reached or refuses the token, for the caller to retry or give up)."""
+        await take_updates_by_polling(self.bot, self.dispatcher.start_polling)

@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.run import run
@@ -180,3 +181,74 @@ async def test_a_taken_metrics_port_is_a_clear_start_up_error(tmp_path, capsys) 
     error = capsys.readouterr().err
     assert error.startswith(f"dreambot: cannot serve metrics on port {settings.metrics_port}")
     assert not (tmp_path / "db.sqlite3").exists()  # nothing was started
+
+
+async def test_a_left_webhook_is_deleted_and_a_second_poller_is_named_plainly(tmp_path) -> None:
+    async with FakeTelegramAPI() as fake:
+        fake.webhook_url = "https://old.example/hook"  # set by an earlier deployment
+        fake.push_update(fake.message_update(1, 77, 77, STORY, username="reader"))  # waiting
+        fake.fail("getUpdates", "409", times=2)  # and another poller, for a moment
+        process = await start_run(tmp_path, run_environment(tmp_path, telegram=fake))
+        try:
+            await asyncio.wait_for(telegram_final(fake), timeout=180)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), timeout=60)
+            show_log(tmp_path)
+
+    output = (tmp_path / "run.log").read_text()
+    assert code == 0, output
+    methods = [call.method for call in fake.calls]
+    assert methods.index("deleteWebhook") < methods.index("getUpdates")
+    # The stories sent meanwhile are kept: aiogram sends the flag as form text.
+    assert fake.calls_of("deleteWebhook")[0].params.get("drop_pending_updates") in (None, "false")
+    assert output.count("another process is taking this bot's updates") == 1
+
+
+async def test_a_bot_api_down_at_start_up_leaves_discord_serving(tmp_path) -> None:
+    async with FakeTelegramAPI() as telegram, FakeDiscordAPI() as discord_api:
+        telegram.fail("getMe", "502", times=3)  # down for the first three attempts
+        environment = run_environment(tmp_path, telegram=telegram, discord_api=discord_api)
+        process = await start_run(tmp_path, environment)
+        try:
+            await discord_api.wait_connected(timeout=60)
+            payload = discord_api.command_payload("dream", {"story": STORY})
+            await discord_api.send_interaction(payload)
+
+            def discord_final() -> bool:
+                try:
+                    original = discord_api.original(payload)
+                except LookupError:
+                    return False
+                return [a.filename for a in original.attachments] == ["dream.mp4"]
+
+            await discord_api.wait_until(discord_final, timeout=180)
+            assert process.returncode is None  # the Bot API's outage ended nothing
+            telegram.push_update(telegram.message_update(1, 77, 77, STORY, username="reader"))
+            await asyncio.wait_for(telegram_final(telegram), timeout=180)  # once it is back
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), timeout=60)
+            show_log(tmp_path)
+
+    output = (tmp_path / "run.log").read_text()
+    assert code == 0, output
+    assert "telegram: could not start (TelegramServerError" in output
+    assert len(telegram.calls_of("getMe")) >= 4
+
+
+@pytest.mark.parametrize("token", ["not-a-token", "42:revoked-token"])
+async def test_tokens_every_platform_refuses_end_the_run_with_a_clear_error(
+    tmp_path, token
+) -> None:
+    async with FakeTelegramAPI() as telegram:
+        telegram.revoked_tokens.add("42:revoked-token")
+        environment = run_environment(tmp_path, telegram=telegram, TELEGRAM_TOKEN=token)
+        process = await start_run(tmp_path, environment)
+        code = await asyncio.wait_for(process.wait(), timeout=60)
+
+    output = (tmp_path / "run.log").read_text()
+    assert code == 2, output
+    assert "Traceback" not in output
+    assert "telegram stays off" in output
+    assert output.rstrip().endswith("dreambot: every platform refused its bot token; see the log")

@@ -20,7 +20,7 @@ from aiohttp import BodyPartReader, web
 
 from tests.fakes import telegram_updates as tg
 
-Fault = Literal["429", "blocked", "deleted", "500"]
+Fault = Literal["429", "blocked", "deleted", "500", "502", "409"]
 Kind = Literal["text", "video", "animation"]
 EDITS = frozenset(
     {"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"}
@@ -43,7 +43,20 @@ FAULTS: dict[str, tuple[int, str]] = {
     "blocked": (403, "Forbidden: bot was blocked by the user"),
     "deleted": (400, EDIT_NOT_FOUND),
     "500": (500, "Internal Server Error"),
+    # What the Bot API's proxy answers while the Bot API server behind it is down.
+    "502": (502, "Bad Gateway"),
+    # getUpdates while another getUpdates is open (https://core.telegram.org/bots/api#getupdates).
+    "409": (
+        409,
+        "Conflict: terminated by other getUpdates request; make sure that only one "
+        "bot instance is running",
+    ),
 }
+# getUpdates "will not work if an outgoing webhook is set up" (Bot API, getUpdates).
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+    "the webhook first"
+)
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files on the cloud Bot API
 
 
@@ -162,6 +175,8 @@ class FakeTelegramAPI:
         self.me: dict[str, Any] = {"id": 123, "is_bot": True, "first_name": "Dreambot",
                                    "username": username}  # fmt: skip
         self._faults: list[_Fault] = []
+        self.webhook_url = ""  # a webhook left set by an earlier deployment, if not empty
+        self.revoked_tokens: set[str] = set()  # well formed, refused: revoked in @BotFather
         self._last_id: dict[int, int] = {}
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -181,7 +196,12 @@ class FakeTelegramAPI:
             "sendChatAction": self._chat_action,
             "copyMessage": self._copy,
             "getFile": self._get_file,
-            "deleteWebhook": lambda r: True,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": lambda r: {
+                "url": self.webhook_url,
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._updates),
+            },
             "getUpdates": lambda r: [],  # answered by _get_updates: it waits (long polling)
         }
         self._updates: list[dict[str, Any]] = []
@@ -230,6 +250,13 @@ class FakeTelegramAPI:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), wait)
         return list(self._updates)
+
+    def _delete_webhook(self, r: _Request) -> bool:
+        # drop_pending_updates: "Pass True to drop all pending updates" (deleteWebhook).
+        self.webhook_url = ""
+        if str(r.params.get("drop_pending_updates", "")).lower() == "true":
+            self._updates.clear()
+        return True
 
     def delete_message(self, chat_id: int, message_id: int) -> None:
         """The user deletes a message: later edits of it fail as on Telegram."""
@@ -362,7 +389,7 @@ class FakeTelegramAPI:
             if method not in self._handlers:
                 self.unexpected.append(method)
                 raise ApiError(404, "Not Found: method not found")
-            if not TOKEN.fullmatch(token):
+            if not TOKEN.fullmatch(token) or token in self.revoked_tokens:
                 raise ApiError(401, "Unauthorized")
             self._take_fault(method, chat_id)
             if unparsed:
@@ -371,6 +398,8 @@ class FakeTelegramAPI:
                 raise ApiError(413, "Request Entity Too Large")
             self.me["id"] = int(token.split(":")[0])  # the bot's id is its token's prefix
             if method == "getUpdates":
+                if self.webhook_url:
+                    raise ApiError(409, WEBHOOK_CONFLICT)
                 result = await self._get_updates(params)
             else:
                 result = self._handlers[method](_Request(params, uploads, method))
