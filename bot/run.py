@@ -24,6 +24,7 @@ from bot.platform_start import keep_starting
 from bot.providers import build_providers
 from bot.settings import TELEGRAM_PUBLIC_API, Settings
 from bot.telegram_app import TelegramApp, TelegramOptions
+from bot.telegram_app.webhook import WebhookOptions
 from engine import Books, Engine, Retention, UsageError
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.telemetry import Telemetry
@@ -122,7 +123,9 @@ async def _serve(
             platforms: list[Rebuilder] = []
             bot = _telegram_bot_or_none(settings)
             if bot is not None:
-                telegram = TelegramApp(bot, jobs, ffmpeg, telegram_options(settings))
+                telegram = TelegramApp(
+                    bot, jobs, ffmpeg, telegram_options(settings), telegram_webhook(settings)
+                )
                 platforms.append(telegram.surfaces)
                 starting.append(
                     group.create_task(
@@ -203,6 +206,19 @@ async def _stop_if_all_refused(
 
 class _ShutdownError(Exception):
     """Raised inside the task group to stop every bot at once."""
+
+
+def telegram_webhook(settings: Settings) -> WebhookOptions | None:
+    """Webhook mode's options, or None to poll."""
+    if settings.telegram_webhook_url is None:
+        return None
+    secret = settings.telegram_webhook_secret
+    return WebhookOptions(
+        settings.telegram_webhook_url,
+        settings.telegram_webhook_host,
+        settings.telegram_webhook_port,
+        secret.get_secret_value() if secret is not None else "",
+    )
 
 
 def telegram_options(settings: Settings) -> TelegramOptions:

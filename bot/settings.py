@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         default=None, validation_alias="TELEGRAM_GALLERY_CHAT"
     )
     telegram_upload_mb: int | None = Field(default=None, ge=1)
+    # Webhook mode: Telegram posts updates to this public HTTPS URL (a reverse proxy in
+    # front forwards it to host:port here); unset, the bot polls.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_host: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(default=8080, ge=1, le=65535)
+    telegram_webhook_secret: SecretStr | None = None  # unset: a new random one each start
 
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(

@@ -252,3 +252,40 @@ async def test_tokens_every_platform_refuses_end_the_run_with_a_clear_error(
     assert "Traceback" not in output
     assert "telegram stays off" in output
     assert output.rstrip().endswith("dreambot: every platform refused its bot token; see the log")
+
+
+async def test_webhook_mode_serves_a_story_over_aiohttp_and_refuses_a_wrong_secret(
+    tmp_path,
+) -> None:
+    port = free_port()
+    async with FakeTelegramAPI() as fake:
+        environment = run_environment(
+            tmp_path,
+            telegram=fake,
+            DREAMBOT_TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram-hook",
+            DREAMBOT_TELEGRAM_WEBHOOK_PORT=str(port),
+        )
+        process = await start_run(tmp_path, environment)
+        try:
+
+            async def webhook_set() -> None:
+                while not fake.webhook_url:
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(webhook_set(), timeout=60)
+            stranger = fake.message_update(1, 66, 66, STORY, username="stranger")
+            assert await fake.post_update_with_secret(stranger, "guessed") == 401
+            fake.push_update(fake.message_update(2, 77, 77, STORY, username="reader"))
+            await asyncio.wait_for(telegram_final(fake), timeout=180)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), timeout=60)
+            show_log(tmp_path)
+
+    output = (tmp_path / "run.log").read_text()
+    assert code == 0, output
+    assert fake.calls_of("getUpdates") == []  # updates came by webhook only
+    assert fake.webhook_deliveries == [200]
+    assert len(fake.webhook_secret) >= 32  # a fresh secret, and never logged
+    assert fake.webhook_secret not in output
+    assert fake.calls_of("sendMessage")[0].params["chat_id"] == "77"  # not the stranger's

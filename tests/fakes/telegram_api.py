@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self, get_args
 
+import aiohttp
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -176,6 +177,9 @@ class FakeTelegramAPI:
                                    "username": username}  # fmt: skip
         self._faults: list[_Fault] = []
         self.webhook_url = ""  # a webhook left set by an earlier deployment, if not empty
+        self.webhook_secret = ""
+        self.webhook_deliveries: list[int] = []  # the HTTP status of each update posted
+        self._posting: set[asyncio.Task[None]] = set()
         self.revoked_tokens: set[str] = set()  # well formed, refused: revoked in @BotFather
         self._last_id: dict[int, int] = {}
         self._runner: web.AppRunner | None = None
@@ -197,6 +201,7 @@ class FakeTelegramAPI:
             "copyMessage": self._copy,
             "getFile": self._get_file,
             "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._set_webhook,
             "getWebhookInfo": lambda r: {
                 "url": self.webhook_url,
                 "has_custom_certificate": False,
@@ -236,9 +241,46 @@ class FakeTelegramAPI:
         return self._holds.setdefault(method, asyncio.Event())
 
     def push_update(self, update: dict[str, Any]) -> None:
-        """Queue an update for a bot that polls with getUpdates."""
+        """Queue an update for a bot that polls with getUpdates, or post it to its webhook."""
+        if self.webhook_url:
+            posting = asyncio.get_running_loop().create_task(self._post_update(update))
+            self._posting.add(posting)
+            posting.add_done_callback(self._posting.discard)
+            return
         self._updates.append(update)
         self._new_update.set()
+
+    async def _post_update(self, update: dict[str, Any], secret: str | None = None) -> None:
+        """An HTTPS POST of one JSON-serialized Update, with the secret token in the
+        X-Telegram-Bot-Api-Secret-Token header (Bot API, setWebhook)."""
+        token = self.webhook_secret if secret is None else secret
+        headers = {"X-Telegram-Bot-Api-Secret-Token": token} if token else {}
+        async with (
+            aiohttp.ClientSession() as client,
+            client.post(self.webhook_url, json=update, headers=headers) as answer,
+        ):
+            self.webhook_deliveries.append(answer.status)
+
+    async def post_update_with_secret(self, update: dict[str, Any], secret: str) -> int:
+        """Post an update as someone who is not Telegram would: the status it got."""
+        await self._post_update(update, secret)
+        return self.webhook_deliveries.pop()
+
+    def _set_webhook(self, r: _Request) -> bool:
+        url = str(r.params.get("url", ""))
+        # The cloud Bot API takes HTTPS URLs only; a local Bot API server (which
+        # TELEGRAM_API_BASE points the bot at here) also takes "an HTTP URL", "any local
+        # IP address and any port" (https://core.telegram.org/bots/api#using-a-local-bot-api-server).
+        if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", url):
+            raise _bad("bad webhook: Failed to resolve host: Name or service not known")
+        secret = str(r.params.get("secret_token", ""))
+        # secret_token: "1-256 characters. Only characters A-Z, a-z, 0-9, _ and - are allowed."
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise _bad("secret token contains unallowed characters")
+        self.webhook_url, self.webhook_secret = url, secret
+        if str(r.params.get("drop_pending_updates", "")).lower() == "true":
+            self._updates.clear()
+        return True
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Long polling: confirmed updates (below `offset`) go; wait a little for new ones."""
@@ -334,6 +376,8 @@ class FakeTelegramAPI:
         self._port = int(self._runner.addresses[0][1])
 
     async def close(self) -> None:
+        for posting in list(self._posting):
+            posting.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
