@@ -24,6 +24,7 @@ from bot.platform_start import keep_starting
 from bot.providers import build_providers
 from bot.settings import TELEGRAM_PUBLIC_API, Settings
 from bot.telegram_app import TelegramApp, TelegramOptions
+from bot.telegram_app.defaults import BOT_DEFAULTS
 from bot.telegram_app.webhook import WebhookOptions
 from engine import Books, Engine, Retention, UsageError
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
@@ -41,9 +42,9 @@ NO_BOT = (
 def telegram_bot(settings: Settings, token: str) -> Bot:
     """A Bot on the public Bot API, or on the server TELEGRAM_API_BASE names."""
     if settings.telegram_api_base.rstrip("/") == TELEGRAM_PUBLIC_API:
-        return Bot(token)
+        return Bot(token, default=BOT_DEFAULTS)
     server = TelegramAPIServer.from_base(settings.telegram_api_base, is_local=True)
-    return Bot(token, session=AiohttpSession(api=server))
+    return Bot(token, session=AiohttpSession(api=server), default=BOT_DEFAULTS)
 
 
 async def run(settings: Settings, books: Books | None = None) -> int:

@@ -503,3 +503,16 @@ async def test_a_database_that_refuses_admission_gets_a_clear_reply(telegram: Bu
     reply = t.calls(OWNER, "sendMessage")[-1].params["text"]
     assert "cannot take dreams right now" in reply and "nothing was charged" in reply
     assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]
+
+
+async def test_replies_land_where_the_command_was_deleted_at_once(telegram: Build) -> None:
+    t = await telegram()
+    for text in ("/help", "/quota", "hi"):  # help, quota and a refusal
+        update = t.fake.message_update(next(t.update_ids), OWNER, OWNER, text, username="u")
+        t.fake.delete_message(OWNER, update["message"]["message_id"])  # a group's cleaner bot
+        await t.feed(update)
+
+    replies = t.calls(OWNER, "sendMessage")
+    assert len(replies) == 3
+    assert all(r.params["reply_parameters"]["allow_sending_without_reply"] for r in replies)
+    assert [m.kind for m in t.fake.messages[OWNER].values() if m.sender is None] == ["text"] * 3

@@ -19,6 +19,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import BodyPartReader, web
 
+from bot.telegram_app.defaults import BOT_DEFAULTS
 from tests.fakes import telegram_updates as tg
 
 Fault = Literal["429", "blocked", "deleted", "500", "502", "409"]
@@ -218,7 +219,9 @@ class FakeTelegramAPI:
     # -- scripting and records ------------------------------------------------------------
 
     def bot(self, token: str = "123:ABC", **kwargs: Any) -> Bot:  # noqa: S107 - a fake token
+        """A Bot on this fake, with the defaults dreambot's own (``bot.run.BOT_DEFAULTS``)."""
         session = AiohttpSession(api=TelegramAPIServer.from_base(self.base_url, is_local=False))
+        kwargs.setdefault("default", BOT_DEFAULTS)
         return Bot(token, session=session, **kwargs)
 
     def fail(
@@ -500,7 +503,11 @@ class FakeTelegramAPI:
         p = r.params
         reply = p.get("reply_parameters") or {}
         reply_to = _int(str(reply.get("message_id", p.get("reply_to_message_id", ""))))
-        if reply_to is not None and reply_to not in self.messages.get(chat_id, {}):
+        replied = self.messages.get(chat_id, {}).get(reply_to or 0)
+        # A reply to a message that is gone (never sent, or deleted: groups that remove
+        # commands at once) fails unless allow_sending_without_reply (Bot API,
+        # ReplyParameters).
+        if reply_to is not None and (replied is None or replied.deleted):
             if not reply.get("allow_sending_without_reply"):
                 raise _bad("message to be replied not found")
             reply_to = None

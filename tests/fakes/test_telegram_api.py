@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from aiogram import Bot, Dispatcher, F
+from aiogram.client.default import DefaultBotProperties
 from aiogram.exceptions import (
     TelegramBadRequest,
+    TelegramConflictError,
     TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramNotFound,
@@ -260,7 +262,8 @@ async def test_replies_need_the_replied_message(fake: FakeTelegramAPI, bot: Bot)
     reply = await bot.send_message(CHAT, "r", reply_parameters=ReplyParameters(message_id=1))
     assert reply.reply_to_message is not None and reply.reply_to_message.text == first.text
     with pytest.raises(TelegramBadRequest, match="message to be replied not found"):
-        await bot.send_message(CHAT, "r", reply_parameters=ReplyParameters(message_id=50))
+        strict = ReplyParameters(message_id=50, allow_sending_without_reply=False)
+        await bot.send_message(CHAT, "r", reply_parameters=strict)
     lenient = ReplyParameters(message_id=50, allow_sending_without_reply=True)
     assert (await bot.send_message(CHAT, "r", reply_parameters=lenient)).reply_to_message is None
 
@@ -311,3 +314,34 @@ def test_entities_are_measured_in_utf16_and_kept_inside_the_text() -> None:
         tg.message_update(1, 5, 5, text, entities=[mention | {"length": 5}])
     with pytest.raises(ValueError, match="'url'"):
         tg.message_update(1, 5, 5, text, entities=[mention | {"url": "https://x.org"}])
+
+
+async def test_a_reply_to_a_deleted_message_needs_allow_sending_without_reply(
+    fake: FakeTelegramAPI,
+) -> None:
+    strict = fake.bot(default=DefaultBotProperties())
+    try:
+        update = fake.message_update(1, CHAT, 7, "/help")
+        asked = update["message"]["message_id"]
+        fake.delete_message(CHAT, asked)
+        with pytest.raises(TelegramBadRequest, match="message to be replied not found"):
+            await strict.send_message(
+                CHAT, "hi", reply_parameters=ReplyParameters(message_id=asked)
+            )
+        gone_ok = ReplyParameters(message_id=asked, allow_sending_without_reply=True)
+        sent = await strict.send_message(CHAT, "hi", reply_parameters=gone_ok)
+        assert sent.reply_to_message is None
+    finally:
+        await strict.session.close()
+
+
+async def test_polling_while_a_webhook_is_set_is_a_conflict(
+    fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    with pytest.raises(TelegramBadRequest, match="unallowed characters"):
+        await bot.set_webhook("http://127.0.0.1:9/hook", secret_token="not allowed!")  # noqa: S106
+    await bot.set_webhook("http://127.0.0.1:9/hook", secret_token="s3cret_token-1")  # noqa: S106
+    with pytest.raises(TelegramConflictError, match="webhook is active"):
+        await bot.get_updates(timeout=0)
+    assert await bot.delete_webhook()
+    assert await bot.get_updates(timeout=0) == []
