@@ -64,6 +64,10 @@ class Books:
         """Jobs by state, median stage times and today's spend."""
         return await self.storage.jobs.stats(utc_now().date().isoformat())
 
+    async def unfinished_of(self, user: str) -> list[str]:
+        """The user's jobs that are admitted or running (for a /cancel without a button)."""
+        return await self.storage.jobs.unfinished_of(user)
+
     async def owner_of(self, job_id: str) -> str | None:
         """The user who asked for a job (None if unknown)."""
         return await self.storage.jobs.owner(job_id)

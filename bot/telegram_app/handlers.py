@@ -18,6 +18,7 @@ from bot.chat_jobs import Ask, ChatJobs
 from bot.i18n import Words
 from bot.telegram_app import render
 from bot.telegram_app.keyboards import JobButton
+from bot.telegram_app.menu import build_menu_router
 from bot.telegram_app.places import TelegramOptions, TelegramSurfaces
 from bot.telegram_app.story_text import story_text
 from bot.users import Platform, chat_key, parse_user, user_key
@@ -36,6 +37,8 @@ def build_router() -> Router:
         private_story, F.chat.type == "private", F.text, ~F.text.startswith("/")
     )
     router.callback_query.register(press, JobButton.filter())
+    # Last: /cancel, and what no handler above took (unknown commands, media).
+    router.include_router(build_menu_router())
     return router
 
 

@@ -13,6 +13,8 @@ from aiogram.exceptions import TelegramConflictError
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
+from bot.telegram_app.menu import set_menu
+
 if TYPE_CHECKING:
     from aiogram import Bot
 
@@ -64,5 +66,6 @@ async def take_updates_by_polling(bot: Bot, start_polling: Any) -> None:
     (``drop_pending_updates`` false), so stories sent meanwhile are still answered.
     """
     await bot.me()
+    await set_menu(bot)
     await bot.delete_webhook(drop_pending_updates=False)
     await start_polling(bot, handle_signals=False)

@@ -17,6 +17,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bot.telegram_app.menu import set_menu
+
 
 @dataclass(frozen=True)
 class WebhookOptions:
@@ -46,6 +48,7 @@ async def take_updates_by_webhook(
     """
     options = options.with_secret()
     await bot.me()
+    await set_menu(bot)
     handler = SimpleRequestHandler(dispatcher, bot, secret_token=options.secret)
     app = web.Application()
     # The route alone, not handler.register(): that would close the bot's session when the

@@ -25,6 +25,9 @@ _UNFINISHED = sql(
     "SELECT id, user_key, chat_key, story, language, seed, surface, workdir, created_at FROM jobs "
     "WHERE state IN {unfinished} ORDER BY created_at"
 )
+_UNFINISHED_OF = sql(
+    "SELECT id FROM jobs WHERE user_key = ? AND state IN {unfinished} ORDER BY created_at"
+)
 _DONE_STAGES = "SELECT stage, elapsed_s FROM job_stages WHERE status = ? AND elapsed_s IS NOT NULL"
 _FINISH = "UPDATE jobs SET state = ?, failed_stage = ?, failure = ?, finished_at = ? WHERE id = ?"
 _RECORD_STAGE = """INSERT INTO job_stages (job_id, stage, status, elapsed_s) VALUES (?, ?, ?, ?)
@@ -85,6 +88,11 @@ class JobStore:
     async def set_surface(self, job_id: str, surface: str) -> None:
         """Store the adapter's reference to where the job shows itself."""
         await self._write(Write.JOB, "UPDATE jobs SET surface = ? WHERE id = ?", (surface, job_id))
+
+    async def unfinished_of(self, user: str) -> list[str]:
+        """The ids of a user's jobs that are admitted or running, oldest first."""
+        rows = await self.db.fetch(_UNFINISHED_OF, (user,))
+        return [str(row[0]) for row in rows]
 
     async def owner(self, job_id: str) -> str | None:
         """The user key that asked for a job."""

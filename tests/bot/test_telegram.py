@@ -516,3 +516,42 @@ async def test_replies_land_where_the_command_was_deleted_at_once(telegram: Buil
     assert len(replies) == 3
     assert all(r.params["reply_parameters"]["allow_sending_without_reply"] for r in replies)
     assert [m.kind for m in t.fake.messages[OWNER].values() if m.sender is None] == ["text"] * 3
+
+
+async def test_cancel_by_command_stops_the_running_dream(telegram: Build, media: FakeMedia) -> None:
+    clips_waiting = asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            clips_waiting.set()
+            await asyncio.Event().wait()  # clips never come: only a cancel ends this job
+
+    t = await telegram(providers=FakeProviders(media, hook=hold))
+    await t.say(OWNER, STORY)
+    await asyncio.wait_for(clips_waiting.wait(), timeout=30)
+    await t.say(OWNER, "/cancel")
+    await t.jobs.drain()
+    await t.say(OWNER, "/cancel")
+
+    texts = [c.params.get("text", "") for c in t.calls(OWNER, "sendMessage")]
+    assert "Cancelling your dream…" in texts
+    assert texts[-1] == "You have no dream running."
+    assert await t.storage.db.fetch("SELECT state, charge FROM jobs") == [("cancelled", "refunded")]
+
+
+async def test_media_and_unknown_commands_get_a_short_answer_in_private(telegram: Build) -> None:
+    t = await telegram()
+    photo = t.fake.message_update(next(t.update_ids), OWNER, OWNER, "x", username="u")
+    del photo["message"]["text"]
+    photo["message"]["photo"] = [
+        {"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}
+    ]
+    await t.feed(photo)
+    await t.say(OWNER, "/weather")
+    await t.say(OTHER, "/weather", chat=GALLERY, group=True)  # another bot's, in a group
+
+    replies = [c.params["text"] for c in t.calls(OWNER, "sendMessage")]
+    assert "send me your story as text" in replies[0]
+    assert "don't know that command" in replies[1]
+    assert t.calls(GALLERY, "sendMessage") == []
+    assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]

@@ -30,7 +30,7 @@ EDITS = frozenset(
 # aiogram sends nested objects as JSON strings inside the form.
 JSON_FIELDS = (
     "reply_markup", "reply_parameters", "media", "entities", "caption_entities",
-    "link_preview_options",
+    "link_preview_options", "commands",
 )  # fmt: skip
 ACTIONS = frozenset({"typing", "upload_photo", "record_video", "upload_video", "record_voice",
                      "upload_voice", "upload_document", "choose_sticker", "find_location",
@@ -182,6 +182,7 @@ class FakeTelegramAPI:
         self.webhook_deliveries: list[int] = []  # the HTTP status of each update posted
         self._posting: set[asyncio.Task[None]] = set()
         self.revoked_tokens: set[str] = set()  # well formed, refused: revoked in @BotFather
+        self.commands: dict[str, list[dict[str, str]]] = {}  # by language_code ("" default)
         self._last_id: dict[int, int] = {}
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -203,6 +204,7 @@ class FakeTelegramAPI:
             "getFile": self._get_file,
             "deleteWebhook": self._delete_webhook,
             "setWebhook": self._set_webhook,
+            "setMyCommands": self._set_my_commands,
             "getWebhookInfo": lambda r: {
                 "url": self.webhook_url,
                 "has_custom_certificate": False,
@@ -258,16 +260,41 @@ class FakeTelegramAPI:
         X-Telegram-Bot-Api-Secret-Token header (Bot API, setWebhook)."""
         token = self.webhook_secret if secret is None else secret
         headers = {"X-Telegram-Bot-Api-Secret-Token": token} if token else {}
-        async with (
-            aiohttp.ClientSession() as client,
-            client.post(self.webhook_url, json=update, headers=headers) as answer,
-        ):
-            self.webhook_deliveries.append(answer.status)
+        try:
+            async with (
+                aiohttp.ClientSession() as client,
+                client.post(self.webhook_url, json=update, headers=headers) as answer,
+            ):
+                self.webhook_deliveries.append(answer.status)
+        except aiohttp.ClientError:
+            # An unreachable webhook: Telegram keeps the update pending and tries again;
+            # after deleteWebhook, getUpdates returns it.
+            if secret is None:
+                self._updates.append(update)
+                self._new_update.set()
 
     async def post_update_with_secret(self, update: dict[str, Any], secret: str) -> int:
         """Post an update as someone who is not Telegram would: the status it got."""
         await self._post_update(update, secret)
         return self.webhook_deliveries.pop()
+
+    def _set_my_commands(self, r: _Request) -> bool:
+        """setMyCommands: "At most 100 commands"; BotCommand.command "1-32 characters. Can
+        contain only lowercase English letters, digits and underscores", description
+        "1-256 characters"; language_code "A two-letter ISO 639-1 language code" or empty."""
+        commands = r.params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise _bad("commands must be a list of at most 100 BotCommand")
+        for command in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", str(command.get("command", ""))):
+                raise _bad("BOT_COMMAND_INVALID")
+            if not 1 <= len(str(command.get("description", ""))) <= 256:
+                raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
+        code = str(r.params.get("language_code") or "")
+        if code and not re.fullmatch(r"[a-z]{2}", code):
+            raise _bad("invalid language code specified")
+        self.commands[code] = commands
+        return True
 
     def _set_webhook(self, r: _Request) -> bool:
         url = str(r.params.get("url", ""))
