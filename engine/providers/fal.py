@@ -16,16 +16,12 @@ from fal_client.client import Completed, FalClientHTTPError, InProgress, Queued
 from pydantic import BaseModel, Field, ValidationError
 
 from engine.config import DownloadPolicy
-from engine.errors import (
-    ContentRejectedError,
-    EngineError,
-    PermanentError,
-    ProviderError,
-    TransientError,
-)
+from engine.errors import EngineError, ProviderError, TransientError
 from engine.ports import RequestTicket
 from engine.providers.addresses import HostPolicy
 from engine.providers.download import MediaKind, download
+from engine.providers.fal_errors import error_for
+from engine.providers.fal_submit import submit_once
 from engine.providers.replies import JSON_REPLY_BYTES, cap_httpx_replies
 from engine.providers.untrusted_http import untrusted_client
 
@@ -94,7 +90,10 @@ class FalQueue:
                 handle = await client.get_handle(model.app, ticket.existing)
             else:
                 payload = {**model.arguments, **arguments}
-                handle = await client.submit(model.app, payload)
+                http = await client._client  # fal-client's own, capped in _ready
+                handle = await submit_once(
+                    http, model.app, payload, timeout_s=client.default_timeout
+                )
                 if ticket is not None:
                     await ticket.record(handle.request_id)
             interval = _FIRST_POLL_S
@@ -105,9 +104,10 @@ class FalQueue:
                 elif isinstance(status, InProgress):
                     _report(ticket, None)
                 elif isinstance(status, Completed):
+                    # Even a failed one: its result answers with fal's error itself, in the
+                    # documented shape (a content refusal is a 422 there), which the status
+                    # only summarises.
                     _report(ticket, None)
-                    if status.error:
-                        raise _completed_error(status)
                     break
                 # fal's queue is polled (it has no push): often at first, so quick requests
                 # are noticed at once, then less, so long clips cost few status calls.
@@ -245,39 +245,18 @@ def _parse(model: type[M], result: Any) -> M:
         raise ProviderError("fal returned a result of an unexpected shape") from exc
 
 
-def _completed_error(status: Completed) -> PermanentError:
-    kind = (status.error_type or "").lower()
-    if "content" in kind or "policy" in kind or "nsfw" in kind:
-        return ContentRejectedError(f"fal refused the content ({status.error_type})")
-    return ProviderError(f"fal could not finish the request ({status.error_type or 'error'})")
-
-
 @contextlib.contextmanager
 def _mapped_errors() -> Iterator[None]:
-    """fal-client and httpx errors, as engine errors (never carrying the key)."""
+    """fal-client and httpx errors, as engine errors (never carrying the key).
+
+    Past the submit, calls only read or end a request, so repeating them (in fal-client's
+    loop or the engine's) never queues or bills anything twice.
+    """
     try:
         yield
     except FalClientHTTPError as exc:
-        code = exc.status_code
-        if code == 429 or code >= 500 or code == 408:
-            raise TransientError(
-                f"fal answered {code}", retry_after=_retry_after(exc.response_headers)
-            ) from exc
-        if code in {401, 403}:
-            raise PermanentError("fal refused the API key") from exc
-        kind = (exc.error_type or "").lower()
-        if "content" in kind or "policy" in kind:
-            raise ContentRejectedError(f"fal refused the content ({exc.error_type})") from exc
-        raise ProviderError(f"fal answered {code}") from exc
+        raise error_for(exc.response) from exc
     except (httpx.TimeoutException, TimeoutError) as exc:
         raise TransientError("fal did not answer in time") from exc
     except httpx.TransportError as exc:
         raise TransientError(f"fal could not be reached ({type(exc).__name__})") from exc
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = {k.lower(): v for k, v in headers.items()}.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None

@@ -171,7 +171,9 @@ async def test_a_refused_script_fails_at_script_with_a_refund(
         (CLIP, "oversized", VisualKind.IMAGE),
         (CLIP, "never_completes", VisualKind.IMAGE),
         (CLIP, "result_oversized", VisualKind.IMAGE),  # a 6 MiB result JSON: not parsed
-        (IMAGE, "completed_error", VisualKind.TITLE_CARD),
+        (CLIP, "submit_dropped", VisualKind.IMAGE),  # queued once, never resent: Ken Burns
+        (CLIP, "content_policy", VisualKind.IMAGE),
+        (IMAGE, "content_policy", VisualKind.TITLE_CARD),
     ],
 )
 async def test_fal_fault_matrix(config, ffmpeg, services, storage, app, fault, expected) -> None:
@@ -186,6 +188,20 @@ async def test_fal_fault_matrix(config, ffmpeg, services, storage, app, fault, e
     assert len(accepted) == len(set(accepted)) <= 3 + (fault == "submit_500")
     if fault == "never_completes":
         assert len(services.fal.cancels) == 1  # given up on: cancelled, not paid for
+    if fault == "submit_dropped":
+        assert services.fal.submit_attempts[CLIP] == len(accepted) == 3  # one per scene
+
+
+async def test_a_fal_content_refusal_degrades_the_scene_for_the_policy_reason(
+    config, ffmpeg, services, storage, caplog
+) -> None:
+    services.fal.fail(CLIP, "content_policy")
+    result, _ = await dream(config, ffmpeg, storage, RecordingSurface())
+
+    assert sorted(scene.visual for scene in result.scenes).count(VisualKind.IMAGE) == 1
+    assert len(services.fal.submitted_ids(CLIP)) == 3  # the refused clip was not asked again
+    [fell_back] = [r.getMessage() for r in caplog.records if "fell back" in r.getMessage()]
+    assert "clips fell back: fal refused the content (content_policy_violation)" in fell_back
 
 
 @pytest.mark.parametrize(
@@ -258,7 +274,7 @@ async def test_keys_never_reach_logs_errors_or_messages(
 ) -> None:
     caplog.set_level("DEBUG")  # every logger, the client libraries' included
     services.fal.fail(CLIP, "submit_500")
-    services.fal.fail(IMAGE, "completed_error")
+    services.fal.fail(IMAGE, "content_policy")
     services.openai.fail("speech", "500")
     surface = RecordingSurface()
     await dream(config, ffmpeg, storage, surface)

@@ -22,7 +22,8 @@ Kind = Literal["image", "video"]
 Fault = Literal[
     "submit_500",
     "submit_429",
-    "completed_error",
+    "submit_dropped",  # queued, then the connection drops before the answer
+    "content_policy",
     "corrupt_file",
     "wrong_content_type",
     "oversized",
@@ -33,6 +34,12 @@ Fault = Literal[
 NAMESPACES = {"workflows", "comfy"}  # fal_client.client.APP_NAMESPACES: ids with one more part
 CHUNK = 64 * 1024
 HTML = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+# https://fal.ai/docs/api-reference/inference-api: "The API returns 202 while the request is
+# in the queue or in progress, and 200 when it is complete."
+PENDING, DONE = 202, 200
+# https://docs.fal.ai/errors: a model error is {"detail": [Error]}, each Error with loc, msg,
+# type and url required and ctx optional; a content refusal is a 422 of this type.
+CONTENT_POLICY = "content_policy_violation"
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,28 @@ def queue_base(app: str) -> str:
 
 def _json(status: int, body: object, **headers: str) -> web.Response:
     return web.json_response(body, status=status, headers=headers)
+
+
+def request_error(status: int, error_type: str, detail: str) -> web.Response:
+    """An infrastructure error as fal documents it: a flat body, its type also a header.
+
+    https://fal.ai/docs/documentation/model-apis/request-errors: ``{"detail": str,
+    "error_type": str}``, and "X-Fal-Error-Type response header contains the same value".
+    """
+    body = {"detail": detail, "error_type": error_type}
+    return _json(status, body, **{"X-Fal-Error-Type": error_type})
+
+
+def content_refusal(field: str) -> web.Response:
+    """fal's documented content refusal (https://docs.fal.ai/errors): 422, a detail array."""
+    error = {
+        "loc": ["body", field],
+        "msg": "The content was flagged by a content checker.",
+        "type": CONTENT_POLICY,
+        "url": f"https://docs.fal.ai/errors#{CONTENT_POLICY}",
+        "ctx": {},
+    }
+    return _json(422, {"detail": [error]}, **{"X-Fal-Retryable": "false"})
 
 
 class FakeFalQueue:
@@ -196,7 +225,7 @@ class FakeFalQueue:
             return _json(401, {"detail": "No user found for Key ID and Secret"})
         fault = self._take_fault(app)
         if fault == "submit_500":
-            return _json(500, {"detail": "boom"})
+            return request_error(500, "internal_error", "boom")
         if fault == "submit_429":
             # fal_client ignores Retry-After and backs off 0.1 s x 2^n x jitter on its own.
             return _json(429, {"detail": "Too many requests"}, **{"Retry-After": "0"})
@@ -204,6 +233,10 @@ class FakeFalQueue:
         sub = Submission(app, rid, await request.json(), auth)
         self.submissions.append(sub)
         self._requests[rid] = _Request(sub, queue_base(app), fault)
+        if fault == "submit_dropped" and request.transport is not None:
+            # Queued (and billed, on fal) but the answer never arrives: the client cannot
+            # learn the request id, so only not sending it again keeps it one request.
+            request.transport.close()
         return _json(200, {"request_id": rid, **self._urls(queue_base(app), rid)})
 
     def _logs(self, count: int) -> list[dict[str, str]]:
@@ -228,7 +261,7 @@ class FakeFalQueue:
             if found.polls <= queued:
                 # 0-indexed like fal's queue_position: three queued polls answer 2, 1, 0.
                 body |= {"status": "IN_QUEUE", "queue_position": queued - found.polls}
-                return _json(200, body)
+                return _json(PENDING, body)
             if found.fault == "never_completes" or found.polls <= queued + busy or late:
                 status = "IN_PROGRESS"
             else:
@@ -238,10 +271,9 @@ class FakeFalQueue:
         logs = self._logs(min(found.polls - queued, busy)) if wants_logs else None
         body |= {"status": status, "logs": logs}
         if status == "COMPLETED":
+            # A refused request completes too: its error is the result's answer (below).
             body["metrics"] = {"inference_time": 1.2}
-            if found.fault == "completed_error" and not found.cancelled:
-                body |= {"error": "Content policy violation", "error_type": "content_policy"}
-        return _json(200, body)
+        return _json(DONE if status == "COMPLETED" else PENDING, body)
 
     async def _result(self, request: web.Request) -> web.Response:
         found = self._lookup(request)
@@ -253,9 +285,10 @@ class FakeFalQueue:
             return _json(400, {"detail": "Request was cancelled"})
         if not found.completed:
             return _json(400, {"detail": "Request is still in progress"})
-        if found.fault == "completed_error":
-            detail = {"detail": "Content policy violation", "error_type": "content_policy"}
-            return _json(422, detail)
+        if found.fault == "content_policy":
+            # https://fal.ai/docs/inference-api/queue/result: "If the model returned an error,
+            # this operation returns the same error."
+            return content_refusal("prompt")
         if found.fault == "result_500" and rid not in self._result_500_done:
             self._result_500_done.add(rid)
             return _json(500, {"detail": "Internal server error"})

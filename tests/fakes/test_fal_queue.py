@@ -142,6 +142,9 @@ async def test_submit_500_raises_the_clients_http_error_without_retrying(queue, 
         await client.submit(IMAGE_APP, {"prompt": "p"})
     assert (caught.value.status_code, str(caught.value)) == (500, "boom")
     assert caught.value.response_headers["content-type"].startswith("application/json")
+    # A request error, documented flat, its type in the body and in X-Fal-Error-Type.
+    assert caught.value.error_type == caught.value.response_headers["x-fal-error-type"]
+    assert caught.value.error_type == "internal_error"
     assert queue.submit_attempts[IMAGE_APP] == 1
     assert queue.submissions == []
     await client.submit(IMAGE_APP, {"prompt": "p"})  # the fault was used up
@@ -163,18 +166,58 @@ async def test_always_keeps_failing(queue, client) -> None:
     assert queue.submit_attempts[IMAGE_APP] == 3
 
 
-async def test_completed_error_reports_on_status_and_fails_the_result(queue, client) -> None:
-    queue.fail(IMAGE_APP, "completed_error")
+async def test_a_content_refusal_completes_and_its_result_is_the_documented_422(
+    queue, client, http
+) -> None:
+    queue.fail(IMAGE_APP, "content_policy")
     handle = await client.submit(IMAGE_APP, {"prompt": "p"})
     statuses = [await handle.status(with_logs=True) for _ in range(3)]
-    done = statuses[-1]
-    assert isinstance(done, fal.Completed)
-    assert (done.error, done.error_type) == ("Content policy violation", "content_policy")
+    assert isinstance(statuses[-1], fal.Completed)
+    answer = await http.get(handle.response_url, headers=AUTH)
+    assert answer.status_code == 422
+    [error] = answer.json()["detail"]  # https://docs.fal.ai/errors: an array of Error
+    assert {"loc", "msg", "type", "url"} <= set(error)
+    assert (error["type"], error["loc"]) == ("content_policy_violation", ["body", "prompt"])
+    assert "error_type" not in answer.json()  # the flat shape is for request errors only
     with pytest.raises(fal.FalClientHTTPError) as caught:
         await handle.get(interval=0)
-    assert (caught.value.status_code, caught.value.error_type) == (422, "content_policy")
+    assert caught.value.status_code == 422
+    assert caught.value.error_type is None  # fal-client does not read the documented shape
     clean = await client.submit(IMAGE_APP, {"prompt": "p"})  # faults go to the next submission only
     assert "images" in await clean.get(interval=0)
+
+
+async def test_status_answers_202_while_pending_and_200_once_complete(queue, http, png) -> None:
+    queue.serve(IMAGE_APP, kind="image", file=png, steps_in_queue=1, steps_in_progress=1)
+    submitted = (await http.post(f"{queue.url}/{IMAGE_APP}", json={}, headers=AUTH)).json()
+    seen = [await http.get(submitted["status_url"], headers=AUTH) for _ in range(3)]
+    assert [(r.status_code, r.json()["status"]) for r in seen] == [
+        (202, "IN_QUEUE"),
+        (202, "IN_PROGRESS"),
+        (200, "COMPLETED"),
+    ]
+
+
+async def test_request_urls_with_the_endpoint_path_are_refused(queue, client, http, mp4) -> None:
+    # "The status, result, and cancel URLs use only the owner and the app."
+    queue.serve(VIDEO_APP, kind="video", file=mp4)
+    handle = await client.submit(VIDEO_APP, {"image_url": "x"})
+    with_path = f"{queue.url}/{VIDEO_APP}/requests/{handle.request_id}"
+    for method, url in (("GET", with_path + "/status"), ("GET", with_path),
+                        ("PUT", with_path + "/cancel")):  # fmt: skip
+        assert (await http.request(method, url, headers=AUTH)).status_code == 404
+    assert queue.cancels == []
+
+
+async def test_a_dropped_submit_answer_is_queued_and_fal_client_sends_it_again(
+    queue, client
+) -> None:
+    # The hazard behind "fal bills once": fal-client's own loop resubmits.
+    queue.fail(IMAGE_APP, "submit_dropped")
+    handle = await client.submit(IMAGE_APP, {"prompt": "p"})
+    assert queue.submit_attempts[IMAGE_APP] == 2
+    assert len(queue.submissions) == 2  # two requests queued, and billed, for one clip
+    assert queue.submitted_ids(IMAGE_APP)[1] == handle.request_id
 
 
 async def test_never_completes_stays_in_progress(queue, client, http) -> None:
