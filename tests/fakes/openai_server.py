@@ -276,8 +276,24 @@ class OpenAIFake:
     async def _speech(
         self, request: web.Request, body: dict[str, Any], fault: Fault | None
     ) -> web.StreamResponse:
+        # CreateSpeechRequest in the official OpenAPI description (openai/openai-openapi):
+        # model, input and voice are required; input has maxLength 4096; response_format is
+        # one of mp3, opus, aac, flac, wav, pcm; speed is 0.25 to 4.0; instructions has
+        # maxLength 4096.
         fmt = body.get("response_format", "mp3")
-        if fmt not in AUDIO_TYPES or not body.get("input") or "voice" not in body:
+        text = body.get("input")
+        speed = body.get("speed", 1.0)
+        instructions = body.get("instructions", "")
+        if (
+            fmt not in AUDIO_TYPES
+            or not isinstance(text, str)
+            or not 1 <= len(text) <= 4096
+            or not isinstance(body.get("voice"), str)
+            or not isinstance(speed, int | float)
+            or not 0.25 <= speed <= 4.0
+            or not isinstance(instructions, str)
+            or len(instructions) > 4096
+        ):
             return _error(400, "Invalid speech request.", "invalid_request_error")
         if self.speech_file is None:
             return _error(400, "OpenAIFake: no speech_file set", "invalid_request_error")
@@ -286,7 +302,9 @@ class OpenAIFake:
             audio = os.urandom(len(audio) or CHUNK)
         if fault in {"oversized", "oversized_stated"}:
             audio += bytes(self.oversized_bytes)
-        response = web.StreamResponse(headers={"Content-Type": AUDIO_TYPES[fmt]})
+        # The specification's only response type for createSpeech (the SDK asks for it in
+        # its Accept header); the bytes themselves are in the requested format.
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         response.headers["x-request-id"] = f"req_{secrets.token_hex(12)}"
         if fault == "oversized_stated":
             response.content_length = len(audio)
