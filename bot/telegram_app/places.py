@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import Bot
 from aiogram.types import Message
@@ -12,6 +12,7 @@ from bot.chat_jobs import Remember
 from bot.i18n import Words
 from bot.pacing import Pacers
 from bot.telegram_app import render
+from bot.telegram_app.delivery import DeliveryPolicy
 from bot.telegram_app.surface import Place, TelegramSurface
 from engine import Notice, StoredJob
 from engine.media.ffmpeg import FFmpeg
@@ -24,6 +25,7 @@ class TelegramOptions:
     admins: frozenset[str]
     gallery_chat: int | None
     upload_limit_bytes: int
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
 
 
 class TelegramSurfaces:
@@ -67,6 +69,7 @@ class TelegramSurfaces:
             upload_limit_bytes=self._options.upload_limit_bytes,
             can_share=self._options.gallery_chat is not None,
             remember=remember,
+            delivery=self._options.delivery,
         )
 
 
