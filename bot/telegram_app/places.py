@@ -13,6 +13,7 @@ from bot.i18n import Words
 from bot.pacing import Pacers
 from bot.telegram_app import render
 from bot.telegram_app.delivery import DeliveryPolicy
+from bot.telegram_app.sharing import ShareLedger
 from bot.telegram_app.surface import Place, TelegramSurface
 from engine import Notice, StoredJob
 from engine.media.ffmpeg import FFmpeg
@@ -36,6 +37,7 @@ class TelegramSurfaces:
         self._ffmpeg = ffmpeg
         self._options = options
         self._pacers = Pacers()
+        self.shares = ShareLedger()  # the bot's gallery posts, one per job
 
     def reply_to(
         self, message: Message, answer: Callable[[str], Awaitable[object]], words: Words
