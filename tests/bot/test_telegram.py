@@ -598,7 +598,8 @@ async def test_an_upload_answered_after_its_timeout_is_delivered_and_never_calle
     t = await telegram(providers=providers, delivery=quick)
     asked = await t.say(OWNER, STORY)
     await asyncio.wait_for(waiting.wait(), timeout=30)
-    answered = t.fake.answer_late("editMessageMedia")  # the preview's edit is already done
+    await asyncio.wait_for(t.fake.wait_calls("editMessageMedia", 1), timeout=30)  # the preview
+    answered = t.fake.answer_late("editMessageMedia")  # the final's first try
     release.set()
     await t.jobs.drain()
     answered.set()
