@@ -569,9 +569,24 @@ async def held_at_clips(media: FakeMedia) -> tuple[FakeProviders, asyncio.Event,
     return FakeProviders(media, hook=hold), waiting, release
 
 
-def failures_shown(t: Harness) -> list[str]:
+async def down_at_delivery(
+    t: Harness, waiting: asyncio.Event, release: asyncio.Event, *, refused: int
+) -> None:
+    """The Bot API goes down while clips are held; return once the final was refused
+    ``refused`` times."""
+    await asyncio.wait_for(waiting.wait(), timeout=30)
+    before = len(t.calls(OWNER, "editMessageMedia"))
+    t.fake.down = True
+    release.set()
+    await asyncio.wait_for(t.fake.wait_calls("editMessageMedia", before + refused), timeout=30)
+
+
+async def assert_delivered_without_failure(t: Harness) -> None:
     texts = [str(c.params.get("text") or c.params.get("caption") or "") for c in t.calls(OWNER)]
-    return [text for text in texts if "Failed" in text]
+    assert [text for text in texts if "Failed" in text] == []
+    assert await t.storage.db.fetch("SELECT state, charge FROM jobs") == [
+        ("delivered", "committed")
+    ]
 
 
 async def test_a_500_on_the_final_upload_is_retried_and_delivered(telegram: Build) -> None:
@@ -583,10 +598,7 @@ async def test_a_500_on_the_final_upload_is_retried_and_delivered(telegram: Buil
     finals = t.calls(OWNER, "editMessageMedia")
     assert t.fake.messages[OWNER][max(t.fake.messages[OWNER])].kind == "video"
     assert "scenes" in finals[-1].params["media"]["caption"]
-    assert failures_shown(t) == []
-    assert await t.storage.db.fetch("SELECT state, charge FROM jobs") == [
-        ("delivered", "committed")
-    ]
+    await assert_delivered_without_failure(t)
 
 
 async def test_an_upload_answered_after_its_timeout_is_delivered_and_never_called_failed(
@@ -606,11 +618,8 @@ async def test_an_upload_answered_after_its_timeout_is_delivered_and_never_calle
 
     job_message = t.fake.messages[OWNER][asked + 1]
     assert job_message.kind == "video" and "scenes" in (job_message.text or "")
-    assert failures_shown(t) == []
     assert t.calls(OWNER, "sendVideo") == []  # the same message, edited again
-    assert await t.storage.db.fetch("SELECT state, charge FROM jobs") == [
-        ("delivered", "committed")
-    ]
+    await assert_delivered_without_failure(t)
 
 
 async def test_a_platform_down_at_delivery_gets_the_video_once_it_is_back(
@@ -619,20 +628,13 @@ async def test_a_platform_down_at_delivery_gets_the_video_once_it_is_back(
     providers, waiting, release = await held_at_clips(media)
     t = await telegram(providers=providers)
     asked = await t.say(OWNER, STORY)
-    await asyncio.wait_for(waiting.wait(), timeout=30)
-    before = len(t.calls(OWNER, "editMessageMedia"))
-    t.fake.down = True
-    release.set()
-    await asyncio.wait_for(t.fake.wait_calls("editMessageMedia", before + 4), timeout=30)
+    await down_at_delivery(t, waiting, release, refused=4)
     assert t.jobs.engine.is_running(t.job_ids()[0])  # still waiting, not failed
     t.fake.down = False
     await t.jobs.drain()
 
     assert t.fake.messages[OWNER][asked + 1].kind == "video"
-    assert failures_shown(t) == []
-    assert await t.storage.db.fetch("SELECT state, charge FROM jobs") == [
-        ("delivered", "committed")
-    ]
+    await assert_delivered_without_failure(t)
 
 
 async def test_a_restart_while_the_platform_is_down_delivers_once(
@@ -641,11 +643,7 @@ async def test_a_restart_while_the_platform_is_down_delivers_once(
     providers, waiting, release = await held_at_clips(media)
     first = await telegram(providers=providers)
     asked = await first.say(OWNER, STORY)
-    await asyncio.wait_for(waiting.wait(), timeout=30)
-    before = len(first.calls(OWNER, "editMessageMedia"))
-    first.fake.down = True
-    release.set()
-    await asyncio.wait_for(first.fake.wait_calls("editMessageMedia", before + 3), timeout=30)
+    await down_at_delivery(first, waiting, release, refused=3)
     await first.jobs.close()  # the process goes away during the wait
     first.fake.down = False
     cutoff = first.calls(OWNER)[-1].at
@@ -661,7 +659,4 @@ async def test_a_restart_while_the_platform_is_down_delivers_once(
     ]
     assert second.fake.messages[OWNER][asked + 1].kind == "video"
     assert again.calls_of("clips") == []  # every scene came from the journal
-    assert failures_shown(second) == []
-    assert await second.storage.db.fetch("SELECT state, charge FROM jobs") == [
-        ("delivered", "committed")
-    ]
+    await assert_delivered_without_failure(second)
