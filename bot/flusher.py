@@ -18,12 +18,15 @@ class ProgressFlusher:
     ) -> None:
         self._pacer = pacer
         self._send = send
-        self.latest: ProgressSnapshot | None = None
+        self.latest: ProgressSnapshot | None = None  # waiting to be sent; None once taken
+        # The newest state ever offered, kept after it is sent: what a message rebuilt in
+        # between (the preview replacing the text) must show.
+        self.newest: ProgressSnapshot | None = None
         self._task: asyncio.Task[None] | None = None
 
     def offer(self, snapshot: ProgressSnapshot) -> None:
         """Note the newest state; start the sender if it is not running."""
-        self.latest = snapshot
+        self.latest = self.newest = snapshot
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
 

@@ -13,6 +13,7 @@ ICONS = {
     StageStatus.SKIPPED: "➖",
 }
 STAGE = "stage"  # the catalogs' context for stage names, which "scenes" elsewhere is not
+_DELIVERY_SHOWN = frozenset({StageStatus.RUNNING, StageStatus.FAILED})
 STAGE_NAMES = {
     Stage.PREVIEW: NP_("stage", "preview"),
     Stage.SCRIPT: NP_("stage", "script"),
@@ -21,6 +22,7 @@ STAGE_NAMES = {
     Stage.CLIPS: NP_("stage", "clips"),
     Stage.SCENES: NP_("stage", "scenes"),
     Stage.MERGE: NP_("stage", "merge"),
+    Stage.DELIVERY: NP_("stage", "delivery"),
 }
 
 
@@ -49,10 +51,17 @@ def describe_stage(progress: StageProgress, words: Words = ENGLISH) -> str:
 
 
 def progress_lines(snapshot: ProgressSnapshot, words: Words = ENGLISH) -> list[str]:
-    """One line per stage, e.g. ``⏳ images    3/4``."""
-    width = max(len(stage_name(stage, words)) for stage in Stage) + 2
+    """One line per stage, e.g. ``⏳ images    3/4``.
+
+    Delivery is listed only while it runs or once it failed: before, it would always say
+    "pending", and once done the video itself says it.
+    """
+    shown = [
+        p for p in snapshot.stages if p.stage is not Stage.DELIVERY or p.status in _DELIVERY_SHOWN
+    ]
+    width = max(len(stage_name(p.stage, words)) for p in shown) + 2
     lines = []
-    for progress in snapshot.stages:
+    for progress in shown:
         name, detail = stage_name(progress.stage, words), describe_stage(progress, words)
         lines.append(f"{ICONS[progress.status]} {name:<{width}}{detail}".rstrip())
     return lines

@@ -228,4 +228,5 @@ def telegram_options(settings: Settings) -> TelegramOptions:
         admins=frozenset(settings.admins),
         gallery_chat=settings.telegram_gallery_chat,
         upload_limit_bytes=settings.telegram_upload_limit_bytes,
+        delivery=settings.telegram_delivery(),
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.telegram_app.delivery import DeliveryPolicy
 from engine import EngineConfig, Limits, QuotaPolicy, RenderConfig, StoryLimits
 from engine.config import DownloadPolicy
 
@@ -105,6 +106,10 @@ class Settings(BaseSettings):
     telegram_webhook_host: str = "127.0.0.1"
     telegram_webhook_port: int = Field(default=8080, ge=1, le=65535)
     telegram_webhook_secret: SecretStr | None = None  # unset: a new random one each start
+    # The uplink a final's upload timeout is sized for, and how long a finished video
+    # waits out a Bot API that cannot be reached before the job fails at delivery.
+    telegram_upload_kbps: float = Field(default=DeliveryPolicy.uplink_kbps, gt=0)
+    telegram_delivery_patience_s: float = Field(default=DeliveryPolicy.patience_s, ge=0)
 
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(
@@ -136,6 +141,12 @@ class Settings(BaseSettings):
             return self.telegram_upload_mb * 2**20
         public = self.telegram_api_base.rstrip("/") == TELEGRAM_PUBLIC_API
         return (50 if public else 2000) * 2**20
+
+    def telegram_delivery(self) -> DeliveryPolicy:
+        """How the Telegram adapter times and retries the final's upload."""
+        return DeliveryPolicy(
+            uplink_kbps=self.telegram_upload_kbps, patience_s=self.telegram_delivery_patience_s
+        )
 
     prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
 

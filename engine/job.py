@@ -217,13 +217,16 @@ class JobRun:
             await _stop(reporter)
         log.info("job %s: delivering %.1f s of video", self.job_id, result.duration_s)
         self._log_stages()
+        # Started after the result's snapshot was taken: the final's caption does not list
+        # a delivery that is, by then, done.
+        self.tracker.start(Stage.DELIVERY)
         try:
             await self.surface.deliver_final(result)
         except Exception as exc:
             # The video exists but the person did not get it: that is a failed job.
             log.exception("job %s: delivery failed", self.job_id)
             undelivered = StageFailedError(
-                Stage.MERGE, Notice(N_("the video could not be delivered"))
+                Stage.DELIVERY, Notice(N_("the video could not be delivered"))
             )
             await self._note_failure(reporter, undelivered)
             raise undelivered from exc
@@ -231,6 +234,7 @@ class JobRun:
         # job as delivered instead of making and sending the video again.
         self._ending = True
         self.context.settlement.record(self.workdir, Outcome(JobState.DELIVERED))
+        self.tracker.finish(Stage.DELIVERY)
         try:
             await self.surface.offer_actions([Action.REGENERATE])
         except Exception:
@@ -305,6 +309,7 @@ class JobRun:
             Stage.CLIPS: providers.clips.identity,
             Stage.SCENES: "ffmpeg",
             Stage.MERGE: "ffmpeg",
+            Stage.DELIVERY: "surface",
         }
         for progress in self.tracker.snapshot().stages:
             if progress.elapsed_s is None:

@@ -24,6 +24,8 @@ class Stage(enum.StrEnum):
     CLIPS = "clips"
     SCENES = "scenes"
     MERGE = "merge"
+    # Getting the video to the person: listed only while it runs or once it failed.
+    DELIVERY = "delivery"
 
 
 class Role(enum.StrEnum):

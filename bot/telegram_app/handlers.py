@@ -20,6 +20,7 @@ from bot.telegram_app import render
 from bot.telegram_app.keyboards import JobButton
 from bot.telegram_app.menu import build_menu_router
 from bot.telegram_app.places import TelegramOptions, TelegramSurfaces
+from bot.telegram_app.sharing import share
 from bot.telegram_app.story_text import story_text
 from bot.users import Platform, chat_key, parse_user, user_key
 from engine import Action, Books, Engine
@@ -45,11 +46,6 @@ def build_router() -> Router:
 def telegram_user(user: User) -> str:
     """The engine's key for a Telegram user."""
     return user_key(Platform.TELEGRAM, user.id)
-
-
-def display_name(user: User) -> str:
-    """How to credit a user (no @, so a share pings nobody)."""
-    return user.username or user.full_name
 
 
 async def show_help(message: Message, words: Words) -> None:
@@ -177,19 +173,4 @@ async def press(
             return
         await jobs.start(ask, surfaces.reply_to(message, message.reply, words))
     elif callback_data.action == Action.SHARE and isinstance(message, Message):
-        shared = await share(bot, query.from_user, message, options.gallery_chat, words)
-        await query.answer(shared)
-
-
-async def share(bot: Bot, user: User, message: Message, gallery: int | None, words: Words) -> str:
-    """Post the finished clip to the gallery by its file_id (no upload), crediting the author.
-
-    The gallery caption is in the sharer's language: a gallery has readers of every one.
-    """
-    if gallery is None or message.video is None:
-        return words._("There is no gallery to share to.")
-    title = (message.caption or "").split("\n", 1)[0].removeprefix("🌙 ").strip("“”")
-    await bot.send_video(
-        gallery, message.video.file_id, caption=render.shared(title, display_name(user), words)
-    )
-    return words._("Shared to the gallery.")
+        await share(query, bot, job, message, options.gallery_chat, surfaces.shares, words)

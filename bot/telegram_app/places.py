@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import Bot
 from aiogram.types import Message
@@ -12,6 +12,8 @@ from bot.chat_jobs import Remember
 from bot.i18n import Words
 from bot.pacing import Pacers
 from bot.telegram_app import render
+from bot.telegram_app.delivery import DeliveryPolicy
+from bot.telegram_app.sharing import ShareLedger
 from bot.telegram_app.surface import Place, TelegramSurface
 from engine import Notice, StoredJob
 from engine.media.ffmpeg import FFmpeg
@@ -24,6 +26,7 @@ class TelegramOptions:
     admins: frozenset[str]
     gallery_chat: int | None
     upload_limit_bytes: int
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
 
 
 class TelegramSurfaces:
@@ -34,6 +37,7 @@ class TelegramSurfaces:
         self._ffmpeg = ffmpeg
         self._options = options
         self._pacers = Pacers()
+        self.shares = ShareLedger()  # the bot's gallery posts, one per job
 
     def reply_to(
         self, message: Message, answer: Callable[[str], Awaitable[object]], words: Words
@@ -67,6 +71,7 @@ class TelegramSurfaces:
             upload_limit_bytes=self._options.upload_limit_bytes,
             can_share=self._options.gallery_chat is not None,
             remember=remember,
+            delivery=self._options.delivery,
         )
 
 

@@ -2,12 +2,13 @@
 
 Progress edits keep only the newest state and wait for the chat's next slot; the final
 video and a failure never wait for a slot. A 429 is honoured; "not modified" is ignored;
-a deleted message or a blocked bot ends the job's updates without failing the job.
+a deleted message or a blocked bot ends the job's updates without failing the job. A
+progress frame that does not land is dropped; the acknowledgement, the final and a failure
+are retried through server errors, timeouts and outages (``delivery.persist``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import (
     FSInputFile,
     InlineKeyboardMarkup,
@@ -29,6 +36,7 @@ from bot.flusher import ProgressFlusher
 from bot.i18n import DEFAULT_LOCALE, words
 from bot.pacing import ChatPacer
 from bot.telegram_app import keyboards, render
+from bot.telegram_app.delivery import DeliveryPolicy, persist
 from engine import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
 from engine.errors import SurfaceGoneError
 from engine.media.ffmpeg import FFmpeg
@@ -37,7 +45,9 @@ from engine.media.fit import fit_to_size
 log = logging.getLogger(__name__)
 
 REF_PREFIX = "telegram:"
-_FINAL_ATTEMPTS = 4
+# Answers to an edit that say the message cannot take it (deleted, not the bot's, too old
+# to edit, or an id Telegram does not know): the job's updates stop there.
+_UNEDITABLE = ("not found", "can't be edited", "MESSAGE_ID_INVALID")
 
 
 @dataclass
@@ -78,6 +88,7 @@ class TelegramSurface:
         upload_limit_bytes: int,
         can_share: bool,
         remember: Callable[[str], Awaitable[None]] | None = None,
+        delivery: DeliveryPolicy | None = None,
     ) -> None:
         self.bot = bot
         self.place = place
@@ -87,6 +98,7 @@ class TelegramSurface:
         self._limit = upload_limit_bytes
         self._can_share = can_share
         self._remember = remember
+        self._delivery = delivery or DeliveryPolicy()
         self._words = words(place.locale)
         self._shown = ""
         self._flusher = ProgressFlusher(pacer, self._send_progress)
@@ -126,7 +138,7 @@ class TelegramSurface:
         if self._gone or self.place.message_id is None:
             return
         async with self._pacer.turn():
-            caption = render.progress(self.place.title, self._flusher.latest, self._words)
+            caption = render.progress(self.place.title, self._flusher.newest, self._words)
             edited = await self._call(
                 lambda: self.bot.edit_message_media(
                     media=InputMediaVideo(
@@ -155,24 +167,47 @@ class TelegramSurface:
         caption = render.final(result, self._words, shrunk=shrunk, limit_mb=self._limit // 2**20)
         markup = keyboards.finished(self.job_id, self._words, can_share=self._can_share)
         media = InputMediaVideo(media=FSInputFile(video), caption=caption, supports_streaming=True)
+        # aiogram's 60 s default is the whole request, upload included: a big final on a
+        # slow uplink would time out while still arriving, and then land anyway.
+        upload_s = self._delivery.upload_timeout(video.stat().st_size)
         if self.place.message_id is not None and not self._gone:
             async with self._pacer.turn(final=True):
-                edited = await self._call(
-                    lambda: self.bot.edit_message_media(
-                        media=media,
-                        chat_id=self.place.chat_id,
-                        message_id=self.place.message_id,
-                        reply_markup=markup,
-                    ),
-                    final=True,
-                )
-            if edited is not None:
-                return
-        # The message is gone (deleted by someone): the video still reaches the asker.
+                if await self._edit_final(media, markup, upload_s):
+                    return
+        # The message cannot take the video (deleted by someone, or an edit Telegram
+        # refuses): the video still reaches the asker, as a new reply.
         async with self._pacer.turn(final=True):
-            await self._send_video(video, caption, markup)
+            await self._send_video(video, caption, markup, upload_s)
 
-    async def _send_video(self, video: Path, caption: str, markup: InlineKeyboardMarkup) -> None:
+    async def _edit_final(
+        self, media: InputMediaVideo, markup: InlineKeyboardMarkup, upload_s: int
+    ) -> bool:
+        """Whether the job's message became the final video.
+
+        An edit that timed out may have landed; repeating it is harmless (the same message
+        is edited again), so a timeout is retried like any outage, never reported.
+        """
+        try:
+            edited = await self._call(
+                lambda: self.bot.edit_message_media(
+                    media=media,
+                    chat_id=self.place.chat_id,
+                    message_id=self.place.message_id,
+                    reply_markup=markup,
+                    request_timeout=upload_s,
+                ),
+                final=True,
+            )
+        except TelegramBadRequest as exc:
+            # Any other refusal of the edit (MEDIA_EMPTY, a message type that cannot be
+            # turned into a video…): a new message is still worth a try.
+            log.warning("job %s: the final could not replace its message: %s", self.job_id, exc)
+            return False
+        return edited is not None
+
+    async def _send_video(
+        self, video: Path, caption: str, markup: InlineKeyboardMarkup, upload_s: int
+    ) -> None:
         await self._call(
             lambda: self.bot.send_video(
                 self.place.chat_id,
@@ -182,6 +217,7 @@ class TelegramSurface:
                 reply_parameters=self._reply(),
                 message_thread_id=self.place.thread_id,
                 reply_markup=markup,
+                request_timeout=upload_s,
             ),
             final=True,
         )
@@ -226,30 +262,41 @@ class TelegramSurface:
             self._shown = text
 
     async def _call(self, send: Callable[[], Awaitable[Any]], *, final: bool = False) -> Any:
-        """One Bot API call with Telegram's rules applied; None when it did not land."""
-        for _ in range(_FINAL_ATTEMPTS if final else 1):
-            try:
-                return await send()
-            except TelegramRetryAfter as exc:
-                self._pacer.back_off(exc.retry_after)
-                if not final:
-                    return None  # a progress frame is dropped, never queued
-                await asyncio.sleep(exc.retry_after)
-            except TelegramBadRequest as exc:
-                if "not modified" in exc.message:
-                    return True  # already showing exactly this
-                if "not found" in exc.message or "can't be edited" in exc.message:
-                    log.info("job %s: its message is gone; updates stop", self.job_id)
-                    self._gone = True
-                    return None
+        """One Bot API call with Telegram's rules applied; None when it did not land.
+
+        A ``final`` call (one the person waits for) is retried until it lands or the
+        delivery's patience is spent; any other is tried once, and dropped if it fails.
+        """
+        try:
+            if final:
+                return await persist(
+                    send, self._delivery, job_id=self.job_id, back_off=self._pacer.back_off
+                )
+            return await send()
+        except TelegramRetryAfter as exc:
+            if final:
                 raise
-            except TelegramForbiddenError as exc:
-                self._gone = self._blocked = True
-                log.info("job %s: the chat is closed to the bot; updates stop", self.job_id)
-                if final:
-                    raise SurfaceGoneError("the bot can no longer write to this chat") from exc
+            self._pacer.back_off(exc.retry_after)
+            return None  # a progress frame is dropped, never queued
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            if final:
+                raise
+            log.info("job %s: a progress update did not land: %s", self.job_id, exc)
+            return None
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message:
+                return True  # already showing exactly this
+            if any(reason in exc.message for reason in _UNEDITABLE):
+                log.info("job %s: its message is gone; updates stop", self.job_id)
+                self._gone = True
                 return None
-        return None
+            raise
+        except TelegramForbiddenError as exc:
+            self._gone = self._blocked = True
+            log.info("job %s: the chat is closed to the bot; updates stop", self.job_id)
+            if final:
+                raise SurfaceGoneError("the bot can no longer write to this chat") from exc
+            return None
 
     async def _store_place(self) -> None:
         if self._remember is not None:

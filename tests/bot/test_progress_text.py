@@ -29,7 +29,21 @@ def test_lines_follow_the_stages_with_counts_fallbacks_and_times() -> None:
     assert lines[1] == "✅ script     2.8 s"
     assert lines[2] == "⏳ images     3/4 · 1 fell back"
     assert lines[-1] == "⬜ merge"
-    assert len(lines) == len(Stage)
+    assert len(lines) == len(Stage) - 1  # delivery: listed only while it runs or once it failed
+
+
+def test_delivery_is_listed_only_while_it_runs_or_once_it_failed() -> None:
+    tracker = ProgressTracker("A storm", clock=lambda: 1.0)
+    tracker.start(Stage.DELIVERY)
+    assert progress_lines(tracker.snapshot())[-1] == "⏳ delivery"
+    tracker.fail(Stage.DELIVERY)
+    assert progress_lines(tracker.snapshot())[-1] == "❌ delivery   0.0 s"
+    tracker.finish(Stage.DELIVERY)
+    assert progress_lines(tracker.snapshot())[-1] == "⬜ merge"
+    failed = JobFailure("j", Stage.DELIVERY, Notice("the video could not be delivered"),
+                        tracker.snapshot(), refunded=True)  # fmt: skip
+    line = failure_line(failed, words("de"))
+    assert "Zustellung" in line
 
 
 def test_a_stage_finishes_when_its_last_unit_settles() -> None:

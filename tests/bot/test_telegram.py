@@ -15,6 +15,7 @@ from aiogram.types import Update
 from bot.chat_jobs import ChatJobs
 from bot.i18n import words
 from bot.telegram_app import TelegramApp, TelegramOptions, render
+from bot.telegram_app.delivery import DeliveryPolicy
 from bot.telegram_app.keyboards import JobButton
 from bot.telegram_app.surface import Place
 from engine import Engine, EngineConfig, Providers
@@ -33,6 +34,8 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 OWNER, OTHER, ADMIN = 501, 502, 900
 GALLERY = -1009
 STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
+# Short pauses between retries, so an outage in a test lasts milliseconds.
+FAST_RETRIES = DeliveryPolicy(first_backoff_s=0.02, max_backoff_s=0.1, patience_s=120)
 EDITS = ("editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup")
 
 
@@ -109,6 +112,7 @@ async def telegram(
             quota: int = 5,
             lossless: bool = False,
             moderation: Moderator | None = None,
+            delivery: DeliveryPolicy = FAST_RETRIES,
         ) -> Harness:
             fakes = providers or FakeProviders(media)
             store = storage or await Storage.open(
@@ -122,7 +126,9 @@ async def telegram(
                 use_cache=True,
             )
             bot = fake.bot()
-            options = TelegramOptions(frozenset({f"telegram:{ADMIN}"}), GALLERY, upload_limit)
+            options = TelegramOptions(
+                frozenset({f"telegram:{ADMIN}"}), GALLERY, upload_limit, delivery
+            )
             jobs = ChatJobs(engine)
             app = TelegramApp(bot, jobs, ffmpeg, options)
             opened.append((bot, jobs, store))
@@ -252,8 +258,11 @@ async def test_regenerate_and_share_by_file_id(telegram: Build) -> None:
     uploads_before = len(t.fake.uploads)
 
     await t.press(OWNER, OWNER, message_id, "share", job)
+    await t.press(OWNER, OWNER, message_id, "share", job)  # a second press posts nothing
     shared = t.calls(GALLERY, "sendVideo")
-    assert len(shared) == 1
+    assert len(shared) == 1 and len(t.fake.messages[GALLERY]) == 1
+    answers = [c.params["text"] for c in t.fake.calls_of("answerCallbackQuery")]
+    assert answers == ["Shared to the gallery.", "It is already in the gallery."]
     assert shared[0].params["video"] == t.fake.messages[OWNER][message_id].file_id
     assert f"by User{OWNER}" in shared[0].params["caption"]
     assert len(t.fake.uploads) == uploads_before  # by file_id: nothing uploaded again
@@ -555,3 +564,151 @@ async def test_media_and_unknown_commands_get_a_short_answer_in_private(telegram
     assert "don't know that command" in replies[1]
     assert t.calls(GALLERY, "sendMessage") == []
     assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]
+
+
+async def test_a_gallery_that_refuses_the_share_gets_a_toast_and_the_job_stays_delivered(
+    telegram: Build,
+) -> None:
+    t = await telegram()
+    await t.say(OWNER, STORY)
+    await t.jobs.drain()
+    job, message_id = t.job_ids()[0], max(t.fake.messages[OWNER])
+    t.fake.fail("sendVideo", "chat not found", chat_id=GALLERY)
+
+    await t.press(OWNER, OWNER, message_id, "share", job)  # raises if the error escaped
+    answer = t.fake.calls_of("answerCallbackQuery")[-1].params["text"]
+    assert answer == "Could not share to the gallery."
+    await t.press(OWNER, OWNER, message_id, "share", job)  # a failed share may be tried again
+    await t.press(OWNER, OWNER, message_id, "share", job)
+    assert len(t.fake.messages[GALLERY]) == 1
+    assert await t.storage.db.fetch("SELECT state, charge FROM jobs") == [
+        ("delivered", "committed")
+    ]
+
+
+async def test_the_preview_caption_shows_the_current_progress(
+    telegram: Build, media: FakeMedia
+) -> None:
+    clips_waiting, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "preview":  # the preview comes once the script and pictures are done
+            await clips_waiting.wait()
+        if role == "clips":
+            clips_waiting.set()
+            await release.wait()
+
+    t = await telegram(providers=FakeProviders(media, hook=hold))
+    await t.say(OWNER, STORY)
+    await asyncio.wait_for(t.fake.wait_calls("editMessageMedia", 1), timeout=30)
+    release.set()
+    await t.jobs.drain()
+
+    preview = t.calls(OWNER, "editMessageMedia")[0].params["media"]["caption"]
+    assert "starting" not in preview
+    assert "✅ script" in preview
+
+
+async def held_at_clips(media: FakeMedia) -> tuple[FakeProviders, asyncio.Event, asyncio.Event]:
+    """Providers whose clips wait for ``release``; ``waiting`` is set once they do."""
+    waiting, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            waiting.set()
+            await release.wait()
+
+    return FakeProviders(media, hook=hold), waiting, release
+
+
+async def down_at_delivery(
+    t: Harness, waiting: asyncio.Event, release: asyncio.Event, *, refused: int
+) -> None:
+    """The Bot API goes down while clips are held; return once the final was refused
+    ``refused`` times."""
+    await asyncio.wait_for(waiting.wait(), timeout=30)
+    before = len(t.calls(OWNER, "editMessageMedia"))
+    t.fake.down = True
+    release.set()
+    await asyncio.wait_for(t.fake.wait_calls("editMessageMedia", before + refused), timeout=30)
+
+
+async def assert_delivered_without_failure(t: Harness) -> None:
+    texts = [str(c.params.get("text") or c.params.get("caption") or "") for c in t.calls(OWNER)]
+    assert [text for text in texts if "Failed" in text] == []
+    assert await t.storage.db.fetch("SELECT state, charge FROM jobs") == [
+        ("delivered", "committed")
+    ]
+
+
+async def test_a_500_on_the_final_upload_is_retried_and_delivered(telegram: Build) -> None:
+    t = await telegram()
+    t.fake.fail("editMessageMedia", "500", times=2)
+    await t.say(OWNER, STORY)
+    await t.jobs.drain()
+
+    finals = t.calls(OWNER, "editMessageMedia")
+    assert t.fake.messages[OWNER][max(t.fake.messages[OWNER])].kind == "video"
+    assert "scenes" in finals[-1].params["media"]["caption"]
+    await assert_delivered_without_failure(t)
+
+
+async def test_an_upload_answered_after_its_timeout_is_delivered_and_never_called_failed(
+    telegram: Build, media: FakeMedia
+) -> None:
+    # The smallest timeout aiogram takes (whole seconds): the final's answer comes later.
+    quick = replace(FAST_RETRIES, min_timeout_s=1, slack_s=0, uplink_kbps=1e9)
+    providers, waiting, release = await held_at_clips(media)
+    t = await telegram(providers=providers, delivery=quick)
+    asked = await t.say(OWNER, STORY)
+    await asyncio.wait_for(waiting.wait(), timeout=30)
+    await asyncio.wait_for(t.fake.wait_calls("editMessageMedia", 1), timeout=30)  # the preview
+    answered = t.fake.answer_late("editMessageMedia")  # the final's first try
+    release.set()
+    await t.jobs.drain()
+    answered.set()
+
+    job_message = t.fake.messages[OWNER][asked + 1]
+    assert job_message.kind == "video" and "scenes" in (job_message.text or "")
+    assert t.calls(OWNER, "sendVideo") == []  # the same message, edited again
+    await assert_delivered_without_failure(t)
+
+
+async def test_a_platform_down_at_delivery_gets_the_video_once_it_is_back(
+    telegram: Build, media: FakeMedia
+) -> None:
+    providers, waiting, release = await held_at_clips(media)
+    t = await telegram(providers=providers)
+    asked = await t.say(OWNER, STORY)
+    await down_at_delivery(t, waiting, release, refused=4)
+    assert t.jobs.engine.is_running(t.job_ids()[0])  # still waiting, not failed
+    t.fake.down = False
+    await t.jobs.drain()
+
+    assert t.fake.messages[OWNER][asked + 1].kind == "video"
+    await assert_delivered_without_failure(t)
+
+
+async def test_a_restart_while_the_platform_is_down_delivers_once(
+    telegram: Build, media: FakeMedia
+) -> None:
+    providers, waiting, release = await held_at_clips(media)
+    first = await telegram(providers=providers)
+    asked = await first.say(OWNER, STORY)
+    await down_at_delivery(first, waiting, release, refused=3)
+    await first.jobs.close()  # the process goes away during the wait
+    first.fake.down = False
+    cutoff = first.calls(OWNER)[-1].at
+
+    again = FakeProviders(media)
+    second = await telegram(providers=again, storage=first.storage)
+    await second.jobs.resume([second.app.surfaces])
+    await second.jobs.drain()
+
+    after = [c for c in second.calls(OWNER) if c.at > cutoff]
+    assert [c.method for c in after if c.method in ("editMessageMedia", "sendVideo")] == [
+        "editMessageMedia"
+    ]
+    assert second.fake.messages[OWNER][asked + 1].kind == "video"
+    assert again.calls_of("clips") == []  # every scene came from the journal
+    await assert_delivered_without_failure(second)

@@ -45,4 +45,4 @@ def test_parts_round_trip_through_their_stored_names_and_know_their_role() -> No
     assert Part(PartKind.NARRATION, 1).role is Role.VOICE
     assert Part(PartKind.SCENE, 1).role is None
     assert Part.parse("sketch_01") is None and Part.parse("clip_x") is None
-    assert {role.stage for role in Role} == set(Stage) - {Stage.SCENES, Stage.MERGE}
+    assert {role.stage for role in Role} == set(Stage) - {Stage.SCENES, Stage.MERGE, Stage.DELIVERY}

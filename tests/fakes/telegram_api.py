@@ -22,7 +22,7 @@ from aiohttp import BodyPartReader, web
 from bot.telegram_app.defaults import BOT_DEFAULTS
 from tests.fakes import telegram_updates as tg
 
-Fault = Literal["429", "blocked", "deleted", "500", "502", "409"]
+Fault = Literal["429", "blocked", "deleted", "500", "502", "409", "chat not found"]
 Kind = Literal["text", "video", "animation"]
 EDITS = frozenset(
     {"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"}
@@ -45,14 +45,17 @@ FAULTS: dict[str, tuple[int, str]] = {
     "blocked": (403, "Forbidden: bot was blocked by the user"),
     "deleted": (400, EDIT_NOT_FOUND),
     "500": (500, "Internal Server Error"),
-    # What the Bot API's proxy answers while the Bot API server behind it is down.
-    "502": (502, "Bad Gateway"),
     # getUpdates while another getUpdates is open (https://core.telegram.org/bots/api#getupdates).
     "409": (
         409,
         "Conflict: terminated by other getUpdates request; make sure that only one "
         "bot instance is running",
     ),
+    # What api.telegram.org's front end answers while the Bot API behind it is away
+    # (core.telegram.org/bots/api#making-requests: "ok" false with an error_code).
+    "502": (502, "Bad Gateway"),
+    # A gallery the bot was removed from, or an id that never was a chat.
+    "chat not found": (400, "Bad Request: chat not found"),
 }
 # getUpdates "will not work if an outgoing webhook is set up" (Bot API, getUpdates).
 WEBHOOK_CONFLICT = (
@@ -215,6 +218,11 @@ class FakeTelegramAPI:
         self._updates: list[dict[str, Any]] = []
         self._new_update = asyncio.Event()
         self._holds: dict[str, asyncio.Event] = {}
+        self._late: dict[str, tuple[int, asyncio.Event]] = {}
+        self._called = asyncio.Event()  # set on every call, for tests waiting on calls
+        # While down, every call is answered 502, as the Bot API's front end does when the
+        # service behind it is unreachable.
+        self.down = False
         # Telegram matches method names case-insensitively.
         self._by_lower = {name.lower(): name for name in self._handlers}
 
@@ -244,6 +252,22 @@ class FakeTelegramAPI:
         if method not in self._handlers:
             raise ValueError(f"unknown method: {method!r}")
         return self._holds.setdefault(method, asyncio.Event())
+
+    def answer_late(self, method: str, times: int = 1) -> asyncio.Event:
+        """The next `times` calls of `method` take effect, as Telegram applies a request it
+        has received whole, but their answer waits for the returned event: a client whose
+        timeout is shorter sees a timeout although the call landed."""
+        if method not in self._handlers:
+            raise ValueError(f"unknown method: {method!r}")
+        release = asyncio.Event()
+        self._late[method] = (times, release)
+        return release
+
+    async def wait_calls(self, method: str, count: int) -> None:
+        """Return once `count` calls of `method` were received (answered or refused)."""
+        while len(self.calls_of(method)) < count:
+            self._called.clear()
+            await self._called.wait()
 
     def push_update(self, update: dict[str, Any]) -> None:
         """Queue an update for a bot that polls with getUpdates, or post it to its webhook."""
@@ -457,9 +481,12 @@ class FakeTelegramAPI:
                     unparsed.append(key)
         chat_id = _int(params.get("chat_id"))
         self.calls.append(Call(method, recorded, chat_id, time.monotonic()))
+        self._called.set()
         if (gate := self._holds.get(method)) is not None:
             await gate.wait()
         try:
+            if self.down:
+                raise ApiError(*FAULTS["502"])
             if method not in self._handlers:
                 self.unexpected.append(method)
                 raise ApiError(404, "Not Found: method not found")
@@ -477,6 +504,7 @@ class FakeTelegramAPI:
                 result = await self._get_updates(params)
             else:
                 result = self._handlers[method](_Request(params, uploads, method))
+            await self._answer_late(method)
         except ApiError as error:
             body: dict[str, Any] = {
                 "ok": False, "error_code": error.code, "description": error.description,
@@ -485,6 +513,16 @@ class FakeTelegramAPI:
                 body["parameters"] = {"retry_after": error.retry_after}
             return _reply(body, error.code)
         return _reply({"ok": True, "result": result})
+
+    async def _answer_late(self, method: str) -> None:
+        if method not in self._late:
+            return
+        times, release = self._late[method]
+        if times <= 1:
+            del self._late[method]
+        else:
+            self._late[method] = (times - 1, release)
+        await release.wait()
 
     def _take_fault(self, method: str, chat_id: int | None) -> None:
         for fault in self._faults:
