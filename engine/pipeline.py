@@ -139,6 +139,31 @@ class Engine:
             self.telemetry.admission_refused(Refusal.UNAVAILABLE)
             raise AdmissionRefusedError(Refusal.UNAVAILABLE, UNAVAILABLE, None) from exc
 
+    async def precheck(self, story: str | None, *, requester: str) -> None:
+        """Refuse at once what needs no paid or slow check (StoryRejectedError,
+        AdmissionRefusedError): the story's text rules, a ban, a spent quota, a stop.
+
+        Milliseconds (no moderation, no writes), so a platform can answer a refusal before
+        it acknowledges the request; ``admit`` still decides. ``story`` None skips the text
+        rules (the adapter has not got the story as it will be admitted yet). A database
+        that cannot be read refuses nothing here: ``admit`` answers that.
+        """
+        if self._draining:
+            self.telemetry.admission_refused(Refusal.STOPPING)
+            raise StoryRejectedError(STOPPING)
+        try:
+            if story is not None:
+                validate_story(story, self.config.story)
+            await self._storage.ledger.precheck(requester)
+        except StoryRejectedError:
+            self.telemetry.admission_refused(Refusal.REJECTED)
+            raise
+        except AdmissionRefusedError as refused:
+            self.telemetry.admission_refused(refused.refusal)
+            raise
+        except Exception:
+            log.warning("precheck could not read the books for %s", requester, exc_info=True)
+
     async def _admit(
         self,
         story: str,
