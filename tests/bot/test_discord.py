@@ -265,32 +265,6 @@ async def test_buttons_answer_only_the_requester(discord_bot: Build, media: Fake
     assert rows == [("cancelled", "refunded")]
 
 
-async def test_share_posts_the_clip_url_to_the_gallery(discord_bot: Build) -> None:
-    t = await discord_bot()
-    channels = [dp.channel_json(CHANNEL, GUILD), dp.channel_json(GALLERY, GUILD)]
-    await deliver_event(t.app.client, "GUILD_CREATE", dp.guild_json(GUILD, channels=channels))
-    await deliver(
-        t.app.client,
-        t.fake.command_payload(
-            "gallery", {"channel": dp.ChannelOption(GALLERY, "gallery")},
-            user_id=ADMIN, guild_id=GUILD, channel_id=CHANNEL,
-        ),
-    )  # fmt: skip
-    payload = await t.dream(OWNER)
-    await t.jobs.drain()
-    original = t.fake.original(payload)
-    labels = [b["label"] for row in original.components for b in row["components"]]
-    assert labels == ["🔁 Regenerate", "📣 Share"]
-    uploads = len(t.fake.uploads)
-
-    await t.press(OWNER, "share", await t.job_id(), original.id)
-    posts = [c for c in t.fake.calls_to("channel_message") if str(GALLERY) in c.path]
-    assert len(posts) == 1
-    assert t.fake.attachment_url(original.attachments[0]) in posts[0].body["content"]
-    assert posts[0].files == () and len(t.fake.uploads) == uploads  # the URL, not a re-upload
-    assert posts[0].body["allowed_mentions"] == NONE_ALLOWED
-
-
 async def shareable(t: Harness) -> tuple[str, int]:
     """A server with a gallery and a finished job in it: the job and its message."""
     channels = [dp.channel_json(CHANNEL, GUILD), dp.channel_json(GALLERY, GUILD)]
@@ -309,6 +283,22 @@ async def shareable(t: Harness) -> tuple[str, int]:
 
 def gallery_posts(fake: FakeDiscordAPI) -> list[Any]:
     return [c for c in fake.calls_to("channel_message") if str(GALLERY) in c.path]
+
+
+async def test_share_posts_the_clip_url_to_the_gallery(discord_bot: Build) -> None:
+    t = await discord_bot()
+    job, message_id = await shareable(t)
+    original = t.fake.messages[message_id]
+    labels = [b["label"] for row in original.components for b in row["components"]]
+    assert labels == ["🔁 Regenerate", "📣 Share"]
+    uploads = len(t.fake.uploads)
+
+    await t.press(OWNER, "share", job, message_id)
+    posts = gallery_posts(t.fake)
+    assert len(posts) == 1
+    assert t.fake.attachment_url(original.attachments[0]) in posts[0].body["content"]
+    assert posts[0].files == () and len(t.fake.uploads) == uploads  # the URL, not a re-upload
+    assert posts[0].body["allowed_mentions"] == NONE_ALLOWED
 
 
 def share_answer(fake: FakeDiscordAPI) -> str:
