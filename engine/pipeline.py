@@ -120,16 +120,11 @@ class Engine:
         The story's language is detected unless ``language`` says it. Nothing is charged
         for a refusal: the reservation is the last step.
         """
-        if self._draining:
-            self.telemetry.admission_refused(Refusal.STOPPING)
-            raise StoryRejectedError(STOPPING)
+        self._refuse_if_stopping()
         try:
             return await self._admit(story, requester, chat, seed, language)
-        except StoryRejectedError:
-            self.telemetry.admission_refused(Refusal.REJECTED)
-            raise
-        except AdmissionRefusedError as refused:
-            self.telemetry.admission_refused(refused.refusal)
+        except (StoryRejectedError, AdmissionRefusedError) as refusal:
+            self._count(refusal)
             raise
         except Exception as exc:
             # The database refusing, a bug: the asker still gets an answer, and it is
@@ -138,6 +133,36 @@ class Engine:
             log.exception("admission failed for %s", requester)
             self.telemetry.admission_refused(Refusal.UNAVAILABLE)
             raise AdmissionRefusedError(Refusal.UNAVAILABLE, UNAVAILABLE, None) from exc
+
+    async def precheck(self, story: str | None, *, requester: str) -> None:
+        """Refuse at once what needs no paid or slow check (StoryRejectedError,
+        AdmissionRefusedError): the story's text rules, a ban, a spent quota, a stop.
+
+        Milliseconds (no moderation, no writes), so a platform can answer a refusal before
+        it acknowledges the request; ``admit`` still decides. ``story`` None skips the text
+        rules (the adapter has not got the story as it will be admitted yet). A database
+        that cannot be read refuses nothing here: ``admit`` answers that.
+        """
+        self._refuse_if_stopping()
+        try:
+            if story is not None:
+                validate_story(story, self.config.story)
+            await self._storage.ledger.precheck(requester)
+        except (StoryRejectedError, AdmissionRefusedError) as refusal:
+            self._count(refusal)
+            raise
+        except Exception:
+            log.warning("precheck could not read the books for %s", requester, exc_info=True)
+
+    def _refuse_if_stopping(self) -> None:
+        if self._draining:
+            self.telemetry.admission_refused(Refusal.STOPPING)
+            raise StoryRejectedError(STOPPING)
+
+    def _count(self, refusal: StoryRejectedError | AdmissionRefusedError) -> None:
+        """Each refusal is counted once, by kind, where it leaves the engine."""
+        kind = refusal.refusal if isinstance(refusal, AdmissionRefusedError) else Refusal.REJECTED
+        self.telemetry.admission_refused(kind)
 
     async def _admit(
         self,

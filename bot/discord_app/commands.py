@@ -17,8 +17,8 @@ from bot import admin
 from bot.chat_jobs import Ask
 from bot.discord_app.client import DreamClient
 from bot.discord_app.locale import words_of
-from bot.discord_app.mentions import readable_story
-from bot.discord_app.places import start_dream
+from bot.discord_app.mentions import has_mentions, readable_story
+from bot.discord_app.places import Early, start_dream
 from bot.discord_app.presses import discord_user
 from bot.discord_app.surface import NO_MENTIONS
 from bot.i18n import NP_
@@ -80,7 +80,9 @@ async def dream(interaction: Interaction, story: app_commands.Range[str, 1, 1500
         # lookup cannot miss Discord's 3 s window.
         return Ask(await readable_story(interaction, story), discord_user(interaction.user), chat)
 
-    await start_dream(interaction, ask, client.jobs, client.surfaces)
+    # The story is checked before the defer only when the lookups cannot change it.
+    early = Early(discord_user(interaction.user), None if has_mentions(story) else story)
+    await start_dream(interaction, ask, client.jobs, client.surfaces, early=early)
 
 
 @app_commands.command(

@@ -35,6 +35,11 @@ _DROPPED = "\ufdd0"  # where an unknown mention was, until the spaces around it 
 _DROPPED_BEFORE_MARK = re.compile(rf"[^\S\n]*{_DROPPED}(?=[,.;:!?)])")
 
 
+def has_mentions(story: str) -> bool:
+    """Whether ``readable_story`` would change the story (raw mentions or custom emoji)."""
+    return MENTION.search(story) is not None
+
+
 async def readable_story(interaction: discord.Interaction[Any], story: str) -> str:
     """The story with each raw mention replaced by its name (or dropped when unknown)."""
     wanted = {_key(m) for m in MENTION.finditer(story) if m["kind"]}

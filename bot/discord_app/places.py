@@ -14,7 +14,7 @@ from bot.discord_app.locale import words_of
 from bot.discord_app.surface import HANDOVER_AFTER_S, NO_MENTIONS, DiscordSurface, Place
 from bot.pacing import ChatPacer
 from bot.users import Platform, chat_key, id_of
-from engine import Books, Notice, StoredJob
+from engine import AdmissionRefusedError, Books, Notice, StoredJob, StoryRejectedError
 from engine.media.ffmpeg import FFmpeg
 
 EDIT_INTERVAL_S = 1.05  # per message: a calm, steady update, well inside Discord's buckets
@@ -101,10 +101,16 @@ class InteractionReply:
         self._words = words_of(interaction)
 
     async def refuse(self, notice: Notice) -> None:
-        """Drop the "thinking…" response; only the asker sees why, in their language."""
-        await self._interaction.delete_original_response()
-        await self._interaction.followup.send(
-            self._words.notice(notice), ephemeral=True, allowed_mentions=NO_MENTIONS
+        """A refusal decided after the defer (moderation, the atomic admission): the
+        deferred response becomes the refusal, in the asker's language.
+
+        Editing the original response is the documented way on from a deferral
+        (docs.discord.com/developers/interactions/receiving-and-responding#edit-original-
+        interaction-response); it is public, as the defer was (docs/decisions.md, "Discord
+        for real (issue 14)"). Refusals known before the defer are ephemeral: start_dream.
+        """
+        await self._interaction.edit_original_response(
+            content=self._words.notice(notice), allowed_mentions=NO_MENTIONS
         )
 
     async def open_surface(self, job_id: str, remember: Remember) -> DiscordSurface:
@@ -119,10 +125,38 @@ async def start_dream(
     ask: Ask | Callable[[], Awaitable[Ask]],
     jobs: ChatJobs,
     surfaces: DiscordSurfaces,
+    *,
+    early: Early | None = None,
 ) -> None:
-    """Defer inside Discord's 3 s window first, then ask; refusals are ephemeral.
+    """Refuse what is known at once, else defer inside Discord's 3 s window, then ask.
 
-    ``ask`` may be made after the defer (a story whose mentions take REST lookups).
+    A refusal the local checks find (ban, quota, the story's text rules: milliseconds) is the
+    interaction's initial response, ephemeral (type 4 CHANNEL_MESSAGE_WITH_SOURCE with flag
+    64, docs.discord.com/developers/interactions/receiving-and-responding#interaction-
+    response-object-interaction-callback-type): nothing public is shown for it. ``ask`` may be
+    made after the defer (a story whose mentions take REST lookups); ``early`` then says
+    what is known before it.
     """
+    if early is None:
+        if not isinstance(ask, Ask):
+            raise TypeError("a story made after the defer needs `early`")
+        early = Early(ask.requester, ask.story)
+    try:
+        await jobs.engine.precheck(early.story, requester=early.requester)
+    except (StoryRejectedError, AdmissionRefusedError) as refusal:
+        await interaction.response.send_message(
+            words_of(interaction).notice(refusal.notice),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+        return
     await interaction.response.defer(thinking=True)
     await jobs.start(ask if isinstance(ask, Ask) else await ask(), surfaces.reply_to(interaction))
+
+
+@dataclass(frozen=True)
+class Early:
+    """What is known of a story before the defer: who asks, and its text if it is final."""
+
+    requester: str
+    story: str | None  # None: it changes after the defer (mentions become names)

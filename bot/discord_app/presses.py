@@ -7,11 +7,9 @@ from typing import Any
 import discord
 
 from bot.chat_jobs import ChatJobs
-from bot.discord_app import render
 from bot.discord_app.locale import words_of
 from bot.discord_app.places import DiscordSurfaces, start_dream
-from bot.discord_app.surface import NO_MENTIONS
-from bot.i18n import Words
+from bot.discord_app.share import Sharing
 from bot.users import Platform, user_key
 from engine import Action
 
@@ -27,6 +25,7 @@ class DiscordPresses:
     def __init__(self, jobs: ChatJobs, surfaces: DiscordSurfaces) -> None:
         self._jobs = jobs
         self._surfaces = surfaces
+        self._sharing = Sharing(jobs.engine.books, surfaces)
 
     async def is_owner(self, interaction: discord.Interaction[Any], job: str) -> bool:
         """Whether the presser asked for the job."""
@@ -50,24 +49,4 @@ class DiscordPresses:
                 return
             await start_dream(interaction, ask, self._jobs, self._surfaces)
         elif action == Action.SHARE:
-            shared = await self._share(interaction, words)
-            await interaction.response.send_message(shared, ephemeral=True)
-
-    async def _share(self, interaction: discord.Interaction[Any], words: Words) -> str:
-        """Post the clip to the server's gallery by its URL; re-upload only if it must.
-
-        The post is in the sharer's language: a gallery has readers of every one.
-        """
-        gallery = await self._surfaces.gallery_of(interaction.guild_id)
-        message = interaction.message
-        if gallery is None or message is None:
-            return words._("This server has no gallery. An admin can set one with /gallery.")
-        videos = [a for a in message.attachments if a.filename.endswith(".mp4")]
-        if not videos:
-            return words._("The video is no longer attached to this message.")
-        title = render.title_of(message.content) or words._("A dream")
-        author = interaction.user.display_name
-        await interaction.client.get_partial_messageable(gallery).send(
-            render.shared(title, author, videos[0].url, words), allowed_mentions=NO_MENTIONS
-        )
-        return words._("Shared to the gallery.")
+            await self._sharing.share(interaction, job, words, discord_user(interaction.user))

@@ -202,15 +202,39 @@ async def test_a_mention_lookup_that_does_not_answer_in_time_is_dropped(
     assert kinds.index("callback") < kinds.index("member")
 
 
-async def test_refusals_are_ephemeral_and_charge_nothing(discord_bot: Build) -> None:
-    t = await discord_bot()
-    payload = await t.dream(OWNER, "hi")
+def refused_at_once(fake: FakeDiscordAPI) -> str:
+    """The refusal, as the interaction's only answer: an ephemeral initial response (type 4,
+    flags 64), with no defer before it and no webhook call after it."""
+    callbacks = fake.calls_to("callback")
+    assert [(c.body["type"], c.body["data"]["flags"] & 64) for c in callbacks] == [(4, 64)]
+    assert fake.calls_to("original") == [] and fake.calls_to("followup") == []
+    assert callbacks[0].body["data"]["allowed_mentions"] == NONE_ALLOWED
+    return str(callbacks[0].body["data"]["content"])
 
-    followup = t.fake.calls_to("followup")[-1]
-    assert "at least 3 words" in followup.body["content"]
-    assert followup.body["flags"] & 64  # ephemeral
-    assert any(c.method == "DELETE" for c in t.fake.calls_to("original"))
-    assert t.fake.original(payload).deleted
+
+async def test_a_too_short_story_is_refused_at_once_ephemerally(discord_bot: Build) -> None:
+    t = await discord_bot()
+    await t.dream(OWNER, "hi")
+
+    assert "at least 3 words" in refused_at_once(t.fake)
+    assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]
+
+
+async def test_a_spent_quota_is_refused_at_once_ephemerally(discord_bot: Build) -> None:
+    t = await discord_bot()
+    await t.jobs.engine.books.grant(f"discord:{OWNER}", -5)
+    await t.dream(OWNER)
+
+    assert "You have used all" in refused_at_once(t.fake)
+    assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]
+
+
+async def test_a_banned_user_is_refused_at_once_ephemerally(discord_bot: Build) -> None:
+    t = await discord_bot()
+    await t.jobs.engine.books.set_banned(f"discord:{OWNER}", True)
+    await t.dream(OWNER)
+
+    assert "cannot make dreams here" in refused_at_once(t.fake)
     assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]
 
 
@@ -241,8 +265,8 @@ async def test_buttons_answer_only_the_requester(discord_bot: Build, media: Fake
     assert rows == [("cancelled", "refunded")]
 
 
-async def test_share_posts_the_clip_url_to_the_gallery(discord_bot: Build) -> None:
-    t = await discord_bot()
+async def shareable(t: Harness) -> tuple[str, int]:
+    """A server with a gallery and a finished job in it: the job and its message."""
     channels = [dp.channel_json(CHANNEL, GUILD), dp.channel_json(GALLERY, GUILD)]
     await deliver_event(t.app.client, "GUILD_CREATE", dp.guild_json(GUILD, channels=channels))
     await deliver(
@@ -254,17 +278,86 @@ async def test_share_posts_the_clip_url_to_the_gallery(discord_bot: Build) -> No
     )  # fmt: skip
     payload = await t.dream(OWNER)
     await t.jobs.drain()
-    original = t.fake.original(payload)
+    return await t.job_id(), t.fake.original(payload).id
+
+
+def gallery_posts(fake: FakeDiscordAPI) -> list[Any]:
+    return [c for c in fake.calls_to("channel_message") if str(GALLERY) in c.path]
+
+
+async def test_share_posts_the_clip_url_to_the_gallery(discord_bot: Build) -> None:
+    t = await discord_bot()
+    job, message_id = await shareable(t)
+    original = t.fake.messages[message_id]
     labels = [b["label"] for row in original.components for b in row["components"]]
     assert labels == ["🔁 Regenerate", "📣 Share"]
     uploads = len(t.fake.uploads)
 
-    await t.press(OWNER, "share", await t.job_id(), original.id)
-    posts = [c for c in t.fake.calls_to("channel_message") if str(GALLERY) in c.path]
+    await t.press(OWNER, "share", job, message_id)
+    posts = gallery_posts(t.fake)
     assert len(posts) == 1
     assert t.fake.attachment_url(original.attachments[0]) in posts[0].body["content"]
     assert posts[0].files == () and len(t.fake.uploads) == uploads  # the URL, not a re-upload
     assert posts[0].body["allowed_mentions"] == NONE_ALLOWED
+
+
+def share_answer(fake: FakeDiscordAPI) -> str:
+    """The press was deferred ephemerally first, then answered by an ephemeral note."""
+    callback = fake.calls_to("callback")[-1]
+    assert (callback.status, callback.body["type"], callback.body["data"]["flags"]) == (200, 5, 64)
+    note = fake.calls_to("followup")[-1]
+    assert note.status == 200 and note.body["flags"] & 64
+    assert note.at > callback.at
+    return str(note.body["content"])
+
+
+async def test_share_answers_first_when_the_gallery_refuses(discord_bot: Build) -> None:
+    t = await discord_bot()
+    job, message_id = await shareable(t)
+    t.fake.fail("channel_message", "403")
+
+    await t.press(OWNER, "share", job, message_id)
+    assert "Could not post to the gallery" in share_answer(t.fake)
+    assert [c.status for c in gallery_posts(t.fake)] == [403]
+    rows = await t.storage.db.fetch("SELECT state, charge FROM jobs")
+    assert rows == [("delivered", "committed")]  # the job is unaffected
+
+    await t.press(OWNER, "share", job, message_id)  # a failed post can be tried again
+    assert share_answer(t.fake) == "Shared to the gallery."
+    assert [c.status for c in gallery_posts(t.fake)] == [403, 200]
+
+
+async def test_share_answers_within_the_deadline_when_the_gallery_is_slow(
+    discord_bot: Build,
+) -> None:
+    t = await discord_bot()
+    job, message_id = await shareable(t)
+    t.fake.slow("channel_message", 5.0)  # past Discord's 3 s for a first answer
+
+    await t.press(OWNER, "share", job, message_id)
+    assert share_answer(t.fake) == "Shared to the gallery."
+    assert len(gallery_posts(t.fake)) == 1
+
+
+async def test_two_presses_of_share_make_one_gallery_post(discord_bot: Build) -> None:
+    t = await discord_bot()
+    job, message_id = await shareable(t)
+
+    presses = [
+        t.fake.button_payload(
+            f"dream:share:{job}", message_id=message_id, user_id=OWNER, guild_id=GUILD,
+            channel_id=CHANNEL,
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    await asyncio.gather(*(deliver(t.app.client, p) for p in presses))
+    notes = sorted(c.body["content"] for c in t.fake.calls_to("followup"))
+    assert notes == ["Shared to the gallery.", "This dream is already in the gallery."]
+    assert len(gallery_posts(t.fake)) == 1
+
+    await t.press(OWNER, "share", job, message_id)  # later, too
+    assert share_answer(t.fake) == "This dream is already in the gallery."
+    assert len(gallery_posts(t.fake)) == 1
 
 
 def as_markdown_shows(content: str) -> str:
@@ -458,7 +551,7 @@ async def test_a_japanese_client_gets_japanese_replies(
         "That is too short to film: please write at least {count} words.",
         3,
     )
-    assert t.fake.calls_to("followup")[-1].body["content"] == too_short
+    assert t.fake.calls_to("callback")[-1].body["data"]["content"] == too_short
 
     payload = await t.dream(OWNER, locale="ja")
     await t.jobs.drain()
@@ -491,22 +584,32 @@ async def test_a_moderation_that_cannot_run_gets_a_clear_reply(discord_bot: Buil
         server.fail("moderation", "400")
         client = openai_client("sk-test-0123456789abcdef", server.base_url, timeout_s=5.0)
         t = await discord_bot(moderation=OpenAIModerator(client, "omni-moderation-latest"))
-        await t.dream(OWNER)
+        payload = await t.dream(OWNER)
         await client.close()
 
-    followup = t.fake.calls_to("followup")[-1]
-    assert "content check is unavailable" in followup.body["content"]
-    assert "nothing was charged" in followup.body["content"]
+    assert [c.body["type"] for c in t.fake.calls_to("callback")] == [5]  # deferred first
+    refusal = refused_after_defer(t.fake, payload)
+    assert "content check is unavailable" in refusal
+    assert "nothing was charged" in refusal
     assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]
+
+
+def refused_after_defer(fake: FakeDiscordAPI, payload: dict[str, Any]) -> str:
+    """A refusal decided after the defer: the deferred response edited into it, in the
+    documented way (PATCH @original), never deleted, no followup."""
+    assert [c.method for c in fake.calls_to("original")] == ["PATCH"]
+    assert fake.calls_to("followup") == []
+    original = fake.original(payload)
+    assert not original.deleted and not original.loading
+    assert fake.calls_to("original")[0].body["allowed_mentions"] == NONE_ALLOWED
+    return original.content
 
 
 async def test_a_database_that_refuses_admission_gets_a_clear_reply(discord_bot: Build) -> None:
     t = await discord_bot()
     await t.storage.db.fetch("PRAGMA query_only = 1")  # every write fails: SQLITE_READONLY
-    await t.dream(OWNER)
+    payload = await t.dream(OWNER)
     await t.storage.db.fetch("PRAGMA query_only = 0")
 
-    followup = t.fake.calls_to("followup")[-1]
-    assert "cannot take dreams right now" in followup.body["content"]
-    assert followup.body["flags"] & 64  # ephemeral, as every refusal
+    assert "cannot take dreams right now" in refused_after_defer(t.fake, payload)
     assert await t.storage.db.fetch("SELECT count(*) FROM jobs") == [(0,)]

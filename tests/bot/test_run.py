@@ -148,7 +148,8 @@ async def test_sigterm_refuses_new_stories_and_lets_the_running_job_finish(tmp_p
             payload = discord_api.command_payload("dream", {"story": STORY})
             await discord_api.send_interaction(payload)
             await discord_api.wait_until(
-                lambda: any("restarting" in str(c.body) for c in discord_api.calls_to("followup")),
+                # Known before the defer: the interaction's ephemeral initial response.
+                lambda: any("restarting" in str(c.body) for c in discord_api.calls_to("callback")),
                 timeout=30,
             )
             assert process.returncode is None, "the running job holds the process open"

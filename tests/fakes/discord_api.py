@@ -62,6 +62,7 @@ import yarl
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from tests.fakes import discord_payloads as dp
+from tests.fakes import discord_rules as rules
 
 with warnings.catch_warnings():
     # discord.voice_client imports audioop, deprecated on 3.11; filterwarnings=error would turn
@@ -126,6 +127,12 @@ ALREADY_AUTHENTICATED = (4005, "Already authenticated.")
 INVALID_API_VERSION = (4012, "Invalid API version.")
 GOING_AWAY = (1001, "Going away.")
 WAIT_TIMEOUT_S = 5.0
+# docs.discord.com/developers/interactions/receiving-and-responding#responding-to-an-interaction:
+# "you must send an initial response within 3 seconds of receiving the event. If the 3 second
+# deadline is exceeded, the token will be invalidated"; "Interaction tokens are valid for 15
+# minutes" (#followup-messages), after which the webhook answers 401 Invalid Webhook Token.
+FIRST_RESPONSE_S = 3.0
+TOKEN_LIFETIME_S = 15 * 60.0
 _ROUTES: list[tuple[str, str, Kind]] = [
     ("GET", r"/users/@me", "users_me"),
     ("GET", r"/oauth2/applications/@me", "application"),
@@ -244,6 +251,7 @@ class InteractionState:
     response_type: int | None = None
     original_id: int | None = None
     expired: bool = False
+    created: float = 0.0  # on the fake's clock, when Discord sent the event
     message_ids: set[int] = field(default_factory=set)  # original and followups
 
 
@@ -419,6 +427,8 @@ class FakeDiscordAPI:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self._port = 0
+        self._skew = 0.0  # seconds the fake's clock is ahead of the monotonic clock
+        self._slow: dict[Kind, list[float]] = {}
         self._handlers: dict[Kind, Callable[..., Any]] = {
             "users_me": lambda r: self._bot_user(),
             "application": lambda r: self._application(),
@@ -504,6 +514,21 @@ class FakeDiscordAPI:
             raise ValueError(f"unknown route kind or fault: {kind!r}, {fault!r}")
         self._faults.append(_Fault(kind, fault, times, retry_after))
 
+    def now(self) -> float:
+        """The fake's clock (monotonic, plus every `advance`), for Discord's deadlines."""
+        return time.monotonic() + self._skew
+
+    def advance(self, seconds: float) -> None:
+        """Time passes for Discord's deadlines (3 s first response, 15 min token), at once."""
+        self._skew += seconds
+
+    def slow(self, kind: Kind, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `kind` take `seconds`: the fake's clock moves on by that
+        much while each is answered, so deadlines pass without the test waiting for them."""
+        if kind not in get_args(Kind):
+            raise ValueError(f"unknown route kind: {kind!r}")
+        self._slow.setdefault(kind, []).extend([seconds] * times)
+
     def register(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Learn an interaction payload's token, so its callback and webhook calls succeed."""
         message = payload.get("message")
@@ -516,6 +541,7 @@ class FakeDiscordAPI:
             upload_limit=int(payload["attachment_size_limit"]),
             payload=payload,
             component_message_id=int(message["id"]) if message else None,
+            created=self.now(),
         )
         self.interactions[state.token] = state
         if message and state.component_message_id not in self.messages:
@@ -905,6 +931,8 @@ class FakeDiscordAPI:
             if kind in BOT_KINDS:
                 self._authorize(request.headers.get("Authorization", ""))
             call.message_id = self._target(kind, found.groupdict(), body)
+            if delays := self._slow.get(kind):
+                self.advance(delays.pop(0))
             self._take_fault(kind)
             parsed = _Request(request.method, found.groupdict(), call.query, body, files, kind)
             result = self._handlers[kind](parsed)
@@ -1008,13 +1036,16 @@ class FakeDiscordAPI:
 
     def _interaction(self, r: _Request, *, callback: bool = False) -> InteractionState:
         state = self.interactions.get(r.groups["token"])
+        age = self.now() - state.created if state is not None else 0.0
         if callback:
             if state is None or state.id != int(r.groups["iid"]) or state.expired:
                 raise ApiError(UNKNOWN_INTERACTION)
+            if state.response_type is None and age > FIRST_RESPONSE_S:
+                raise ApiError(UNKNOWN_INTERACTION)  # too late: the token was invalidated
             return state
         if state is None or int(r.groups["app"]) != self.application_id:
             raise ApiError(UNKNOWN_WEBHOOK)
-        if state.expired:
+        if state.expired or age > TOKEN_LIFETIME_S:
             raise ApiError(INVALID_WEBHOOK_TOKEN)
         if state.response_type is None:  # the webhook exists once the interaction is answered
             raise ApiError(UNKNOWN_WEBHOOK)
@@ -1235,6 +1266,13 @@ class FakeDiscordAPI:
             )
         embeds = data.get("embeds", m.embeds) or []
         components = data.get("components", m.components) or []
+        problem = (
+            rules.embeds_problem(embeds)
+            or ("components" in data and rules.components_problem(components))
+            or rules.allowed_mentions_problem(data.get("allowed_mentions"))
+        )
+        if problem:
+            raise _form_error(*problem)
         has_poll_or_sticker = data.get("poll") or data.get("sticker_ids")
         if not (content or embeds or attachments or components or has_poll_or_sticker):
             raise ApiError(EMPTY_MESSAGE)

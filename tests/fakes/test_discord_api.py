@@ -791,3 +791,151 @@ async def test_the_gateway_closes_with_discords_codes(
         assert (ops, ws.close_code) == (answers, code)
     [conn] = gateway.connections
     assert (conn.close_code, conn.closed_by, conn.ready) == (code, "fake", 0 in answers)
+
+
+# -- Discord's rules, each refused as Discord refuses it -----------------------------------
+
+
+async def post_message(fake: FakeDiscordAPI, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """POST a channel message as a bot would, and Discord's answer."""
+    url = f"{fake.api_base}/channels/{dp.CHANNEL_ID}/messages"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=body, headers={"Authorization": f"Bot {TOKEN}"}) as response,
+    ):
+        return response.status, await response.json()
+
+
+def button(**fields: Any) -> dict[str, Any]:
+    return {"type": 2, "style": 1, "label": "Go", "custom_id": "go"} | fields
+
+
+def row(*buttons: dict[str, Any]) -> dict[str, Any]:
+    return {"type": 1, "components": list(buttons)}
+
+
+def numbered(n: int) -> list[dict[str, Any]]:
+    return [button(custom_id=f"b{i}") for i in range(n)]
+
+
+ACCEPTED: list[dict[str, Any]] = [
+    {"content": "ok", "components": [row(*numbered(5))]},
+    {"content": "ok", "components": [row(button(custom_id=f"r{i}")) for i in range(5)]},
+    {"content": "ok", "components": [row(button(custom_id="x" * 100, label="y" * 80))]},
+    {"content": "ok", "components": [row(button(style=5, custom_id=None, url="https://a.b"))]},
+    {"content": "ok", "allowed_mentions": {"parse": []}},
+    {"content": "ok", "allowed_mentions": {"parse": ["roles"], "users": ["1", "2"]}},
+    {"content": "ok", "embeds": [{"title": str(i)} for i in range(10)]},
+]
+REFUSED: dict[str, tuple[dict[str, Any], str]] = {
+    "custom_id over 100": (
+        {"components": [row(button(custom_id="x" * 101))]}, "BASE_TYPE_MAX_LENGTH"),
+    "six buttons in a row": (
+        {"components": [row(*numbered(6))]}, "COMPONENT_LAYOUT_WIDTH_EXCEEDED"),
+    "six rows": (
+        {"components": [row(button(custom_id=f"r{i}")) for i in range(6)]},
+        "BASE_TYPE_MAX_LENGTH"),
+    "label over 80": ({"components": [row(button(label="y" * 81))]}, "BASE_TYPE_MAX_LENGTH"),
+    "unknown style": ({"components": [row(button(style=7))]}, "BASE_TYPE_CHOICES"),
+    "link without url": (
+        {"components": [row(button(style=5, custom_id=None))]}, "BUTTON_COMPONENT_URL_REQUIRED"),
+    "link with custom_id": (
+        {"components": [row(button(style=5, url="https://a.b"))]},
+        "BUTTON_COMPONENT_INVALID_CUSTOM_ID"),
+    "button without custom_id": (
+        {"components": [row(button(custom_id=None))]}, "BUTTON_COMPONENT_CUSTOM_ID_REQUIRED"),
+    "button with url": (
+        {"components": [row(button(url="https://a.b"))]}, "BUTTON_COMPONENT_INVALID_URL"),
+    "custom_id twice": (
+        {"components": [row(button(), button())]}, "COMPONENT_CUSTOM_ID_DUPLICATED"),
+    "a row that is not a row": ({"components": [button()]}, "UNION_TYPE_CHOICES"),
+    "unknown parse value": ({"allowed_mentions": {"parse": ["here"]}}, "BASE_TYPE_CHOICES"),
+    "parse users and a users list": (
+        {"allowed_mentions": {"parse": ["users"], "users": ["1"]}},
+        "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE"),
+    "parse roles and a roles list": (
+        {"allowed_mentions": {"parse": ["roles"], "roles": ["1"]}},
+        "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE"),
+    "users not snowflakes": (
+        {"allowed_mentions": {"users": ["someone"]}}, "NUMBER_TYPE_COERCE"),
+    "over 100 users": (
+        {"allowed_mentions": {"users": [str(i) for i in range(101)]}}, "BASE_TYPE_MAX_LENGTH"),
+    "an unknown allowed_mentions key": (
+        {"allowed_mentions": {"everyone": True}}, "MODEL_TYPE_CONVERT"),
+    "eleven embeds": ({"embeds": [{"title": str(i)} for i in range(11)]}, "BASE_TYPE_MAX_LENGTH"),
+    "content over 2000": ({"content": "x" * 2001}, "BASE_TYPE_MAX_LENGTH"),
+}  # fmt: skip
+
+
+def form_codes(errors: Any) -> list[str]:
+    """Every form-error code in Discord's nested `errors` object."""
+    if not isinstance(errors, dict):
+        return []
+    found = [e["code"] for e in errors.get("_errors", [])]
+    return found + [c for k, v in errors.items() if k != "_errors" for c in form_codes(v)]
+
+
+@pytest.mark.parametrize("body", ACCEPTED)
+async def test_messages_within_discords_rules_are_accepted(
+    fake: FakeDiscordAPI, body: dict[str, Any]
+) -> None:
+    status, _ = await post_message(fake, body)
+    assert status == 200
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+async def test_each_message_rule_refuses_a_breach(fake: FakeDiscordAPI, case: str) -> None:
+    body, code = REFUSED[case]
+    status, answer = await post_message(fake, {"content": "hi"} | body)
+    assert (status, answer["code"]) == (400, 50035)
+    assert form_codes(answer["errors"]) == [code]
+    assert fake.messages == {}  # refused: nothing stored
+
+
+async def test_an_interaction_answered_after_3_s_is_an_unknown_interaction(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree
+) -> None:
+    @tree.command(name="quota", description="q")
+    async def quota(interaction: discord.Interaction) -> None:
+        fake.advance(3.1)  # the bot took too long before its first answer
+        await interaction.response.send_message("late", ephemeral=True)
+
+    payload = fake.command_payload("quota")
+    with pytest.raises(DeliveryError) as failed:
+        await deliver(client, payload)
+    error = failed.value.records[0].exc_info[1].__cause__  # type: ignore[index,union-attr]
+    assert isinstance(error, discord.NotFound) and error.code == 10062
+    assert fake.interactions[payload["token"]].response_type is None and fake.messages == {}
+
+
+async def test_a_slow_call_moves_the_clock_past_the_deadline(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree
+) -> None:
+    @tree.command(name="quota", description="q")
+    async def quota(interaction: discord.Interaction) -> None:
+        await client.get_partial_messageable(dp.CHANNEL_ID).send("slow post first")
+        await interaction.response.send_message("late", ephemeral=True)
+
+    fake.slow("channel_message", 5.0)
+    with pytest.raises(DeliveryError):
+        await deliver(client, fake.command_payload("quota"))
+    assert [c.status for c in fake.calls_to("callback")] == [404]
+
+
+async def test_webhook_calls_after_15_minutes_are_an_invalid_webhook_token(
+    fake: FakeDiscordAPI, client: discord.Client, tree: Tree
+) -> None:
+    @tree.command(name="quota", description="q")
+    async def quota(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+
+    interaction = (await deliver(client, fake.command_payload("quota"))).interaction
+    fake.advance(14 * 60)
+    await interaction.edit_original_response(content="still in time")
+    fake.advance(61)
+    with pytest.raises(discord.HTTPException) as caught:
+        await interaction.edit_original_response(content="late")
+    assert (caught.value.status, caught.value.code) == (401, 50027)
+    with pytest.raises(discord.HTTPException) as followup:
+        await interaction.followup.send("late")
+    assert followup.value.code == 50027
