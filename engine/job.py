@@ -233,7 +233,7 @@ class JobRun:
         # Recorded before anything else can go wrong: a restart from here on settles the
         # job as delivered instead of making and sending the video again.
         self._ending = True
-        self.context.settlement.record(self.workdir, Outcome(JobState.DELIVERED))
+        await self.context.settlement.record(self.workdir, Outcome(JobState.DELIVERED))
         self.tracker.finish(Stage.DELIVERY)
         try:
             await self.surface.offer_actions([Action.REGENERATE])
@@ -274,7 +274,7 @@ class JobRun:
         recorded.
         """
         settlement = self.context.settlement
-        on_disk = settlement.record(self.workdir, outcome)
+        on_disk = await settlement.record(self.workdir, outcome)
         settling = asyncio.ensure_future(settlement.settle(self.job_id, None, outcome))
         wait_s = self.context.config.settle_wait_s if on_disk else None
         done, _ = await asyncio.wait({settling}, timeout=wait_s)

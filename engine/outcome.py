@@ -45,10 +45,10 @@ def reserve_outcome(workdir: Path) -> None:
     target = workdir / OUTCOME_FILE
     try:
         workdir.mkdir(parents=True, exist_ok=True)
+        # Not synced: it only claims the block; lost in a crash, the job simply resumes
+        # (an empty or missing file reads as "not ended").
         with target.open("xb") as out:
             out.write(_padded({"state": None}))
-            out.flush()
-            os.fsync(out.fileno())
     except FileExistsError:
         pass  # a resumed job keeps its own
     except OSError:
@@ -113,6 +113,12 @@ def read_outcome(workdir: Path | None) -> Outcome | None:
             _notice_of(data["notice"]) if data["notice"] else None,
         )
     except FileNotFoundError:
+        return None
+    except json.JSONDecodeError:
+        with contextlib.suppress(OSError):
+            if (workdir / OUTCOME_FILE).stat().st_size == 0:
+                return None  # a reservation a crash left empty: not ended
+        log.warning("the outcome of %s is unreadable; ignored", workdir.name, exc_info=True)
         return None
     except (OSError, ValueError, KeyError, TypeError):
         # Half written by a process killed mid-write is impossible (rename), so this is

@@ -8,6 +8,7 @@ writes, then the telemetry of the outcome and a nudge to housekeeping.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,7 +35,8 @@ class Settlement:
         The folder gets the job's outcome file now, while there is room, so that its end
         can be written in place even on a disk that fills up meanwhile.
         """
-        reserve_outcome(workdir)
+        # In a thread: file system calls must not stall the loop other chats are answered on.
+        await asyncio.to_thread(reserve_outcome, workdir)
         await self._storage.jobs.start(job_id, workdir, surface_ref)
 
     async def remember_surface(self, job_id: str, surface_ref: str) -> None:
@@ -42,11 +44,11 @@ class Settlement:
         await self._storage.jobs.set_surface(job_id, surface_ref)
 
     @staticmethod
-    def record(workdir: Path, outcome: Outcome) -> bool:
+    async def record(workdir: Path, outcome: Outcome) -> bool:
         """Write down how the job ended, before anything else is told of it (a delivery is
         recorded the moment the video is sent, ahead of its charge); False if it could not
         be written."""
-        return write_outcome(workdir, outcome)
+        return await asyncio.to_thread(write_outcome, workdir, outcome)  # synced: a thread
 
     async def settle(
         self,
@@ -59,7 +61,7 @@ class Settlement:
         """End a job as ``outcome`` says: charged if delivered, refunded otherwise; returns
         once the database has recorded it, however long the database refuses writes."""
         if workdir is not None:
-            self.record(workdir, outcome)
+            await self.record(workdir, outcome)
         cost = await self._storage.settle(
             job_id,
             outcome.state,
