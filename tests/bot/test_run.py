@@ -7,6 +7,7 @@ import signal
 import socket
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -62,6 +63,15 @@ def jobs_in(database: Path) -> list[tuple[str, str, str]]:
     return [(user.split(":")[0], state, charge) for user, state, charge in rows]
 
 
+def discord_final(discord_api: FakeDiscordAPI, payload: dict[str, Any]) -> bool:
+    """Whether the interaction's original response now carries the final video."""
+    try:
+        original = discord_api.original(payload)
+    except LookupError:
+        return False
+    return [a.filename for a in original.attachments] == ["dream.mp4"]
+
+
 async def telegram_final(telegram: FakeTelegramAPI) -> None:
     while not telegram_final_sent(telegram):
         await asyncio.sleep(0.05)
@@ -81,14 +91,7 @@ async def test_run_serves_both_bots_on_one_engine_and_stops_cleanly(tmp_path) ->
             payload = discord_api.command_payload("dream", {"story": STORY})
             await discord_api.send_interaction(payload)
 
-            def discord_final() -> bool:
-                try:
-                    original = discord_api.original(payload)
-                except LookupError:
-                    return False
-                return [a.filename for a in original.attachments] == ["dream.mp4"]
-
-            await discord_api.wait_until(discord_final, timeout=180)
+            await discord_api.wait_until(lambda: discord_final(discord_api, payload), timeout=180)
 
             await asyncio.wait_for(telegram_final(telegram), timeout=180)
 
@@ -219,14 +222,7 @@ async def test_a_bot_api_down_at_start_up_leaves_discord_serving(tmp_path) -> No
             payload = discord_api.command_payload("dream", {"story": STORY})
             await discord_api.send_interaction(payload)
 
-            def discord_final() -> bool:
-                try:
-                    original = discord_api.original(payload)
-                except LookupError:
-                    return False
-                return [a.filename for a in original.attachments] == ["dream.mp4"]
-
-            await discord_api.wait_until(discord_final, timeout=180)
+            await discord_api.wait_until(lambda: discord_final(discord_api, payload), timeout=180)
             assert process.returncode is None  # the Bot API's outage ended nothing
             telegram.push_update(telegram.message_update(1, 77, 77, STORY, username="reader"))
             await asyncio.wait_for(telegram_final(telegram), timeout=180)  # once it is back
