@@ -176,6 +176,7 @@ async def _serve(
         if telegram is not None:
             with contextlib.suppress(RuntimeError):
                 await telegram.dispatcher.stop_polling()
+            await telegram.surfaces.close()
             await telegram.bot.session.close()
         if discord_app is not None:
             await discord_app.close()

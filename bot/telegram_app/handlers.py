@@ -103,9 +103,7 @@ async def start_dream(
     """Ask for ``user``'s story, the job replying to ``message`` in ``words``."""
     is_group = message.chat.type != "private"
     chat = chat_key(Platform.TELEGRAM, message.chat.id) if is_group else None
-    await jobs.start(
-        Ask(story, telegram_user(user), chat), surfaces.reply_to(message, message.reply, words)
-    )
+    await jobs.start(Ask(story, telegram_user(user), chat), surfaces.reply_to(message, user, words))
 
 
 async def admin_command(
@@ -171,6 +169,6 @@ async def press(
         if ask is None:
             await message.reply(words._("That dream is too old to make again."))
             return
-        await jobs.start(ask, surfaces.reply_to(message, message.reply, words))
+        await jobs.start(ask, surfaces.reply_to(message, query.from_user, words))
     elif callback_data.action == Action.SHARE and isinstance(message, Message):
         await share(query, bot, job, message, options.gallery_chat, surfaces.shares, words)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
 from dataclasses import dataclass, field
 
 from aiogram import Bot
-from aiogram.types import Message
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import Message, User
 
 from bot.chat_jobs import Remember
 from bot.i18n import Words
-from bot.pacing import Pacers
+from bot.pacing import ChatPacer, Pacers
 from bot.telegram_app import render
 from bot.telegram_app.delivery import DeliveryPolicy
+from bot.telegram_app.refusals import GroupRefusals, Refused
 from bot.telegram_app.sharing import ShareLedger
 from bot.telegram_app.surface import Place, TelegramSurface
 from engine import Notice, StoredJob
 from engine.media.ffmpeg import FFmpeg
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,12 +42,11 @@ class TelegramSurfaces:
         self._options = options
         self._pacers = Pacers()
         self.shares = ShareLedger()  # the bot's gallery posts, one per job
+        self.refusals = GroupRefusals(bot, lambda chat_id: self.pacer(chat_id, is_group=True))
 
-    def reply_to(
-        self, message: Message, answer: Callable[[str], Awaitable[object]], words: Words
-    ) -> MessageReply:
-        """Where a story asked in ``message`` is answered in ``words``: refusals go to
-        ``answer``, the job's message follows in the same language."""
+    def reply_to(self, message: Message, asker: User, words: Words) -> MessageReply:
+        """Where ``asker``'s story, asked in (or from) ``message``, is answered in
+        ``words``: refusals and the job's message reply to ``message``."""
         is_group = message.chat.type != "private"
         place = Place(
             chat_id=message.chat.id,
@@ -52,7 +55,15 @@ class TelegramSurfaces:
             thread_id=message.message_thread_id if message.is_topic_message else None,
             locale=words.locale,
         )
-        return MessageReply(self, place, answer, words)
+        return MessageReply(self, place, message, asker, words)
+
+    def pacer(self, chat_id: int, *, is_group: bool) -> ChatPacer:
+        """The pace every message to the chat keeps."""
+        return self._pacers.for_chat(chat_id, is_group=is_group)
+
+    async def close(self) -> None:
+        """Stop what is sent in the background outside any job."""
+        await self.refusals.close()
 
     async def rebuild(self, stored: StoredJob, remember: Remember) -> TelegramSurface | None:
         """The surface of a job interrupted by a restart: it keeps editing its message."""
@@ -66,7 +77,7 @@ class TelegramSurfaces:
         return TelegramSurface(
             self.bot,
             place,
-            pacer=self._pacers.for_chat(place.chat_id, is_group=place.is_group),
+            pacer=self.pacer(place.chat_id, is_group=place.is_group),
             ffmpeg=self._ffmpeg,
             upload_limit_bytes=self._options.upload_limit_bytes,
             can_share=self._options.gallery_chat is not None,
@@ -84,17 +95,34 @@ class MessageReply:
         self,
         surfaces: TelegramSurfaces,
         place: Place,
-        answer: Callable[[str], Awaitable[object]],
+        message: Message,
+        asker: User,
         words: Words,
     ) -> None:
         self._surfaces = surfaces
         self._place = place
-        self._answer = answer
+        self._message = message
+        self._asker = asker
         self._words = words
 
     async def refuse(self, notice: Notice) -> None:
-        """Answer with the reason, in the asker's language."""
-        await self._answer(render.refusal(notice, self._words))
+        """Answer with the reason, in the asker's language; in a group, with the others
+        refused meanwhile, at the group's pace."""
+        reason = render.refusal(notice, self._words)
+        if not self._place.is_group:
+            try:
+                await self._message.reply(reason)
+            except TelegramAPIError as exc:  # nothing was started: a lost answer is all
+                log.info("a refusal in chat %s could not be sent: %s", self._place.chat_id, exc)
+            return
+        refused = Refused(
+            render.plain_name(self._asker),
+            reason,
+            self._words,
+            self._message.message_id,
+            self._place.thread_id,
+        )
+        self._surfaces.refusals.add(self._place.chat_id, refused)
 
     async def open_surface(self, job_id: str, remember: Remember) -> TelegramSurface:
         """The job's own reply, paced with the rest of its chat."""

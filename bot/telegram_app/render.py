@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from aiogram.types import User
+
 from bot.i18n import Words
 from bot.progress_text import failure_line, progress_lines
 from engine import N_, DreamResult, JobFailure, Notice, ProgressSnapshot
 
 CAPTION_LIMIT = 1024
+MESSAGE_LIMIT = 4096
+WORD_JOINER = "\u2060"
+NAMED_AT_MOST = 10  # a refusal to more people names these and counts the rest
 
 HELP = N_(
     "Send me a short story and I will turn it into a narrated video.\n\n"
@@ -58,9 +63,34 @@ def failure(title: str, failed: JobFailure, words: Words) -> str:
 
 def refusal(notice: Notice, words: Words) -> str:
     """Why a story was not started."""
-    return clip(words.notice(notice), 4096)
+    return clip(words.notice(notice), MESSAGE_LIMIT)
+
+
+def refusals(names: list[str], reason: str, words: Words) -> str:
+    """One reason given to several people at once, naming them (the first few)."""
+    if len(names) == 1:
+        return reason
+    shown = ", ".join(names[:NAMED_AT_MOST])
+    if len(names) > NAMED_AT_MOST:
+        more = len(names) - NAMED_AT_MOST
+        shown = words.ngettext(
+            "{names} and {count} more", "{names} and {count} more", more, names=shown
+        )
+    return clip(words._("{names}: {reason}", names=shown, reason=reason), MESSAGE_LIMIT)
 
 
 def shared(title: str, author: str, words: Words) -> str:
     """The gallery caption, crediting the author."""
     return clip(f"🌙 “{title}”\n" + words._("by {author}", author=author), CAPTION_LIMIT)
+
+
+def display_name(user: User) -> str:
+    """How to credit a user without pinging anyone: the username without its @, or the
+    name."""
+    return user.username or plain_name(user)
+
+
+def plain_name(user: User) -> str:
+    """The name a chat shows for the user, any @ in it broken: "@name" in text is a
+    mention, and a name must not ping."""
+    return user.full_name.replace("@", "@" + WORD_JOINER)

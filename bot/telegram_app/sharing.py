@@ -13,7 +13,7 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery, Message, ReplyParameters, User
+from aiogram.types import CallbackQuery, Message, ReplyParameters
 
 from bot.i18n import Words
 from bot.telegram_app import render
@@ -92,7 +92,7 @@ async def _post(
     has readers of every one. False when Telegram refused it."""
     assert message.video is not None  # noqa: S101 - checked by share()
     title = (message.caption or "").split("\n", 1)[0].removeprefix("🌙 ").strip("“”")
-    author = display_name(query.from_user)
+    author = render.display_name(query.from_user)
     try:
         await bot.send_video(
             gallery, message.video.file_id, caption=render.shared(title, author, words)
@@ -102,11 +102,6 @@ async def _post(
         ledger.release(job_id)
         return False
     return True
-
-
-def display_name(user: User) -> str:
-    """How to credit a user (no @, so a share pings nobody)."""
-    return user.username or user.full_name
 
 
 async def _tell_if_failed(

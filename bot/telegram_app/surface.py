@@ -9,14 +9,17 @@ are retried through server errors, timeouts and outages (``delivery.persist``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -48,6 +51,10 @@ REF_PREFIX = "telegram:"
 # Answers to an edit that say the message cannot take it (deleted, not the bot's, too old
 # to edit, or an id Telegram does not know): the job's updates stop there.
 _UNEDITABLE = ("not found", "can't be edited", "MESSAGE_ID_INVALID")
+# sendChatAction: "The status is set for 5 seconds or less", so a long upload repeats it;
+# one that is over in a moment shows none (the video itself arrives instead).
+UPLOAD_ACTION_AFTER_S = 1.0
+UPLOAD_ACTION_EVERY_S = 4.5
 
 
 @dataclass
@@ -117,7 +124,8 @@ class TelegramSurface:
         """Reply to the story at once with the job's message and a Cancel button."""
         self.job_id, self.place.title = ticket.job_id, ticket.title
         text = render.progress(ticket.title, None, self._words)
-        async with self._pacer.turn(final=True):  # a reply the person waits for
+        # A reply the person waits for, and a new message in the chat's minute.
+        async with self._pacer.turn(final=True, new_message=True):
             message = await self._call(
                 lambda: self.bot.send_message(
                     self.place.chat_id,
@@ -171,13 +179,38 @@ class TelegramSurface:
         # slow uplink would time out while still arriving, and then land anyway.
         upload_s = self._delivery.upload_timeout(video.stat().st_size)
         if self.place.message_id is not None and not self._gone:
-            async with self._pacer.turn(final=True):
+            async with self._pacer.turn(final=True), self._showing_upload():
                 if await self._edit_final(media, markup, upload_s):
                     return
         # The message cannot take the video (deleted by someone, or an edit Telegram
         # refuses): the video still reaches the asker, as a new reply.
-        async with self._pacer.turn(final=True):
+        async with self._pacer.turn(final=True, new_message=True), self._showing_upload():
             await self._send_video(video, caption, markup, upload_s)
+
+    @contextlib.asynccontextmanager
+    async def _showing_upload(self) -> AsyncIterator[None]:
+        """The chat shows "sending video…" while the final uploads."""
+        showing = asyncio.create_task(self._upload_action(), name=f"upload-{self.job_id}")
+        try:
+            yield
+        finally:
+            showing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await showing
+
+    async def _upload_action(self) -> None:
+        await asyncio.sleep(UPLOAD_ACTION_AFTER_S)
+        while True:
+            try:
+                await self.bot.send_chat_action(
+                    self.place.chat_id, "upload_video", message_thread_id=self.place.thread_id
+                )
+            except TelegramRetryAfter as exc:
+                self._pacer.back_off(exc.retry_after)
+            except TelegramAPIError as exc:
+                # Only a status line: the upload it describes is what matters.
+                log.debug("job %s: the upload status was not shown: %s", self.job_id, exc)
+            await asyncio.sleep(UPLOAD_ACTION_EVERY_S)
 
     async def _edit_final(
         self, media: InputMediaVideo, markup: InlineKeyboardMarkup, upload_s: int

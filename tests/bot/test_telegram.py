@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -57,10 +58,12 @@ class Harness:
         chat: int | None = None,
         group: bool = False,
         language: str | None = None,
+        thread: int | None = None,
     ) -> int:
         update = self.fake.message_update(
             next(self.update_ids), chat or user, user, text,
             chat_type="supergroup" if group else "private", username=f"user{user}",
+            thread_id=thread,
         )  # fmt: skip
         if language is not None:  # what a Telegram client reports of its user's language
             update["message"]["from"]["language_code"] = language
@@ -101,7 +104,7 @@ Build = Callable[..., Awaitable[Harness]]
 async def telegram(
     config: EngineConfig, ffmpeg: FFmpeg, media: FakeMedia, tmp_path
 ) -> AsyncIterator[Build]:
-    opened: list[tuple[Bot, ChatJobs, Storage]] = []
+    opened: list[tuple[TelegramApp, ChatJobs, Storage]] = []
     async with FakeTelegramAPI() as fake:
 
         async def build(
@@ -110,13 +113,14 @@ async def telegram(
             storage: Storage | None = None,
             upload_limit: int = 50 * 2**20,
             quota: int = 5,
+            chat_cap: int | None = None,
             lossless: bool = False,
             moderation: Moderator | None = None,
             delivery: DeliveryPolicy = FAST_RETRIES,
         ) -> Harness:
             fakes = providers or FakeProviders(media)
             store = storage or await Storage.open(
-                tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=quota)
+                tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=quota, chat_daily_cap=chat_cap)
             )
             engine = Engine(
                 replace(config, render=replace(config.render, crf=0)) if lossless else config,
@@ -131,14 +135,15 @@ async def telegram(
             )
             jobs = ChatJobs(engine)
             app = TelegramApp(bot, jobs, ffmpeg, options)
-            opened.append((bot, jobs, store))
+            opened.append((app, jobs, store))
             return Harness(fake, bot, app, jobs, fakes, store)
 
         yield build
         closed: set[int] = set()
-        for bot, jobs, store in opened:
+        for app, jobs, store in opened:
             await jobs.close()
-            await bot.session.close()
+            await app.surfaces.close()
+            await app.bot.session.close()
             if id(store) not in closed:
                 closed.add(id(store))
                 await store.close()
@@ -715,3 +720,59 @@ async def test_a_restart_while_the_platform_is_down_delivers_once(
     assert second.fake.messages[OWNER][asked + 1].kind == "video"
     assert again.calls_of("clips") == []  # every scene came from the journal
     await assert_delivered_without_failure(second)
+
+
+async def test_sixty_people_in_a_group_with_room_for_ten_never_flood_it(telegram: Build) -> None:
+    t = await telegram(chat_cap=10, quota=1)
+    group = -100600
+    askers = range(1000, 1060)
+    for user in askers:
+        await t.say(user, f"/dream {STORY} Told by {user}.", chat=group, group=True)
+    await t.jobs.drain()
+    await t.app.surfaces.refusals.drain()
+
+    states = await t.storage.db.fetch("SELECT state, count(*) FROM jobs GROUP BY state")
+    assert states == [("delivered", 10)]
+    # The fake refuses a group's 21st message in a minute with a 429: none was refused.
+    made = [c for c in t.calls(group) if c.method in ("sendMessage", "sendVideo")]
+    assert len(made) == len(t.fake.sent_at[group])
+    assert t.fake.group_sends_per_minute_max(group) <= 20
+    refusals = [c.params["text"] for c in made if "used all its dreams" in c.params["text"]]
+    assert 1 <= len(refusals) <= 5
+    named = sum(
+        text.split(": ", 1)[0].count("User") + sum(map(int, re.findall(r"and (\d+) more", text)))
+        for text in refusals
+    )
+    assert named == 50  # everyone refused was answered, in a handful of replies
+
+
+async def test_a_story_asked_in_a_forum_topic_is_answered_in_that_topic(telegram: Build) -> None:
+    t = await telegram()
+    forum = -100700
+    t.fake.forum(forum)
+    topic = (await t.bot.create_forum_topic(forum, "Stories")).message_thread_id
+    await t.say(OWNER, f"/dream {STORY}", chat=forum, group=True, thread=topic)
+    await t.jobs.drain()
+
+    made = t.calls(forum, "sendMessage", "sendVideo")
+    assert made and all(int(c.params["message_thread_id"]) == topic for c in made)
+    bots = [m for m in t.fake.messages[forum].values() if m.sender is None]
+    assert [(m.thread_id, m.kind) for m in bots] == [(topic, "video")]
+
+
+async def test_a_slow_final_upload_shows_sending_video(telegram: Build) -> None:
+    t = await telegram()
+    await t.say(OWNER, STORY)
+    await t.fake.wait_calls("editMessageMedia", 1)  # the preview went through unheld
+    release = t.fake.hold("editMessageMedia")
+    await t.fake.wait_calls("editMessageMedia", 2)  # the final's upload, not yet answered
+    await t.fake.wait_calls("sendChatAction", 1)
+    release.set()
+    await t.jobs.drain()
+
+    final = t.calls(OWNER, "editMessageMedia")[-1]
+    actions = t.calls(OWNER, "sendChatAction")
+    assert [c.params["action"] for c in actions] == ["upload_video"] * len(actions)
+    assert all(c.at > final.at for c in actions)  # while the upload was under way
+    job = await t.storage.db.fetch("SELECT state FROM jobs")
+    assert job == [("delivered",)]

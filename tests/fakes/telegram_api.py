@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import json
+import math
 import re
 import time
 from collections.abc import Callable
@@ -63,6 +63,18 @@ WEBHOOK_CONFLICT = (
     "the webhook first"
 )
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files on the cloud Bot API
+# "Your bot will not be able to send more than 20 messages per minute to the same group"
+# (core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). Edits are not
+# named there, so only calls that make a new message count. The FAQ's other figures ("one
+# message per second" in a chat, "30 messages per second or so" overall) are advice to
+# avoid, not limits it states, so the fake does not enforce them.
+GROUP_MESSAGES_PER_MINUTE = 20
+SENDS = frozenset({"sendMessage", "sendVideo", "sendAnimation", "copyMessage"})
+# answerCallbackQuery takes each query once; a second answer, or an id Telegram never sent,
+# gets this (the Bot API's own wording; text: "0-200 characters").
+QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+CALLBACK_TEXT_LIMIT = 200
+GENERAL_TOPIC = 1  # a forum's General topic, which every forum has and no one creates
 
 
 @dataclass(frozen=True)
@@ -186,6 +198,11 @@ class FakeTelegramAPI:
         self._posting: set[asyncio.Task[None]] = set()
         self.revoked_tokens: set[str] = set()  # well formed, refused: revoked in @BotFather
         self.commands: dict[str, list[dict[str, str]]] = {}  # by language_code ("" default)
+        self.sent_at: dict[int, list[float]] = {}  # when each new message landed, per chat
+        self.callback_answers: dict[str, dict[str, Any]] = {}  # query id -> its one answer
+        self._queries: set[str] = set()  # callback query ids sent in updates, not answered
+        self.topics: dict[int, dict[int, str]] = {}  # forum chat -> topic thread id -> name
+        self._poll: asyncio.Future[None] | None = None  # the getUpdates being held open
         self._last_id: dict[int, int] = {}
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -201,7 +218,8 @@ class FakeTelegramAPI:
             "editMessageMedia": self._edit_media,
             "editMessageReplyMarkup": self._edit_markup,
             "deleteMessage": self._delete,
-            "answerCallbackQuery": lambda r: True,
+            "answerCallbackQuery": self._answer_callback,
+            "createForumTopic": self._create_topic,
             "sendChatAction": self._chat_action,
             "copyMessage": self._copy,
             "getFile": self._get_file,
@@ -337,14 +355,29 @@ class FakeTelegramAPI:
         return True
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Long polling: confirmed updates (below `offset`) go; wait a little for new ones."""
+        """Long polling: confirmed updates (below `offset`) go; wait a little for new ones.
+
+        A getUpdates that arrives while another is held open ends that one with 409
+        ("terminated by other getUpdates request", Bot API getUpdates): two instances on
+        one token take turns at failing.
+        """
         offset = _int(params.get("offset")) or 0
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        if not self._updates:
-            self._new_update.clear()
+        if self._poll is not None and not self._poll.done():
+            self._poll.set_result(None)
+        if self._updates:
+            return list(self._updates)
+        self._new_update.clear()
+        poll = self._poll = asyncio.get_running_loop().create_future()
+        arrived = asyncio.ensure_future(self._new_update.wait())
+        try:
             wait = min(float(params.get("timeout") or 0), 1.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_update.wait(), wait)
+            await asyncio.wait({poll, arrived}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            arrived.cancel()
+        if poll.done():
+            raise ApiError(*FAULTS["409"])
+        poll.cancel()
         return list(self._updates)
 
     def _delete_webhook(self, r: _Request) -> bool:
@@ -393,6 +426,8 @@ class FakeTelegramAPI:
             self._message_json(replied) if replied else reply_to, thread_id, entities,
         )  # fmt: skip
         message = update["message"]
+        if chat_id in self.topics:  # a forum stays one, whatever the built update says
+            message["chat"] = self.chats[chat_id]
         self.chats[chat_id] = message["chat"]
         self.messages.setdefault(chat_id, {})[message_id] = StoredMessage(
             chat_id, message_id, "text", text, reply_to=reply_to, thread_id=thread_id,
@@ -409,7 +444,23 @@ class FakeTelegramAPI:
             message = self._message_json(found)
         else:
             message = {"chat": self._chat_json(chat_id), "message_id": message_id, "date": 0}
-        return tg.callback_update(update_id, chat_id, user_id, message_id, data, message)
+        update = tg.callback_update(update_id, chat_id, user_id, message_id, data, message)
+        self._queries.add(update["callback_query"]["id"])
+        return update
+
+    def forum(self, chat_id: int) -> None:
+        """A supergroup with topics, as built updates from it show it ("is_forum")."""
+        self.chats[chat_id] = tg.chat_json(chat_id, "supergroup") | {"is_forum": True}
+        self.topics.setdefault(chat_id, {GENERAL_TOPIC: "General"})
+        # A topic's id is the id of the message that opened it; General's is taken.
+        self._last_id[chat_id] = max(self._last_id.get(chat_id, 0), GENERAL_TOPIC)
+
+    def group_sends_per_minute_max(self, chat_id: int) -> int:
+        """Most messages the bot made in the chat inside any 60-second window."""
+        times = sorted(self.sent_at.get(chat_id, []))
+        return max(
+            (bisect.bisect_left(times, t + 60.0) - i for i, t in enumerate(times)), default=0
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -493,6 +544,8 @@ class FakeTelegramAPI:
             if not TOKEN.fullmatch(token) or token in self.revoked_tokens:
                 raise ApiError(401, "Unauthorized")
             self._take_fault(method, chat_id)
+            if method in SENDS and chat_id is not None:
+                self._check_group_flood(chat_id)
             if unparsed:
                 raise _bad(f"can't parse {unparsed[0]} JSON object")
             if sum(len(data) for _, data in uploads.values()) > self.upload_limit_bytes:
@@ -504,6 +557,8 @@ class FakeTelegramAPI:
                 result = await self._get_updates(params)
             else:
                 result = self._handlers[method](_Request(params, uploads, method))
+            if method in SENDS and chat_id is not None:
+                self.sent_at.setdefault(chat_id, []).append(time.monotonic())
             await self._answer_late(method)
         except ApiError as error:
             body: dict[str, Any] = {
@@ -513,6 +568,17 @@ class FakeTelegramAPI:
                 body["parameters"] = {"retry_after": error.retry_after}
             return _reply(body, error.code)
         return _reply({"ok": True, "result": result})
+
+    def _check_group_flood(self, chat_id: int) -> None:
+        """A group (negative ids are groups and channels) past its messages a minute gets a
+        429 naming when the oldest of them leaves the minute."""
+        if chat_id >= 0:
+            return
+        now = time.monotonic()
+        recent = [t for t in self.sent_at.get(chat_id, []) if now - t < 60.0]
+        if len(recent) >= GROUP_MESSAGES_PER_MINUTE:
+            wait = max(1, math.ceil(recent[-GROUP_MESSAGES_PER_MINUTE] + 60.0 - now))
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", wait)
 
     async def _answer_late(self, method: str) -> None:
         if method not in self._late:
@@ -576,13 +642,29 @@ class FakeTelegramAPI:
             if not reply.get("allow_sending_without_reply"):
                 raise _bad("message to be replied not found")
             reply_to = None
+        thread_id = self._thread(chat_id, _int(str(p.get("message_thread_id", ""))), replied)
         message_id = self._last_id[chat_id] = self._last_id.get(chat_id, 0) + 1
         message = StoredMessage(
             chat_id, message_id, kind, reply_markup=p.get("reply_markup"), reply_to=reply_to,
-            thread_id=_int(p.get("message_thread_id")), **fields,
+            thread_id=thread_id, **fields,
         )  # fmt: skip
         self.messages.setdefault(chat_id, {})[message_id] = message
         return message
+
+    def _thread(
+        self, chat_id: int, thread_id: int | None, replied: StoredMessage | None
+    ) -> int | None:
+        """The forum topic a new message lands in. message_thread_id is "for forum
+        supergroups only" and must name a topic; a reply goes to its message's topic, and a
+        message naming none to General (Bot API, sendMessage and ForumTopic)."""
+        topics = self.topics.get(chat_id)
+        if topics is None:
+            return None
+        if thread_id is not None and thread_id not in topics:
+            raise _bad("message thread not found")
+        if thread_id is None and replied is not None and replied.thread_id is not None:
+            return replied.thread_id
+        return thread_id if thread_id not in (None, GENERAL_TOPIC) else None
 
     def _chat_json(self, chat_id: int) -> dict[str, Any]:
         return self.chats.get(chat_id) or tg.chat_json(chat_id)
@@ -594,6 +676,8 @@ class FakeTelegramAPI:
         }  # fmt: skip
         if m.thread_id is not None:
             out["message_thread_id"] = m.thread_id
+            if m.chat_id in self.topics:
+                out["is_topic_message"] = True
         replied = self.messages.get(m.chat_id, {}).get(m.reply_to or 0)
         if nested and replied is not None:  # Telegram does not nest replies further
             out["reply_to_message"] = self._message_json(replied, nested=False)
@@ -702,6 +786,28 @@ class FakeTelegramAPI:
     def _delete(self, r: _Request) -> bool:
         self._find(self._chat(r.params), r.params.get("message_id"), "delete").deleted = True
         return True
+
+    def _answer_callback(self, r: _Request) -> bool:
+        query = str(r.params.get("callback_query_id", ""))
+        if query not in self._queries:
+            raise _bad(QUERY_INVALID)
+        if len(str(r.params.get("text", ""))) > CALLBACK_TEXT_LIMIT:
+            raise _bad("MESSAGE_TOO_LONG")
+        self._queries.discard(query)
+        self.callback_answers[query] = r.params
+        return True
+
+    def _create_topic(self, r: _Request) -> dict[str, Any]:
+        """createForumTopic: in a forum supergroup only; name "1-128 characters"."""
+        chat_id = self._chat(r.params)
+        if chat_id not in self.topics:
+            raise _bad("the chat is not a forum")
+        name = str(r.params.get("name", ""))
+        if not 1 <= len(name) <= 128:
+            raise _bad("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_INVALID")
+        thread_id = self._last_id[chat_id] = self._last_id.get(chat_id, 0) + 1
+        self.topics[chat_id][thread_id] = name
+        return {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
 
     def _chat_action(self, r: _Request) -> bool:
         self._chat(r.params)

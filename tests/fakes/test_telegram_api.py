@@ -345,3 +345,76 @@ async def test_polling_while_a_webhook_is_set_is_a_conflict(
         await bot.get_updates(timeout=0)
     assert await bot.delete_webhook()
     assert await bot.get_updates(timeout=0) == []
+
+
+async def test_a_second_poller_ends_the_first_with_a_conflict(
+    fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    other = fake.bot()
+    try:
+        first = asyncio.create_task(bot.get_updates(timeout=30))
+        await fake.wait_calls("getUpdates", 1)
+        second = asyncio.create_task(other.get_updates(timeout=30))
+        with pytest.raises(TelegramConflictError, match="terminated by other getUpdates"):
+            await first
+        fake.push_update(fake.message_update(1, CHAT, 7, "hello"))
+        assert [u.update_id for u in await second] == [1]
+    finally:
+        await other.session.close()
+
+
+async def test_a_group_takes_twenty_messages_a_minute_and_then_says_when(
+    fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    group = -100777
+    for n in range(20):
+        await bot.send_message(group, f"message {n}")
+    with pytest.raises(TelegramRetryAfter) as limited:
+        await bot.send_message(group, "one too many")
+    assert 58 <= limited.value.retry_after <= 60
+    await bot.edit_message_text("edited", chat_id=group, message_id=1)  # edits are not counted
+    await bot.send_message(CHAT, "a private chat has no such limit")
+    assert fake.group_sends_per_minute_max(group) == 20
+
+
+async def test_a_callback_query_takes_one_answer_of_at_most_200_characters(
+    fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    query = fake.callback_update(1, CHAT, 7, 1, "cancel:1")["callback_query"]["id"]
+    with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):
+        await bot.answer_callback_query(query, text="x" * 201)
+    assert await bot.answer_callback_query(query, text="x" * 200)
+    with pytest.raises(TelegramBadRequest, match="query ID is invalid"):
+        await bot.answer_callback_query(query, text="again")
+    with pytest.raises(TelegramBadRequest, match="query ID is invalid"):
+        await bot.answer_callback_query("never-sent")
+    assert fake.callback_answers[query]["text"] == "x" * 200
+
+
+async def test_forum_topics_keep_their_messages_and_unknown_topics_are_refused(
+    fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    forum, plain_group = -100888, -100999
+    fake.forum(forum)
+    with pytest.raises(TelegramBadRequest, match="not a forum"):
+        await bot.create_forum_topic(plain_group, "Stories")
+    with pytest.raises(TelegramBadRequest, match="TOPIC_TITLE_INVALID"):
+        await bot.create_forum_topic(forum, "x" * 129)
+    topic = await bot.create_forum_topic(forum, "Stories")
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.send_message(forum, "lost", message_thread_id=topic.message_thread_id + 50)
+
+    sent = await bot.send_message(forum, "in the topic", message_thread_id=topic.message_thread_id)
+    assert (sent.message_thread_id, sent.is_topic_message) == (topic.message_thread_id, True)
+    asked = fake.message_update(
+        1, forum, 7, "/dream x", "supergroup", thread_id=sent.message_thread_id
+    )
+    reply = await bot.send_message(
+        forum,
+        "a reply",
+        reply_parameters=ReplyParameters(message_id=asked["message"]["message_id"]),
+    )
+    assert reply.message_thread_id == topic.message_thread_id  # a reply stays in its topic
+    general = await bot.send_message(forum, "no topic named")
+    assert general.message_thread_id is None
+    assert asked["message"]["chat"]["is_forum"] is True
