@@ -29,6 +29,7 @@ import discord.http
 from bench.figures import machine, p99, report
 from bot.chat_jobs import ChatJobs
 from bot.discord_app import DiscordApp, DiscordOptions
+from bot.warm import get_ready
 from engine import Engine, EngineConfig, RenderConfig
 from engine.books import Books
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
@@ -59,7 +60,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             use_cache=True,
         )
         loading = time.monotonic()
-        await engine.warm_up()  # as `dreambot run` does at start, before any update
+        await get_ready(engine)  # as `dreambot run` does at start, before any update
         detector_load_s = round(time.monotonic() - loading, 2)
         async with FakeDiscordAPI() as fake:
             discord.http.Route.BASE = fake.api_base

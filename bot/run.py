@@ -26,6 +26,7 @@ from bot.settings import TELEGRAM_PUBLIC_API, Settings
 from bot.telegram_app import TelegramApp, TelegramOptions
 from bot.telegram_app.defaults import BOT_DEFAULTS
 from bot.telegram_app.webhook import WebhookOptions
+from bot.warm import get_ready
 from engine import Books, Engine, Retention, UsageError
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.telemetry import Telemetry
@@ -120,7 +121,7 @@ async def _serve(
     refused: list[bool] = []
     try:
         async with asyncio.TaskGroup() as group:
-            group.create_task(engine.warm_up(), name="language-detector")
+            group.create_task(get_ready(engine), name="warm-up")
             platforms: list[Rebuilder] = []
             bot = _telegram_bot_or_none(settings)
             if bot is not None:

@@ -146,7 +146,11 @@ class JobRun:
         self._task = asyncio.current_task()
         settlement = self.context.settlement
         try:
-            await settlement.start(self.job_id, self.workdir, surface_ref)
+            # The person hears at once; the job's row and folder are made meanwhile (the
+            # acknowledgement needs neither, and a burst of jobs queues on the database).
+            await asyncio.gather(
+                settlement.start(self.job_id, self.workdir, surface_ref), self._greet()
+            )
             result = await self._run()
         except StageFailedError as failure:
             # From here the job is ending: a cancel can no longer change how, and the
@@ -193,13 +197,15 @@ class JobRun:
         # it for the resumed job to re-attach to.
         return self._cancel_requested or (part == PREVIEW and self.preview.superseded)
 
-    async def _run(self) -> DreamResult:
-        self.workdir.mkdir(parents=True, exist_ok=True)
+    async def _greet(self) -> None:
         if self.resumed:
             log.info("job %s: resumed", self.job_id)
         else:
             log.info("job %s: accepted for %s", self.job_id, self.request.requester)
             await self.surface.acknowledge(JobTicket(self.job_id, self.title))
+
+    async def _run(self) -> DreamResult:
+        self.workdir.mkdir(parents=True, exist_ok=True)
         await self.surface.offer_actions([Action.CANCEL])
         reporter = asyncio.create_task(self._report_progress())
         try:

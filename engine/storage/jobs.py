@@ -19,7 +19,9 @@ from engine.storage.patience import Patience, Write
 from engine.storage.sql import sql
 
 _START = sql(
-    "UPDATE jobs SET state = {running}, workdir = ?, surface = coalesce(?, surface) WHERE id = ?"
+    # The surface the adapter stored meanwhile (its message, once acknowledged) is newer
+    # than the one the job started with.
+    "UPDATE jobs SET state = {running}, workdir = ?, surface = coalesce(surface, ?) WHERE id = ?"
 )
 _UNFINISHED = sql(
     "SELECT id, user_key, chat_key, story, language, seed, surface, workdir, created_at FROM jobs "
