@@ -107,7 +107,7 @@ class DiscordSurface:
             content = render.progress(self.place.title, self._flusher.latest, self._words)
             await self._show(
                 content,
-                attachments=[discord.File(preview, filename="preview.mp4")],
+                attachments=[(preview, "preview.mp4")],
                 view=self._running(),
             )
 
@@ -125,7 +125,7 @@ class DiscordSurface:
         async with self._pacer.turn(final=True):
             await self._show(
                 content,
-                attachments=[discord.File(video, filename="dream.mp4")],
+                attachments=[(video, "dream.mp4")],
                 view=finished_view(self.job_id, self._words, can_share=self._can_share),
             )
 
@@ -147,23 +147,29 @@ class DiscordSurface:
         if content != self._shown:
             await self._show(content, view=self._running())
 
-    async def _show(self, content: str, **changes: Any) -> None:
-        """Edit the job's message, moving to a channel message before the token expires."""
+    async def _show(
+        self, content: str, *, attachments: list[tuple[Path, str]] | None = None, **changes: Any
+    ) -> None:
+        """Edit the job's message, moving to a channel message before the token expires.
+
+        ``attachments`` (path, file name) replace the message's files; None keeps them.
+        """
         if self._interaction is not None and time.monotonic() >= self._handover_at:
-            await self._hand_over(content, **changes)
+            await self._hand_over(content, attachments, **changes)
             return
+        edit = changes if attachments is None else changes | {"attachments": _files(attachments)}
         try:
             if self._interaction is not None:
                 await self._interaction.edit_original_response(
-                    content=content, allowed_mentions=NO_MENTIONS, **changes
+                    content=content, allowed_mentions=NO_MENTIONS, **edit
                 )
             elif self.place.message_id is not None:
                 channel = self.client.get_partial_messageable(self.place.channel_id)
                 await channel.get_partial_message(self.place.message_id).edit(
-                    content=content, allowed_mentions=NO_MENTIONS, **changes
+                    content=content, allowed_mentions=NO_MENTIONS, **edit
                 )
             else:
-                await self._hand_over(content, **changes)
+                await self._hand_over(content, attachments, **changes)
                 return
         except discord.Forbidden as exc:
             raise SurfaceGoneError("the bot can no longer write to this channel") from exc
@@ -172,20 +178,21 @@ class DiscordSurface:
                 raise
             # The message is gone, or the interaction token expired early: carry on in a
             # new channel message.
-            await self._hand_over(content, **changes)
+            await self._hand_over(content, attachments, **changes)
             return
         self._shown = content
 
-    async def _hand_over(self, content: str, **changes: Any) -> None:
+    async def _hand_over(
+        self, content: str, attachments: list[tuple[Path, str]] | None, **changes: Any
+    ) -> None:
         """Post the job's state as a channel message and keep editing that from now on."""
         interaction, self._interaction = self._interaction, None
-        attachments = changes.pop("attachments", None)
         if attachments is None and self._preview is not None:
-            attachments = [discord.File(self._preview, filename="preview.mp4")]
+            attachments = [(self._preview, "preview.mp4")]
         channel = self.client.get_partial_messageable(self.place.channel_id)
         try:
             message = await channel.send(
-                content, files=attachments or [], allowed_mentions=NO_MENTIONS, **changes
+                content, files=_files(attachments) or [], allowed_mentions=NO_MENTIONS, **changes
             )
         except discord.Forbidden as exc:
             raise SurfaceGoneError("the bot can no longer write to this channel") from exc
@@ -204,3 +211,11 @@ class DiscordSurface:
     async def _store_place(self) -> None:
         if self._remember is not None:
             await self._remember(self.place.ref())
+
+
+def _files(attached: list[tuple[Path, str]] | None) -> list[discord.File] | None:
+    """Files opened for one request: discord.py closes a request's files once it is sent,
+    so the message that replaces a refused edit needs its own."""
+    if attached is None:
+        return None
+    return [discord.File(path, filename=name) for path, name in attached]

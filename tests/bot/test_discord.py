@@ -415,6 +415,28 @@ async def test_an_expired_token_hands_over_to_a_channel_message(
     assert await t.storage.db.fetch("SELECT state FROM jobs") == [("delivered",)]
 
 
+async def test_a_preview_refused_for_an_expired_token_moves_with_its_clip(
+    discord_bot: Build, media: FakeMedia
+) -> None:
+    preview_waiting, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "preview":
+            preview_waiting.set()
+            await release.wait()
+
+    t = await discord_bot(providers=FakeProviders(media, hook=hold))
+    payload = await t.dream(OWNER)
+    await asyncio.wait_for(preview_waiting.wait(), timeout=30)
+    t.fake.expire_token(payload)  # the preview's edit is the first to meet it
+    release.set()
+    await t.jobs.drain()
+
+    posted = [c for c in t.fake.calls_to("channel_message") if str(CHANNEL) in c.path]
+    assert [[f.filename for f in c.files] for c in posted] == [["preview.mp4"]]
+    assert await t.storage.db.fetch("SELECT state FROM jobs") == [("delivered",)]
+
+
 async def test_a_long_job_moves_before_the_token_expires(discord_bot: Build) -> None:
     t = await discord_bot(handover_after_s=0.0)
     payload = await t.dream(OWNER)
