@@ -16,14 +16,18 @@ import random
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from engine import (
     AdmissionRefusedError,
+    Aspect,
     Engine,
     Language,
+    Look,
     Notice,
+    PastDream,
+    Preferences,
     StageFailedError,
     StoredJob,
     StoryRejectedError,
@@ -77,13 +81,34 @@ class Rebuilder(Protocol):
 
 @dataclass(frozen=True)
 class Ask:
-    """A person's story, from a chat, to be admitted."""
+    """A person's story, from a chat, to be admitted.
+
+    What it leaves as None comes from the person's settings: a ``look`` whole (a job made
+    again is made as it was), or ``aspect``, ``voice`` and ``captions`` one by one (the
+    options of a single request).
+    """
 
     story: str
     requester: str
     chat: str | None = None
     seed: int | None = None
-    language: Language | None = None  # None: detected from the story
+    language: Language | None = None  # None: the person's setting, else detected
+    look: Look | None = None
+    aspect: Aspect | None = None
+    voice: str | None = None
+    captions: bool | None = None
+
+    def look_for(self, preferences: Preferences) -> Look:
+        """The look this request is made with, over the person's settings."""
+        if self.look is not None:
+            return self.look
+        base = preferences.look
+        return replace(
+            base,
+            aspect=self.aspect or base.aspect,
+            voice=self.voice or base.voice,
+            captions=base.captions if self.captions is None else self.captions,
+        )
 
 
 class ChatJobs:
@@ -100,13 +125,15 @@ class ChatJobs:
 
     async def start(self, ask: Ask, reply: Reply) -> str | None:
         """Admit the story and run its job in the background; its id, or None if refused."""
+        preferences = await self._preferences(ask.requester)
         try:
             request = await self.engine.admit(
                 ask.story,
                 requester=ask.requester,
                 chat=ask.chat,
                 seed=ask.seed,
-                language=ask.language,
+                language=ask.language or preferences.language,
+                look=ask.look_for(preferences),
             )
         except (StoryRejectedError, AdmissionRefusedError) as refusal:
             if reply.says_every_refusal or self._is_new_refusal(ask.requester, refusal.reason):
@@ -119,15 +146,26 @@ class ChatJobs:
         return request.job_id
 
     async def again(self, job_id: str, requester: str) -> Ask | None:
-        """A job's story again with a new seed (unchanged parts come from the cache).
+        """A job's story again, as it was made, with a new seed.
 
         None when the books no longer know the job.
         """
-        found = await self.engine.books.story_of(job_id)
-        if found is None:
+        past = await self.engine.books.past(job_id)
+        if past is None:
             return None
-        story, chat, language = found
-        return Ask(story, requester, chat, seed=random.randrange(2**31), language=language)
+        return Ask(
+            past.story,
+            requester,
+            past.chat,
+            seed=random.randrange(2**31),
+            language=past.language,
+            look=past.look,
+        )
+
+    async def edited(self, past: PastDream, story: str, chat: str | None) -> Ask:
+        """A changed story in place of a past one: made with the same seed and look, so
+        the scenes the change left alone come from the cache, and quickly."""
+        return Ask(story, past.user, chat, seed=past.seed_used, look=past.look)
 
     async def is_owner(self, job_id: str, requester: str) -> bool:
         """Whether ``requester`` asked for the job (only they may press its buttons)."""
@@ -162,6 +200,15 @@ class ChatJobs:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for surface in list(self._surfaces):
             await surface.close()
+
+    async def _preferences(self, user: str) -> Preferences:
+        """The person's settings; the defaults if the database cannot be read now (the
+        admission then says so, and charges nothing)."""
+        try:
+            return await self.engine.books.preferences(user)
+        except Exception:
+            log.warning("the settings of %s could not be read", user, exc_info=True)
+            return Preferences()
 
     def _remember(self, job_id: str) -> Remember:
         return functools.partial(self.engine.remember_surface, job_id)

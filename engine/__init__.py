@@ -1,6 +1,6 @@
 """dreambot's platform-free engine: a story in, a narrated video out."""
 
-from engine.books import Books, JobStats, QuotaPolicy, QuotaView
+from engine.books import HISTORY_SIZE, Books, JobStats, QuotaPolicy, QuotaView
 from engine.config import (
     ROLE_DEFAULTS,
     EngineConfig,
@@ -25,11 +25,16 @@ from engine.housekeeping import Retention
 from engine.models import (
     ENGLISH,
     Action,
+    Aspect,
     DreamRequest,
     DreamResult,
     JobFailure,
+    JobState,
     JobTicket,
     Language,
+    Look,
+    PastDream,
+    Preferences,
     Role,
     Stage,
 )
@@ -41,11 +46,13 @@ from engine.storage.jobs import StoredJob
 
 __all__ = [
     "ENGLISH",
+    "HISTORY_SIZE",
     "NN_",
     "N_",
     "ROLE_DEFAULTS",
     "Action",
     "AdmissionRefusedError",
+    "Aspect",
     "Books",
     "DatabaseMissingError",
     "DatabaseUnusableError",
@@ -55,11 +62,15 @@ __all__ = [
     "EngineConfig",
     "EngineError",
     "JobFailure",
+    "JobState",
     "JobStats",
     "JobTicket",
     "Language",
     "Limits",
+    "Look",
     "Notice",
+    "PastDream",
+    "Preferences",
     "ProgressSnapshot",
     "Providers",
     "QuotaPolicy",

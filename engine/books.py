@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.models import Language
+from engine.models import PastDream, Preferences
 from engine.storage import Refused, Storage
 from engine.storage.jobs import JobStats
 from engine.storage.ledger import QuotaPolicy, QuotaView, utc_now
 
-__all__ = ["Books", "JobStats", "QuotaPolicy", "QuotaView"]
+__all__ = ["HISTORY_SIZE", "Books", "JobStats", "QuotaPolicy", "QuotaView"]
+
+HISTORY_SIZE = 10  # dreams /mydreams lists
 
 
 class Books:
@@ -72,13 +74,22 @@ class Books:
         """The user who asked for a job (None if unknown)."""
         return await self.storage.jobs.owner(job_id)
 
-    async def story_of(self, job_id: str) -> tuple[str, str | None, Language | None] | None:
-        """A job's story, chat and language, for a regenerate (None if unknown)."""
-        found = await self.storage.jobs.story_of(job_id)
-        if found is None:
-            return None
-        story, chat, tag = found
-        return story, chat, Language.parse(tag) if tag else None
+    async def past(self, job_id: str) -> PastDream | None:
+        """A job as its owner may find it again, to make it again or edit it (None if
+        unknown)."""
+        return await self.storage.jobs.past(job_id)
+
+    async def history(self, user: str, *, limit: int = HISTORY_SIZE) -> list[PastDream]:
+        """The user's newest delivered dreams, newest first (/mydreams, inline mode)."""
+        return await self.storage.jobs.history(user, limit=limit)
+
+    async def preferences(self, user: str) -> Preferences:
+        """The user's settings (the defaults until they change one)."""
+        return await self.storage.users.get(user)
+
+    async def set_preferences(self, user: str, preferences: Preferences) -> None:
+        """Store the user's settings."""
+        await self.storage.users.put(user, preferences)
 
     async def chat_setting(self, chat: str, name: str) -> str | None:
         """A value an admin set for a chat or server (the gallery channel, say)."""

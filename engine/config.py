@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
-from engine.models import Role
+from engine.models import Look, Role
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,12 @@ class RenderConfig:
     audio_rate: int = 48000
     audio_bitrate: str = "128k"
     caption_font: Path | None = None  # tried first, for the characters it has (media/fonts.py)
+    captions: bool = True
+
+    def shaped(self, look: Look) -> RenderConfig:
+        """This render for one job's look: its shape (the short side kept) and captions."""
+        width, height = look.aspect.size(self.width, self.height)
+        return replace(self, width=width, height=height, captions=look.captions)
 
 
 # Scenes render at most 3840x2160 (8.3 Mpx, bot/settings.py); a picture far larger is no

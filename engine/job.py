@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import zlib
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from engine.models import (
     Stage,
     StageStatus,
     VisualKind,
+    seed_of,
 )
 from engine.notice import N_, Notice
 from engine.outcome import Outcome
@@ -109,7 +109,7 @@ class JobRun:
         self.journal = journal
         self.resumed = resumed
         self.job_id = request.job_id
-        self.seed = request.seed if request.seed is not None else zlib.crc32(request.story.encode())
+        self.seed = seed_of(request.story, request.seed)
         self.title = headline(request.story)
         self.workdir = context.config.work_dir / self.job_id
         self.tracker = ProgressTracker(self.title)
@@ -403,7 +403,8 @@ class JobRun:
             job_id=self.job_id,
             script=script,
             workdir=self.workdir,
-            render=self.context.config.render,
+            render=self.context.config.render.shaped(self.request.look),
+            voice=self.request.look.voice,
             providers=self.context.providers,
             step=self.step,
             ffmpeg=self.context.ffmpeg,

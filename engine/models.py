@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
+import json
 import re
 import uuid
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -197,6 +200,87 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+class Aspect(enum.StrEnum):
+    """The shape of a video: wide for a screen, tall for a phone held upright, or square."""
+
+    WIDE = "16:9"
+    TALL = "9:16"
+    SQUARE = "1:1"
+
+    def size(self, width: int, height: int) -> tuple[int, int]:
+        """The frame of this shape with the operator's size: the short side is kept, so a
+        tall or square video costs no more pixels a second than a wide one."""
+        long_side, short_side = max(width, height), min(width, height)
+        if self is Aspect.TALL:
+            return short_side, long_side
+        if self is Aspect.SQUARE:
+            return short_side, short_side
+        return long_side, short_side
+
+
+@dataclass(frozen=True)
+class Look:
+    """How one person wants their videos made; every field has the operator's default."""
+
+    aspect: Aspect = Aspect.WIDE
+    voice: str | None = None  # one of the voice provider's ``voices``; None: its first
+    captions: bool = True
+
+    def to_json(self) -> str:
+        """The look as stored with a job, so a resumed job is made the same way."""
+        return json.dumps(
+            {"aspect": self.aspect.value, "voice": self.voice, "captions": self.captions}
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Look:
+        """A stored look; the default for jobs stored before looks existed."""
+        if not text:
+            return cls()
+        data = json.loads(text)
+        voice = data.get("voice")
+        return cls(
+            aspect=Aspect(data.get("aspect", Aspect.WIDE.value)),
+            voice=str(voice) if voice else None,
+            captions=bool(data.get("captions", True)),
+        )
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """A person's settings: the language to narrate in (None: the story's own) and a look."""
+
+    language: Language | None = None
+    look: Look = field(default_factory=Look)
+
+
+def seed_of(story: str, seed: int | None) -> int:
+    """The seed a job is made with: the one asked for, else one the story always gives."""
+    return seed if seed is not None else zlib.crc32(story.encode())
+
+
+@dataclass(frozen=True)
+class PastDream:
+    """A job as its owner may find it again: to make it again, edit it or send it on."""
+
+    job_id: str
+    user: str
+    story: str
+    chat: str | None
+    language: Language | None  # None for jobs from before languages were stored
+    look: Look
+    seed: int | None
+    state: JobState
+    surface: str | None  # the adapter's reference: where the video is, once delivered
+    created_at: datetime
+
+    @property
+    def seed_used(self) -> int:
+        """The seed it was made with: an edit made with it again finds its unchanged
+        scenes' pictures, clips and narration in the cache."""
+        return seed_of(self.story, self.seed)
+
+
 @dataclass(frozen=True)
 class DreamRequest:
     """A story someone asked to see, validated and admitted (see ``Engine.admit``)."""
@@ -207,6 +291,7 @@ class DreamRequest:
     job_id: str = field(default_factory=new_job_id)
     chat: str | None = None
     language: Language = ENGLISH
+    look: Look = field(default_factory=Look)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from engine.models import (
     JobFailure,
     JobState,
     Language,
+    Look,
     Part,
     PartKind,
     Role,
@@ -114,15 +115,17 @@ class Engine:
         chat: str | None = None,
         seed: int | None = None,
         language: Language | None = None,
+        look: Look | None = None,
     ) -> DreamRequest:
         """Validate, moderate and reserve (StoryRejectedError, AdmissionRefusedError).
 
-        The story's language is detected unless ``language`` says it. Nothing is charged
+        The story's language is detected unless ``language`` says it; ``look`` is how the
+        video is made (the defaults if None), kept with the job. Nothing is charged
         for a refusal: the reservation is the last step.
         """
         self._refuse_if_stopping()
         try:
-            return await self._admit(story, requester, chat, seed, language)
+            return await self._admit(story, requester, chat, seed, language, look or Look())
         except (StoryRejectedError, AdmissionRefusedError) as refusal:
             self._count(refusal)
             raise
@@ -171,11 +174,12 @@ class Engine:
         chat: str | None,
         seed: int | None,
         language: Language | None,
+        look: Look,
     ) -> DreamRequest:
         story = validate_story(story, self.config.story)
         if language is None:
             language = await _detect(story)
-        request = DreamRequest(story, requester, seed, chat=chat, language=language)
+        request = DreamRequest(story, requester, seed, chat=chat, language=language, look=look)
         ledger = self._storage.ledger
         await ledger.precheck(requester)
         if self.providers.moderation is not None:
@@ -191,7 +195,16 @@ class Engine:
                 raise StoryRejectedError(CHECK_UNAVAILABLE) from None
         cost = self._estimate_cost(request.story)
         await ledger.admit(
-            Ask(request.job_id, requester, request.story, chat, seed, cost, language.tag)
+            Ask(
+                request.job_id,
+                requester,
+                request.story,
+                chat,
+                seed,
+                cost,
+                language.tag,
+                look.to_json(),
+            )
         )
         return request
 
@@ -267,6 +280,7 @@ class Engine:
                 job_id=stored.job_id,
                 chat=stored.chat,
                 language=language,
+                look=stored.look,
             )
             run = JobRun(self._context, request, surface, journal, resumed=True)
             tasks.append(asyncio.create_task(self._run(run, None), name=f"resume-{stored.job_id}"))

@@ -114,11 +114,17 @@ class Voice(Provider, Protocol):
     has silence of speaking length rather than letters spelled out one by one.
     """
 
+    # The voices a person may choose (their settings), the default first; ``narrate``
+    # speaks with the default for a voice it does not have (one chosen under another
+    # provider).
+    choices: tuple[str, ...]
+
     async def narrate(
         self,
         text: str,
         *,
         language: Language,
+        voice: str | None = None,
         out_dir: Path,
         ticket: RequestTicket | None = None,
     ) -> Path: ...

@@ -84,6 +84,7 @@ class SceneWorker:
         ffmpeg: FFmpeg,
         tracker: ProgressTracker,
         journal: Journal,
+        voice: str | None = None,
     ) -> None:
         self._job_id = job_id
         self._script = script
@@ -94,6 +95,7 @@ class SceneWorker:
         self._ffmpeg = ffmpeg
         self._tracker = tracker
         self._journal = journal
+        self._voice = voice  # the person's choice; None: the provider's first
 
     async def build(self, spec: SceneSpec) -> SceneResult | SceneFailure:
         """Make one scene, from provider calls to its normalised file."""
@@ -228,10 +230,10 @@ class SceneWorker:
                 raise MediaError("the scene has nothing to say")
             made = await self._step.make(
                 Part(PartKind.NARRATION, spec.index),
-                {"text": text, "language": language.tag},
+                {"text": text, "language": language.tag, "voice": self._voice},
                 folder,
                 lambda ticket: voice.narrate(
-                    text, language=language, out_dir=folder, ticket=ticket
+                    text, language=language, voice=self._voice, out_dir=folder, ticket=ticket
                 ),
                 check,
             )

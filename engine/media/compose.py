@@ -142,6 +142,8 @@ async def prepare_soundtrack(
         + ["-t", f"{duration:.6f}", "-c:a", "aac", "-b:a", render.audio_bitrate]
         + ["-ac", "2", "-ar", str(render.audio_rate), "-vn", str(audio)]
     )
+    if not render.captions:
+        return Soundtrack(audio, duration, ())
     style = CaptionStyle(render.width, render.height, language, render.caption_font)
     captions = await asyncio.to_thread(_write_cues, text, duration, style, folder)
     return Soundtrack(audio, duration, tuple(captions))

@@ -110,18 +110,27 @@ class OpenAIScriptWriter:
         return _checked_script(message.parsed, seed, language)
 
 
+# The speech endpoint's built-in voices (the API reference); tts-1 and tts-1-hd speak the
+# first nine, the newer models all of them.
+_TTS1_VOICES = ("alloy", "ash", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer")
+_VOICES = (*_TTS1_VOICES, "ballad", "verse", "marin", "cedar")
+
+
 class OpenAIVoice:
     """Narration from the speech endpoint, streamed to a file."""
 
     def __init__(self, client: openai.AsyncOpenAI, model: str, voice: str) -> None:
         self._client, self._model, self._voice = client, model, voice
         self.identity = f"openai:{model} voice:{voice}/2"
+        offered = _TTS1_VOICES if model.startswith("tts-1") else _VOICES
+        self.choices = (voice, *(name for name in offered if name != voice))
 
     async def narrate(
         self,
         text: str,
         *,
         language: Language,
+        voice: str | None = None,
         out_dir: Path,
         ticket: RequestTicket | None = None,
     ) -> Path:
@@ -135,7 +144,7 @@ class OpenAIVoice:
         with _mapped_errors():
             async with self._client.audio.speech.with_streaming_response.create(
                 model=self._model,
-                voice=self._voice,
+                voice=voice if voice in self.choices else self._voice,
                 input=text[:4096],
                 response_format="mp3",
                 instructions=instructions,

@@ -12,6 +12,7 @@ from engine.storage.db import Database
 from engine.storage.jobs import JobStore, StoredJob
 from engine.storage.ledger import Ledger, QuotaPolicy
 from engine.storage.patience import Patience, Refused, Write
+from engine.storage.users import UserSettings
 
 __all__ = [
     "ChatSettings",
@@ -23,6 +24,7 @@ __all__ = [
     "Refused",
     "Storage",
     "StoredJob",
+    "UserSettings",
     "Write",
 ]
 
@@ -35,6 +37,7 @@ class Storage:
     ledger: Ledger
     jobs: JobStore
     chats: ChatSettings
+    users: UserSettings
     patience: Patience = field(default_factory=Patience)
 
     @classmethod
@@ -52,7 +55,12 @@ class Storage:
         db = await Database.open(path, create=create)
         patience = Patience(on_refused)
         return cls(
-            db, Ledger(db, policy, patience), JobStore(db, patience), ChatSettings(db), patience
+            db,
+            Ledger(db, policy, patience),
+            JobStore(db, patience),
+            ChatSettings(db),
+            UserSettings(db),
+            patience,
         )
 
     async def settle(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.models import JobState, Stage, StageStatus
+from engine.models import JobState, Language, Look, PastDream, Stage, StageStatus
 from engine.storage.db import Database, Transaction
 from engine.storage.ledger import MICROS
 from engine.storage.patience import Patience, Write
@@ -24,8 +24,12 @@ _START = sql(
     "UPDATE jobs SET state = {running}, workdir = ?, surface = coalesce(surface, ?) WHERE id = ?"
 )
 _UNFINISHED = sql(
-    "SELECT id, user_key, chat_key, story, language, seed, surface, workdir, created_at FROM jobs "
-    "WHERE state IN {unfinished} ORDER BY created_at"
+    "SELECT id, user_key, chat_key, story, language, look, seed, surface, workdir, created_at "
+    "FROM jobs WHERE state IN {unfinished} ORDER BY created_at"
+)
+_PAST = (
+    "SELECT id, user_key, story, chat_key, language, look, seed, state, surface, created_at "
+    "FROM jobs"
 )
 _UNFINISHED_OF = sql(
     "SELECT id FROM jobs WHERE user_key = ? AND state IN {unfinished} ORDER BY created_at"
@@ -54,6 +58,7 @@ class StoredJob:
     chat: str | None
     story: str
     language: str | None  # a BCP 47 tag; None for jobs from before languages were stored
+    look: Look
     seed: int | None
     surface: str | None
     workdir: Path | None
@@ -101,12 +106,19 @@ class JobStore:
         rows = await self.db.fetch("SELECT user_key FROM jobs WHERE id = ?", (job_id,))
         return str(rows[0][0]) if rows else None
 
-    async def story_of(self, job_id: str) -> tuple[str, str | None, str | None] | None:
-        """A finished job's story, chat and language tag, for a regenerate."""
+    async def past(self, job_id: str) -> PastDream | None:
+        """A job as its owner may find it again (None if unknown)."""
+        rows = await self.db.fetch(f"{_PAST} WHERE id = ?", (job_id,))
+        return _past(*rows[0]) if rows else None
+
+    async def history(self, user: str, *, limit: int) -> list[PastDream]:
+        """A user's newest delivered jobs, newest first."""
         rows = await self.db.fetch(
-            "SELECT story, chat_key, language FROM jobs WHERE id = ?", (job_id,)
+            f"{_PAST} WHERE user_key = ? AND state = ? ORDER BY created_at DESC, rowid DESC "
+            "LIMIT ?",
+            (user, JobState.DELIVERED, limit),
         )
-        return (str(rows[0][0]), rows[0][1], rows[0][2]) if rows else None
+        return [_past(*row) for row in rows]
 
     async def finish(
         self,
@@ -215,6 +227,7 @@ class JobStore:
         chat: str | None,
         story: str,
         language: str | None,
+        look: str | None,
         seed: int | None,
         surface: str | None,
         workdir: str | None,
@@ -238,6 +251,7 @@ class JobStore:
             chat,
             story,
             language,
+            Look.from_json(look),
             seed,
             surface,
             Path(workdir) if workdir else None,
@@ -245,3 +259,29 @@ class JobStore:
             requests,
             datetime.fromisoformat(created_at),
         )
+
+
+def _past(
+    job_id: str,
+    user: str,
+    story: str,
+    chat: str | None,
+    language: str | None,
+    look: str | None,
+    seed: int | None,
+    state: str,
+    surface: str | None,
+    created_at: str,
+) -> PastDream:
+    return PastDream(
+        job_id=job_id,
+        user=user,
+        story=story,
+        chat=chat,
+        language=Language.parse(language) if language else None,
+        look=Look.from_json(look),
+        seed=seed,
+        state=JobState(state),
+        surface=surface,
+        created_at=datetime.fromisoformat(created_at),
+    )

@@ -33,9 +33,11 @@ _USED_UP = NN_(
 )
 _ADMIT = sql("""
 INSERT INTO jobs (
-    id, user_key, chat_key, day, story, language, seed, cost_micros, state, charge, created_at
+    id, user_key, chat_key, day, story, language, look, seed, cost_micros, state, charge,
+    created_at
 )
-SELECT :id, :user, :chat, :day, :story, :language, :seed, :cost, {admitted}, {reserved}, :now
+SELECT :id, :user, :chat, :day, :story, :language, :look, :seed, :cost, {admitted}, {reserved},
+    :now
 WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_key = :user AND banned = 1)
   AND (SELECT count(*) FROM jobs
        WHERE user_key = :user AND state IN {unfinished}) < :max_running
@@ -100,6 +102,7 @@ class Ask:
     seed: int | None = None
     cost: float = 0.0
     language: str | None = None  # a BCP 47 tag
+    look: str | None = None  # engine.models.Look, as JSON
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,7 @@ class Ledger:
                 "day": day,
                 "story": ask.story,
                 "language": ask.language,
+                "look": ask.look,
                 "seed": ask.seed,
                 "cost": micros(ask.cost),
                 "now": now.isoformat(),

@@ -157,6 +157,21 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             END""",
         ),
     ),
+    (
+        "007_looks_and_user_settings",
+        (
+            # NULL for jobs from before looks: the default look (16:9, first voice, captions).
+            "ALTER TABLE jobs ADD COLUMN look TEXT",
+            """CREATE TABLE user_settings (
+                user_key TEXT PRIMARY KEY,
+                language TEXT,
+                look TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+            # /mydreams and inline mode read a user's newest delivered jobs.
+            "CREATE INDEX jobs_by_user ON jobs (user_key, created_at)",
+        ),
+    ),
 )
 
 

@@ -25,7 +25,7 @@ from engine import (
 from engine.books import Books
 from engine.media.measure import count_video
 from engine.media.probe import probe
-from engine.models import DreamResult, VisualKind
+from engine.models import Aspect, DreamResult, Look, VisualKind
 from engine.progress import ProgressSnapshot
 from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
@@ -97,14 +97,19 @@ async def storage(tmp_path) -> AsyncIterator[Storage]:
 
 
 async def dream(
-    config: EngineConfig, ffmpeg, storage: Storage, surface: RecordingSurface, story: str = STORY
+    config: EngineConfig,
+    ffmpeg,
+    storage: Storage,
+    surface: RecordingSurface,
+    story: str = STORY,
+    look: Look | None = None,
 ) -> tuple[DreamResult, Built]:
     built = build_providers(Settings(), ffmpeg, config.render)
     engine = Engine(
         config, built.providers, ffmpeg, books=Books(storage), estimate_cost=built.estimate_cost
     )
     try:
-        request = await engine.admit(story, requester="telegram:5")
+        request = await engine.admit(story, requester="telegram:5", look=look)
         result = await asyncio.wait_for(engine.dream(request, surface), timeout=120)
     finally:
         await built.close()
@@ -137,6 +142,27 @@ async def test_a_story_becomes_a_video_through_fal_and_openai(
     assert queue_places and min(queue_places) >= 1  # "clips 1/3 · queue #2" was shown
     cost = (await storage.db.fetch("SELECT cost_micros, charge FROM jobs"))[0]
     assert cost == (round(1e6 * (0.01 + 0.002 + 3 * (0.003 + 0.10 + 0.003))), "committed")
+
+
+async def test_a_tall_job_asks_fal_for_tall_pictures_and_speaks_in_the_chosen_voice(
+    config, ffmpeg, services, storage
+) -> None:
+    look = Look(aspect=Aspect.TALL, voice="coral", captions=False)
+    result, _ = await dream(config, ffmpeg, storage, RecordingSurface(), look=look)
+
+    asked = [s.arguments["image_size"] for s in services.fal.submissions if s.app == IMAGE]
+    # The operator's 160x90, stood upright: the short side kept.
+    assert asked == [{"width": 90, "height": 160}] * 3
+    for scene in result.scenes:
+        video = (await probe(ffmpeg, scene.path)).video
+        assert video is not None and (video.width, video.height) == (90, 160)
+    final = (await probe(ffmpeg, result.final)).video
+    assert final is not None and (final.width, final.height) == (90, 160)
+    assert {(call.json or {}).get("voice") for call in services.openai.calls("speech")} == {"coral"}
+    # Captions off: no caption picture was drawn for any scene.
+    assert not list(config.work_dir.rglob("cue_*.png"))
+    stored = await storage.db.fetch("SELECT look FROM jobs")
+    assert Look.from_json(stored[0][0]) == look
 
 
 async def test_a_flagged_story_is_refused_and_charges_nothing(

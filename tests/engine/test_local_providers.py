@@ -10,7 +10,7 @@ import pytest
 from engine.config import RenderConfig
 from engine.media.compose import prepare_soundtrack, render_scene
 from engine.media.probe import probe
-from engine.models import ENGLISH, Narration, Visual, VisualKind
+from engine.models import ENGLISH, Aspect, Look, Narration, Visual, VisualKind
 from engine.providers.local import LocalVoice, local_providers
 from engine.speech import speaking_time
 
@@ -56,19 +56,38 @@ async def test_the_offline_preview_is_small_motion(ffmpeg, tmp_path) -> None:
     assert info.duration_s is not None and info.duration_s >= 2
 
 
-async def test_offline_image_and_clip_follow_the_render_size(ffmpeg, tmp_path) -> None:
+@pytest.mark.parametrize("aspect", list(Aspect))
+async def test_offline_image_and_clip_take_the_jobs_shape(ffmpeg, tmp_path, aspect) -> None:
     render = RenderConfig(width=320, height=180, fps=12, preset="ultrafast")
     providers = local_providers(ffmpeg, render)
+    shaped = render.shaped(Look(aspect=aspect))
     image = await providers.images.generate_image(
-        TEXT, seed=1, width=320, height=180, out_dir=tmp_path
+        TEXT, seed=1, width=shaped.width, height=shaped.height, out_dir=tmp_path
     )
     clip = await providers.clips.generate_clip(
         image, TEXT, seed=1, duration_s=2.0, out_dir=tmp_path
     )
 
+    expected = {Aspect.WIDE: (320, 180), Aspect.TALL: (180, 320), Aspect.SQUARE: (180, 180)}
     info = await probe(ffmpeg, clip)
-    assert info.video is not None and (info.video.width, info.video.height) == (320, 180)
+    assert info.video is not None and (info.video.width, info.video.height) == expected[aspect]
     assert info.duration_s == pytest.approx(2.0, abs=0.1)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+async def test_each_offline_voice_sounds_different_and_an_unknown_one_is_the_standard(
+    tmp_path,
+) -> None:
+    voice = LocalVoice()
+    spoken = {}
+    for name in (*voice.choices, "nova"):  # "nova" is OpenAI's, not espeak-ng's
+        folder = tmp_path / name
+        folder.mkdir()
+        path = await voice.narrate(TEXT, language=ENGLISH, voice=name, out_dir=folder)
+        spoken[name] = path.read_bytes()
+
+    assert len({spoken[name] for name in voice.choices}) == len(voice.choices)
+    assert spoken["nova"] == spoken[voice.choices[0]]
 
 
 def bottom_band_whiteness(ffmpeg_exe: str, video: Path, at: float, out: Path) -> int:

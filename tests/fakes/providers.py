@@ -107,6 +107,8 @@ class FakeProviders:
     attached: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     narrated: list[tuple[str, Language]] = field(default_factory=list)  # what voices were given
+    voices_used: list[str | None] = field(default_factory=list)  # the voice asked for, each time
+    choices: tuple[str, ...] = ("fake-a", "fake-b")
     identity: str = "fake/1"
 
     async def write_script(
@@ -167,11 +169,13 @@ class FakeProviders:
         text: str,
         *,
         language: Language,
+        voice: str | None = None,
         out_dir: Path,
         ticket: RequestTicket | None = None,
     ) -> Path:
         """The prepared narration."""
         self.narrated.append((text, language))
+        self.voices_used.append(voice)
         async with self._call("voice", _scene_of(text), ticket) as fault:
             return _hand_out(self.media.narration, out_dir / "narration.wav", fault)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from PIL import Image
+
 from engine.media.art import render_scene
 from engine.media.compose import render_motion
 from engine.media.ffmpeg import FFmpeg
@@ -40,13 +42,18 @@ class LocalImageGenerator:
 
 
 class LocalClipGenerator:
-    """Ken Burns motion over the scene picture, encoded fast as an intermediate."""
+    """Ken Burns motion over the scene picture, encoded fast as an intermediate.
+
+    The clip has the picture's size: a job's pictures are drawn in its own shape (wide,
+    tall or square), and the clip keeps it. ``width`` and ``height`` are the operator's,
+    for pictures of no usable size.
+    """
 
     def __init__(self, ffmpeg: FFmpeg, *, width: int, height: int, fps: int) -> None:
         self._ffmpeg = ffmpeg
         self._size = (width, height)
         self._fps = fps
-        self.identity = f"local-ken-burns/1 {width}x{height}@{fps}"
+        self.identity = f"local-ken-burns/2 @{fps}"
 
     async def generate_clip(
         self,
@@ -59,7 +66,7 @@ class LocalClipGenerator:
         ticket: RequestTicket | None = None,
     ) -> Path:
         """Animate the picture for about ``duration_s`` seconds."""
-        width, height = self._size
+        width, height = await asyncio.to_thread(_even_size, image, self._size)
         return await render_motion(
             self._ffmpeg,
             image,
@@ -102,3 +109,15 @@ class LocalPreviewGenerator:
             out=out_dir / "preview.mp4",
             crf=30,
         )
+
+
+def _even_size(image: Path, otherwise: tuple[int, int]) -> tuple[int, int]:
+    """The picture's size rounded down to even numbers (H.264 in 4:2:0 needs them)."""
+    try:
+        with Image.open(image) as opened:
+            width, height = opened.size
+    except OSError:
+        return otherwise
+    if width < 2 or height < 2:
+        return otherwise
+    return width - width % 2, height - height % 2

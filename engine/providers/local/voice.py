@@ -14,6 +14,8 @@ from engine.process import read_process, run_process
 from engine.providers.local.voices import VoiceList
 from engine.speech import speaking_time
 
+STANDARD_VOICE = "standard"
+
 
 class LocalVoice:
     """Speaks with espeak-ng if the machine has it; falls back to silence sized to the words.
@@ -22,6 +24,10 @@ class LocalVoice:
     letter, like kanji in Japanese) raises VoiceUnavailableError: the scene gets silence of
     speaking length, and the result says why.
     """
+
+    # espeak-ng's own voice for the language, then variants of it (espeak-ng-data/voices/!v)
+    # that every language can take: two higher voices and a lower one.
+    choices: tuple[str, ...] = (STANDARD_VOICE, "linda", "anika", "michel")
 
     def __init__(
         self,
@@ -65,6 +71,7 @@ class LocalVoice:
         text: str,
         *,
         language: Language,
+        voice: str | None = None,
         out_dir: Path,
         ticket: RequestTicket | None = None,
     ) -> Path:
@@ -72,10 +79,12 @@ class LocalVoice:
         path = out_dir / "narration.wav"
         if self._exe is None:
             return write_silence(path, speaking_time(text))
-        voice = (await self.voices()).voice_for(language, text)
-        if voice is None:
+        speaker = (await self.voices()).voice_for(language, text)
+        if speaker is None:
             raise VoiceUnavailableError(language)
-        argv = [self._exe, "-v", voice, "-s", str(self._wpm), "-w", str(path), "--stdin"]
+        if voice in self.choices and voice != STANDARD_VOICE:
+            speaker = f"{speaker}+{voice}"
+        argv = [self._exe, "-v", speaker, "-s", str(self._wpm), "-w", str(path), "--stdin"]
         try:
             code, stderr = await run_process(
                 argv, timeout_s=self._timeout_s, stdin=text.encode("utf-8")
