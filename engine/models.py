@@ -129,6 +129,8 @@ class Action(enum.StrEnum):
     CANCEL = "cancel"
     REGENERATE = "regenerate"
     SHARE = "share"  # offered by adapters that have somewhere to share to
+    RESEND = "resend"  # a past dream sent again where it is asked for (/mydreams)
+    EDIT = "edit"  # the story changed and made again, its unchanged scenes from the cache
 
 
 class VisualKind(enum.StrEnum):

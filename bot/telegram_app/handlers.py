@@ -17,9 +17,11 @@ from bot.actions import NOT_YOURS
 from bot.chat_jobs import Ask, ChatJobs
 from bot.i18n import Words
 from bot.telegram_app import render
+from bot.telegram_app.history import build_history_router, replied_dream, resend
 from bot.telegram_app.keyboards import JobButton
 from bot.telegram_app.menu import build_menu_router
 from bot.telegram_app.places import TelegramOptions, TelegramSurfaces
+from bot.telegram_app.settings_menu import build_settings_router
 from bot.telegram_app.sharing import share
 from bot.telegram_app.story_text import story_text
 from bot.users import Platform, chat_key, parse_user, user_key
@@ -38,6 +40,8 @@ def build_router() -> Router:
         private_story, F.chat.type == "private", F.text, ~F.text.startswith("/")
     )
     router.callback_query.register(press, JobButton.filter())
+    router.include_router(build_settings_router())
+    router.include_router(build_history_router())
     # Last: /cancel, and what no handler above took (unknown commands, media).
     router.include_router(build_menu_router())
     return router
@@ -100,10 +104,17 @@ async def start_dream(
     surfaces: TelegramSurfaces,
     words: Words,
 ) -> None:
-    """Ask for ``user``'s story, the job replying to ``message`` in ``words``."""
+    """Ask for ``user``'s story, the job replying to ``message`` in ``words``.
+
+    A story sent as a reply to one of the person's own videos is that dream edited: made
+    again with its seed and look, so the scenes the change left alone come from the cache.
+    """
     is_group = message.chat.type != "private"
     chat = chat_key(Platform.TELEGRAM, message.chat.id) if is_group else None
-    await jobs.start(Ask(story, telegram_user(user), chat), surfaces.reply_to(message, user, words))
+    asker = telegram_user(user)
+    past = await replied_dream(message, jobs.engine, asker)
+    ask = await jobs.edited(past, story, chat) if past is not None else Ask(story, asker, chat)
+    await jobs.start(ask, surfaces.reply_to(message, user, words))
 
 
 async def admin_command(
@@ -172,3 +183,5 @@ async def press(
         await jobs.start(ask, surfaces.reply_to(message, query.from_user, words))
     elif callback_data.action == Action.SHARE and isinstance(message, Message):
         await share(query, bot, job, message, options.gallery_chat, surfaces.shares, words)
+    elif callback_data.action is Action.RESEND:
+        await resend(query, bot, engine, job, words)

@@ -20,6 +20,8 @@ MENU = (
     ("dream", N_("Turn a story into a narrated video")),
     ("quota", N_("How many dreams you have left today")),
     ("cancel", N_("Stop the dream you are making")),
+    ("settings", N_("Your language, voice, shape and captions")),
+    ("mydreams", N_("Your latest dreams, to send again")),
     ("help", N_("What this bot does")),
 )
 NOT_A_STORY = N_(

@@ -71,6 +71,10 @@ class Place:
     # The asker's language, kept with the reference so a job resumed after a restart
     # still speaks it (references stored before it existed read as English).
     locale: str = DEFAULT_LOCALE
+    # The delivered video's file_id: /mydreams and inline mode send it again by this id,
+    # with no upload. On the message itself: the final may have landed as a new reply.
+    file_id: str | None = None
+    video_message_id: int | None = None
 
     def ref(self) -> str:
         """The reference string stored with the job."""
@@ -180,12 +184,23 @@ class TelegramSurface:
         upload_s = self._delivery.upload_timeout(video.stat().st_size)
         if self.place.message_id is not None and not self._gone:
             async with self._pacer.turn(final=True), self._showing_upload():
-                if await self._edit_final(media, markup, upload_s):
-                    return
+                edited = await self._edit_final(media, markup, upload_s)
+            if edited:
+                await self._keep_video(edited)
+                return
         # The message cannot take the video (deleted by someone, or an edit Telegram
         # refuses): the video still reaches the asker, as a new reply.
         async with self._pacer.turn(final=True, new_message=True), self._showing_upload():
-            await self._send_video(video, caption, markup, upload_s)
+            sent = await self._send_video(video, caption, markup, upload_s)
+        await self._keep_video(sent)
+
+    async def _keep_video(self, sent: object) -> None:
+        """Store where the delivered video is and its file_id, for /mydreams and inline
+        mode (an edit answered True instead of the message leaves nothing to keep)."""
+        if isinstance(sent, Message) and sent.video is not None:
+            self.place.file_id = sent.video.file_id
+            self.place.video_message_id = sent.message_id
+            await self._store_place()
 
     @contextlib.asynccontextmanager
     async def _showing_upload(self) -> AsyncIterator[None]:
@@ -214,8 +229,8 @@ class TelegramSurface:
 
     async def _edit_final(
         self, media: InputMediaVideo, markup: InlineKeyboardMarkup, upload_s: int
-    ) -> bool:
-        """Whether the job's message became the final video.
+    ) -> Message | bool:
+        """The edited message (or True) if the job's message became the final video.
 
         An edit that timed out may have landed; repeating it is harmless (the same message
         is edited again), so a timeout is retried like any outage, never reported.
@@ -236,12 +251,14 @@ class TelegramSurface:
             # turned into a video…): a new message is still worth a try.
             log.warning("job %s: the final could not replace its message: %s", self.job_id, exc)
             return False
+        if isinstance(edited, Message):
+            return edited
         return edited is not None
 
     async def _send_video(
         self, video: Path, caption: str, markup: InlineKeyboardMarkup, upload_s: int
-    ) -> None:
-        await self._call(
+    ) -> object:
+        return await self._call(
             lambda: self.bot.send_video(
                 self.place.chat_id,
                 FSInputFile(video),

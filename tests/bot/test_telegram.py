@@ -22,7 +22,7 @@ from bot.telegram_app.surface import Place
 from engine import Engine, EngineConfig, Providers
 from engine.books import Books
 from engine.media.ffmpeg import FFmpeg
-from engine.ports import Moderator
+from engine.ports import Moderator, ScriptWriter
 from engine.providers.openai import OpenAIModerator, openai_client
 from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
@@ -59,11 +59,12 @@ class Harness:
         group: bool = False,
         language: str | None = None,
         thread: int | None = None,
+        reply_to: int | None = None,
     ) -> int:
         update = self.fake.message_update(
             next(self.update_ids), chat or user, user, text,
             chat_type="supergroup" if group else "private", username=f"user{user}",
-            thread_id=thread,
+            thread_id=thread, reply_to=reply_to,
         )  # fmt: skip
         if language is not None:  # what a Telegram client reports of its user's language
             update["message"]["from"]["language_code"] = language
@@ -72,6 +73,11 @@ class Harness:
 
     async def press(self, user: int, chat: int, message_id: int, action: str, job: str) -> None:
         data = JobButton(action=action, job=job).pack()
+        await self.feed(
+            self.fake.callback_update(next(self.update_ids), chat, user, message_id, data)
+        )
+
+    async def press_data(self, user: int, chat: int, message_id: int, data: str) -> None:
         await self.feed(
             self.fake.callback_update(next(self.update_ids), chat, user, message_id, data)
         )
@@ -117,6 +123,7 @@ async def telegram(
             lossless: bool = False,
             moderation: Moderator | None = None,
             delivery: DeliveryPolicy = FAST_RETRIES,
+            script: ScriptWriter | None = None,
         ) -> Harness:
             fakes = providers or FakeProviders(media)
             store = storage or await Storage.open(
@@ -124,7 +131,7 @@ async def telegram(
             )
             engine = Engine(
                 replace(config, render=replace(config.render, crf=0)) if lossless else config,
-                Providers(fakes, fakes, fakes, fakes, fakes, moderation=moderation),
+                Providers(script or fakes, fakes, fakes, fakes, fakes, moderation=moderation),
                 ffmpeg,
                 books=Books(store),
                 use_cache=True,

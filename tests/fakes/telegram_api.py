@@ -30,7 +30,7 @@ EDITS = frozenset(
 # aiogram sends nested objects as JSON strings inside the form.
 JSON_FIELDS = (
     "reply_markup", "reply_parameters", "media", "entities", "caption_entities",
-    "link_preview_options", "commands",
+    "link_preview_options", "commands", "results",
 )  # fmt: skip
 ACTIONS = frozenset({"typing", "upload_photo", "record_video", "upload_video", "record_voice",
                      "upload_voice", "upload_document", "choose_sticker", "find_location",
@@ -74,6 +74,10 @@ SENDS = frozenset({"sendMessage", "sendVideo", "sendAnimation", "copyMessage"})
 # gets this (the Bot API's own wording; text: "0-200 characters").
 QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
 CALLBACK_TEXT_LIMIT = 200
+# Bot API, answerInlineQuery: "No more than 50 results per query are allowed."
+INLINE_RESULTS_LIMIT = 50
+# InlineQueryResult*: "id — Unique identifier for this result, 1-64 Bytes".
+INLINE_ID_BYTES = 64
 GENERAL_TOPIC = 1  # a forum's General topic, which every forum has and no one creates
 
 
@@ -201,6 +205,11 @@ class FakeTelegramAPI:
         self.sent_at: dict[int, list[float]] = {}  # when each new message landed, per chat
         self.callback_answers: dict[str, dict[str, Any]] = {}  # query id -> its one answer
         self._queries: set[str] = set()  # callback query ids sent in updates, not answered
+        # Inline mode is switched on in @BotFather (/setinline); until then getMe says
+        # supports_inline_queries false and Telegram sends no inline queries.
+        self.inline_mode = False
+        self._inline_queries: set[str] = set()  # inline query ids sent, not answered
+        self.inline_answers: dict[str, dict[str, Any]] = {}  # inline query id -> its answer
         self.topics: dict[int, dict[int, str]] = {}  # forum chat -> topic thread id -> name
         self._poll: asyncio.Future[None] | None = None  # the getUpdates being held open
         self._last_id: dict[int, int] = {}
@@ -208,8 +217,9 @@ class FakeTelegramAPI:
         self._port = 0
         self._handlers: dict[str, Callable[[_Request], Any]] = {
             "getMe": lambda r: (
-                self.me | {"can_join_groups": True, "supports_inline_queries": False}
+                self.me | {"can_join_groups": True, "supports_inline_queries": self.inline_mode}
             ),
+            "answerInlineQuery": self._answer_inline,
             "sendMessage": self._send_message,
             "sendVideo": self._send_media,
             "sendAnimation": self._send_media,
@@ -446,6 +456,14 @@ class FakeTelegramAPI:
             message = {"chat": self._chat_json(chat_id), "message_id": message_id, "date": 0}
         update = tg.callback_update(update_id, chat_id, user_id, message_id, data, message)
         self._queries.add(update["callback_query"]["id"])
+        return update
+
+    def inline_update(self, update_id: int, user_id: int, query: str) -> dict[str, Any]:
+        """Someone typing "@bot QUERY" in any chat (only once inline mode is on)."""
+        if not self.inline_mode:
+            raise AssertionError("Telegram sends inline queries only to bots with inline mode")
+        update = tg.inline_update(update_id, user_id, query)
+        self._inline_queries.add(update["inline_query"]["id"])
         return update
 
     def forum(self, chat_id: int) -> None:
@@ -795,6 +813,36 @@ class FakeTelegramAPI:
             raise _bad("MESSAGE_TOO_LONG")
         self._queries.discard(query)
         self.callback_answers[query] = r.params
+        return True
+
+    def _answer_inline(self, r: _Request) -> bool:
+        """answerInlineQuery (Bot API): one answer per query, at most 50 results, each with
+        a unique id of 1-64 bytes; a cached video names a stored video's file_id and has a
+        title (InlineQueryResultCachedVideo)."""
+        query = str(r.params.get("inline_query_id", ""))
+        if query not in self._inline_queries:
+            raise _bad(QUERY_INVALID)
+        results = r.params.get("results")
+        if not isinstance(results, list):
+            raise _bad("results must be an array of InlineQueryResult")
+        if len(results) > INLINE_RESULTS_LIMIT:
+            raise _bad("RESULTS_TOO_MUCH")
+        ids = [str(result.get("id", "")) for result in results]
+        if any(not 1 <= len(rid.encode()) <= INLINE_ID_BYTES for rid in ids):
+            raise _bad("RESULT_ID_INVALID")
+        if len(set(ids)) != len(ids):
+            raise _bad("RESULT_ID_DUPLICATE")
+        for result in results:
+            if result.get("type") != "video" or "video_file_id" not in result:
+                self.unexpected.append(f"inline result {result.get('type')}")
+                raise _bad("only cached videos are supported by FakeTelegramAPI")
+            if not result.get("title"):
+                raise _bad("RESULT_TITLE_EMPTY")
+            stored = self.files.get(str(result["video_file_id"]))
+            if stored is None or stored.kind != "video":
+                raise _bad("wrong file identifier/HTTP URL specified")
+        self._inline_queries.discard(query)
+        self.inline_answers[query] = r.params
         return True
 
     def _create_topic(self, r: _Request) -> dict[str, Any]:

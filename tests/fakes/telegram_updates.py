@@ -108,6 +108,18 @@ def message_update(
     return {"update_id": update_id, "message": message}
 
 
+def inline_update(update_id: int, user_id: int, query: str) -> dict[str, Any]:
+    """An inline query: someone typing "@bot QUERY" in any chat (Bot API, InlineQuery)."""
+    inline = {
+        "id": f"iq-{update_id}",
+        "from": user_json(user_id),
+        "query": query[:256],  # "Text of the query (up to 256 characters)"
+        "offset": "",
+        "chat_type": "private",
+    }
+    return {"update_id": update_id, "inline_query": inline}
+
+
 def callback_update(
     update_id: int,
     chat_id: int,
