@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from bot.i18n import Words
 from engine import N_, Aspect, Language, Look, Preferences
+from engine.providers.local.voice import STANDARD_VOICE
 
 # Story languages offered beside "the story's own": the bot's catalogs' languages and the
 # most spoken others. Any story is still read in its own language when "auto" is kept.
@@ -20,7 +21,7 @@ LANGUAGES = tuple(
     + ("ko", "tr")
 )
 AUTO = "auto"
-STANDARD_VOICE = "standard"  # the offline voice's own name for espeak-ng's unvaried voice
+
 
 ASPECT_NAMES = {
     Aspect.WIDE: N_("16:9 wide"),

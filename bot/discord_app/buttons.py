@@ -20,6 +20,8 @@ LABELS: dict[Action, tuple[str, discord.ButtonStyle]] = {
     Action.CANCEL: (N_("✖ Cancel"), discord.ButtonStyle.secondary),
     Action.REGENERATE: (N_("🔁 Regenerate"), discord.ButtonStyle.primary),
     Action.SHARE: (N_("📣 Share"), discord.ButtonStyle.secondary),
+    Action.EDIT: (N_("✏️ Edit"), discord.ButtonStyle.secondary),
+    Action.RESEND: (N_("▶ Send here"), discord.ButtonStyle.secondary),
 }
 
 
@@ -91,8 +93,8 @@ def running_view(job: str, words: Words) -> discord.ui.View:
 
 
 def finished_view(job: str, words: Words, *, can_share: bool) -> discord.ui.View:
-    """After delivery: Regenerate, and Share when the server has a gallery."""
-    buttons = [JobButton(Action.REGENERATE, job, words)]
+    """After delivery: Regenerate, Edit, and Share when the server has a gallery."""
+    buttons = [JobButton(Action.REGENERATE, job, words), JobButton(Action.EDIT, job, words)]
     if can_share:
         buttons.append(JobButton(Action.SHARE, job, words))
     return _view(*buttons)

@@ -12,18 +12,32 @@ from typing import Any
 
 import discord
 from discord import app_commands
+from discord.app_commands import Choice
 
 from bot import admin
 from bot.chat_jobs import Ask
 from bot.discord_app.client import DreamClient
+from bot.discord_app.history import list_dreams
 from bot.discord_app.locale import words_of
 from bot.discord_app.mentions import has_mentions, readable_story
 from bot.discord_app.places import Early, start_dream
 from bot.discord_app.presses import discord_user
 from bot.discord_app.surface import NO_MENTIONS
-from bot.i18n import NP_
+from bot.i18n import ENGLISH, NP_
+from bot.preferences import (
+    ASPECT_NAMES,
+    AUTO,
+    LANGUAGES,
+    Field,
+    choose,
+    language_name,
+    summary,
+    voice_name,
+)
 from bot.users import Platform, chat_key
-from engine import N_
+from engine import N_, Aspect
+from engine.providers.local.voice import STANDARD_VOICE, LocalVoice
+from engine.providers.openai import VOICES as OPENAI_VOICES
 
 log = logging.getLogger(__name__)
 
@@ -64,21 +78,73 @@ async def _answer(interaction: Interaction, text: str) -> None:
     await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
+# The choices of the look's options, shared by /dream (one request) and /settings.
+_LOOK_NAMES = {
+    "aspect": NP_("option name", "shape"),
+    "voice": NP_("option name", "voice"),
+    "captions": NP_("option name", "captions"),
+}
+_LOOK_HELP = {
+    "aspect": N_("Wide, tall (for phones) or square"),
+    "voice": N_("Who reads the story"),
+    "captions": N_("Words on the picture"),
+}
+_ASPECTS = [Choice(name=ASPECT_NAMES[aspect], value=aspect.value) for aspect in Aspect]
+# Every voice any provider offers (Discord fixes choices at the sync); the one this bot's
+# voice provider has not got is refused with the list it has.
+_VOICES = [
+    Choice(name=STANDARD_VOICE if voice == STANDARD_VOICE else voice.capitalize(), value=voice)
+    for voice in dict.fromkeys((*LocalVoice.choices, *OPENAI_VOICES))
+]
+_LANGUAGES = [Choice(name="the story's own", value=AUTO)] + [
+    Choice(name=language_name(language, ENGLISH), value=language.tag) for language in LANGUAGES
+]
+
+
+def _voice_offered(interaction: Interaction, voice: str | None) -> bool:
+    return voice is None or voice in interaction.client.jobs.engine.providers.voice.choices
+
+
+async def _refuse_voice(interaction: Interaction) -> None:
+    words = words_of(interaction)
+    offered = interaction.client.jobs.engine.providers.voice.choices
+    names = ", ".join(voice_name(voice, words) for voice in offered)
+    await _answer(interaction, words._("This bot speaks with these voices: {names}.", names=names))
+
+
 @app_commands.command(
     name=NP_("command name", "dream"), description=N_("Turn a short story into a narrated video")
 )
-@app_commands.rename(story=NP_("option name", "story"))
-@app_commands.describe(story=N_("Your story: a few sentences"))
-async def dream(interaction: Interaction, story: app_commands.Range[str, 1, 1500]) -> None:
-    """/dream STORY."""
+@app_commands.rename(story=NP_("option name", "story"), **_LOOK_NAMES)
+@app_commands.describe(story=N_("Your story: a few sentences"), **_LOOK_HELP)
+@app_commands.choices(aspect=_ASPECTS, voice=_VOICES)
+async def dream(
+    interaction: Interaction,
+    story: app_commands.Range[str, 1, 1500],
+    aspect: Choice[str] | None = None,
+    voice: Choice[str] | None = None,
+    captions: bool | None = None,
+) -> None:
+    """/dream STORY [shape] [voice] [captions]: the options for this dream only."""
     guild = interaction.guild_id
     chat = chat_key(Platform.DISCORD, guild) if guild else None
     client = interaction.client
+    chosen_voice = voice.value if voice else None
+    if not _voice_offered(interaction, chosen_voice):
+        await _refuse_voice(interaction)
+        return
 
     async def ask() -> Ask:
         # Names, never raw ids, reach the engine; looked up after the defer, so a slow
         # lookup cannot miss Discord's 3 s window.
-        return Ask(await readable_story(interaction, story), discord_user(interaction.user), chat)
+        return Ask(
+            await readable_story(interaction, story),
+            discord_user(interaction.user),
+            chat,
+            aspect=Aspect(aspect.value) if aspect else None,
+            voice=chosen_voice,
+            captions=captions,
+        )
 
     # The story is checked before the defer only when the lookups cannot change it.
     early = Early(discord_user(interaction.user), None if has_mentions(story) else story)
@@ -100,6 +166,56 @@ async def quota(interaction: Interaction) -> None:
         ),
         ephemeral=True,
     )
+
+
+@app_commands.command(
+    name=NP_("command name", "settings"),
+    description=N_("Your language, voice, shape and captions for new dreams"),
+)
+@app_commands.rename(language=NP_("option name", "language"), **_LOOK_NAMES)
+@app_commands.describe(language=N_("The language stories are read in"), **_LOOK_HELP)
+@app_commands.choices(language=_LANGUAGES, aspect=_ASPECTS, voice=_VOICES)
+async def settings(
+    interaction: Interaction,
+    language: Choice[str] | None = None,
+    aspect: Choice[str] | None = None,
+    voice: Choice[str] | None = None,
+    captions: bool | None = None,
+) -> None:
+    """/settings [language] [shape] [voice] [captions]: show them, or change those given."""
+    words, books = words_of(interaction), interaction.client.books
+    if not _voice_offered(interaction, voice.value if voice else None):
+        await _refuse_voice(interaction)
+        return
+    user = discord_user(interaction.user)
+    voices = interaction.client.jobs.engine.providers.voice.choices
+    preferences = await books.preferences(user)
+    changes = [
+        (Field.LANGUAGE, language.value if language else None),
+        (Field.ASPECT, aspect.value if aspect else None),
+        (Field.VOICE, voice.value if voice else None),
+        (Field.CAPTIONS, None if captions is None else ("on" if captions else "off")),
+    ]
+    for field, value in changes:
+        if value is not None:
+            preferences = choose(preferences, field, value, voices)
+    changed = any(value is not None for _, value in changes)
+    if changed:
+        await books.set_preferences(user, preferences)
+    head = (
+        words._("Saved. Your settings for new dreams:")
+        if changed
+        else words._("Your settings for new dreams:")
+    )
+    await _answer(interaction, f"{head}\n{summary(preferences, voices, words)}")
+
+
+@app_commands.command(
+    name=NP_("command name", "mydreams"), description=N_("Your latest dreams, to send again")
+)
+async def mydreams(interaction: Interaction) -> None:
+    """/mydreams: the last ten, each with a button that posts it here."""
+    await list_dreams(interaction, interaction.client.books, discord_user(interaction.user))
 
 
 @app_commands.command(
@@ -188,6 +304,8 @@ async def stats(interaction: Interaction) -> None:
 COMMANDS: tuple[app_commands.Command[Any, ..., None], ...] = (
     dream,
     quota,
+    settings,
+    mydreams,
     gallery,
     grant,
     reset,

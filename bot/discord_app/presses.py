@@ -1,4 +1,4 @@
-"""What the buttons under a Discord job's message do: Cancel, Regenerate, Share."""
+"""What the buttons of a Discord job do: Cancel, Regenerate, Share, Edit, and Send here."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 import discord
 
 from bot.chat_jobs import ChatJobs
+from bot.discord_app.edits import open_editor
+from bot.discord_app.history import send_again
 from bot.discord_app.locale import words_of
 from bot.discord_app.places import DiscordSurfaces, start_dream
 from bot.discord_app.share import Sharing
@@ -50,3 +52,7 @@ class DiscordPresses:
             await start_dream(interaction, ask, self._jobs, self._surfaces)
         elif action == Action.SHARE:
             await self._sharing.share(interaction, job, words, discord_user(interaction.user))
+        elif action is Action.EDIT:
+            await open_editor(interaction, self._jobs, self._surfaces, job)
+        elif action is Action.RESEND:
+            await send_again(interaction, self._jobs.engine.books, job)

@@ -43,6 +43,10 @@ class Place:
     # The asker's language, kept with the reference so a job resumed after a restart
     # still speaks it (references stored before it existed read as English).
     locale: str = DEFAULT_LOCALE
+    # Where the delivered video is: /mydreams sends it again by its attachment's URL (read
+    # afresh from the message, since Discord's attachment URLs are signed and expire).
+    video_message_id: int | None = None
+    video_url: str | None = None
 
     def ref(self) -> str:
         """The reference string stored with the job."""
@@ -123,11 +127,15 @@ class DiscordSurface:
             result, self._words, shrunk=shrunk, limit_mb=round(self._limit / 2**20, 1)
         )
         async with self._pacer.turn(final=True):
-            await self._show(
+            shown = await self._show(
                 content,
                 attachments=[(video, "dream.mp4")],
                 view=finished_view(self.job_id, self._words, can_share=self._can_share),
             )
+        videos = [a for a in shown.attachments if a.filename.endswith(".mp4")] if shown else []
+        if shown is not None and videos:
+            self.place.video_message_id, self.place.video_url = shown.id, videos[0].url
+            await self._store_place()
 
     async def fail(self, failure: JobFailure) -> None:
         """Say why there is no video (or that it was cancelled), with a Try again button."""
@@ -149,28 +157,27 @@ class DiscordSurface:
 
     async def _show(
         self, content: str, *, attachments: list[tuple[Path, str]] | None = None, **changes: Any
-    ) -> None:
-        """Edit the job's message, moving to a channel message before the token expires.
+    ) -> discord.Message | None:
+        """Edit the job's message, moving to a channel message before the token expires;
+        the message as it now is.
 
         ``attachments`` (path, file name) replace the message's files; None keeps them.
         """
         if self._interaction is not None and time.monotonic() >= self._handover_at:
-            await self._hand_over(content, attachments, **changes)
-            return
+            return await self._hand_over(content, attachments, **changes)
         edit = changes if attachments is None else changes | {"attachments": _files(attachments)}
         try:
             if self._interaction is not None:
-                await self._interaction.edit_original_response(
+                shown: discord.Message = await self._interaction.edit_original_response(
                     content=content, allowed_mentions=NO_MENTIONS, **edit
                 )
             elif self.place.message_id is not None:
                 channel = self.client.get_partial_messageable(self.place.channel_id)
-                await channel.get_partial_message(self.place.message_id).edit(
+                shown = await channel.get_partial_message(self.place.message_id).edit(
                     content=content, allowed_mentions=NO_MENTIONS, **edit
                 )
             else:
-                await self._hand_over(content, attachments, **changes)
-                return
+                return await self._hand_over(content, attachments, **changes)
         except discord.Forbidden as exc:
             raise SurfaceGoneError("the bot can no longer write to this channel") from exc
         except discord.HTTPException as exc:
@@ -178,13 +185,13 @@ class DiscordSurface:
                 raise
             # The message is gone, or the interaction token expired early: carry on in a
             # new channel message.
-            await self._hand_over(content, attachments, **changes)
-            return
+            return await self._hand_over(content, attachments, **changes)
         self._shown = content
+        return shown
 
     async def _hand_over(
         self, content: str, attachments: list[tuple[Path, str]] | None, **changes: Any
-    ) -> None:
+    ) -> discord.Message:
         """Post the job's state as a channel message and keep editing that from now on."""
         interaction, self._interaction = self._interaction, None
         if attachments is None and self._preview is not None:
@@ -204,6 +211,7 @@ class DiscordSurface:
                 await interaction.edit_original_response(
                     content=render.moved(self.place.title, self._words), attachments=[], view=None
                 )
+        return message
 
     def _running(self) -> discord.ui.View:
         return running_view(self.job_id, self._words)

@@ -112,8 +112,8 @@ class OpenAIScriptWriter:
 
 # The speech endpoint's built-in voices (the API reference); tts-1 and tts-1-hd speak the
 # first nine, the newer models all of them.
-_TTS1_VOICES = ("alloy", "ash", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer")
-_VOICES = (*_TTS1_VOICES, "ballad", "verse", "marin", "cedar")
+TTS1_VOICES = ("alloy", "ash", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer")
+VOICES = (*TTS1_VOICES, "ballad", "verse", "marin", "cedar")
 
 
 class OpenAIVoice:
@@ -122,7 +122,7 @@ class OpenAIVoice:
     def __init__(self, client: openai.AsyncOpenAI, model: str, voice: str) -> None:
         self._client, self._model, self._voice = client, model, voice
         self.identity = f"openai:{model} voice:{voice}/2"
-        offered = _TTS1_VOICES if model.startswith("tts-1") else _VOICES
+        offered = TTS1_VOICES if model.startswith("tts-1") else VOICES
         self.choices = (voice, *(name for name in offered if name != voice))
 
     async def narrate(

@@ -19,7 +19,7 @@ from bot.i18n import words
 from engine import Engine, EngineConfig, Providers
 from engine.books import Books
 from engine.media.ffmpeg import FFmpeg
-from engine.ports import Moderator
+from engine.ports import Moderator, ScriptWriter
 from engine.providers.openai import OpenAIModerator, openai_client
 from engine.storage import Storage
 from engine.storage.ledger import QuotaPolicy
@@ -82,13 +82,14 @@ async def discord_bot(
             providers: FakeProviders | None = None,
             lossless: bool = False,
             moderation: Moderator | None = None,
+            script: ScriptWriter | None = None,
             **options: Any,
         ) -> Harness:
             fakes = providers or FakeProviders(media)
             render = replace(config.render, crf=0) if lossless else config.render
             engine = Engine(
                 replace(config, render=render),
-                Providers(fakes, fakes, fakes, fakes, fakes, moderation=moderation),
+                Providers(script or fakes, fakes, fakes, fakes, fakes, moderation=moderation),
                 ffmpeg,
                 books=Books(storage),
                 use_cache=True,
@@ -126,7 +127,7 @@ async def test_dream_defers_shows_progress_and_preview_then_replaces_it(
     assert "3 scenes" in original.content
     assert all(c.body.get("allowed_mentions") == NONE_ALLOWED for c in edits)
     labels = [b["label"] for row in original.components for b in row["components"]]
-    assert labels == ["🔁 Regenerate"]
+    assert labels == ["🔁 Regenerate", "✏️ Edit"]
     assert t.fake.edits_per_second_max(original.id) <= 1
 
 
@@ -290,7 +291,7 @@ async def test_share_posts_the_clip_url_to_the_gallery(discord_bot: Build) -> No
     job, message_id = await shareable(t)
     original = t.fake.messages[message_id]
     labels = [b["label"] for row in original.components for b in row["components"]]
-    assert labels == ["🔁 Regenerate", "📣 Share"]
+    assert labels == ["🔁 Regenerate", "✏️ Edit", "📣 Share"]
     uploads = len(t.fake.uploads)
 
     await t.press(OWNER, "share", job, message_id)
@@ -580,7 +581,7 @@ async def test_a_japanese_client_gets_japanese_replies(
     original = t.fake.original(payload)
     assert "3 シーン" in original.content
     labels = [b["label"] for row in original.components for b in row["components"]]
-    assert labels == [japanese._("🔁 Regenerate")]
+    assert labels == [japanese._("🔁 Regenerate"), japanese._("✏️ Edit")]
     first_edit = next(c for c in t.fake.calls_to("original") if c.method == "PATCH")
     assert japanese._("⏳ starting…") in first_edit.body["content"]
     stored = await t.storage.db.fetch("SELECT surface FROM jobs")

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import hashlib
 import json
 import logging
 import math
@@ -85,6 +86,7 @@ FLAG_SUPPRESS_EMBEDS, FLAG_EPHEMERAL, FLAG_LOADING = 4, 64, 128
 CREATE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | 4096 | 32768  # + suppress notif., v2
 MESSAGE_DEFAULT, MESSAGE_CHAT_INPUT = 0, 20
 CALLBACK_MESSAGE, CALLBACK_DEFERRED, CALLBACK_DEFERRED_UPDATE, CALLBACK_UPDATE = 4, 5, 6, 7
+CALLBACK_MODAL = 9
 EDITING_CALLBACKS = frozenset({CALLBACK_DEFERRED_UPDATE, CALLBACK_UPDATE})
 
 # (status, code, message) of Discord's JSON errors
@@ -132,6 +134,7 @@ WAIT_TIMEOUT_S = 5.0
 # deadline is exceeded, the token will be invalidated"; "Interaction tokens are valid for 15
 # minutes" (#followup-messages), after which the webhook answers 401 Invalid Webhook Token.
 FIRST_RESPONSE_S = 3.0
+SIGNED_FOR_S = 24 * 3600.0  # how long a signed attachment URL lasts
 TOKEN_LIFETIME_S = 15 * 60.0
 _ROUTES: list[tuple[str, str, Kind]] = [
     ("GET", r"/users/@me", "users_me"),
@@ -203,6 +206,7 @@ class StoredAttachment:
     data: bytes
     content_type: str | None
     description: str | None = None
+    created: float = 0.0  # on the fake's clock: when its URLs are signed from
 
     @property
     def size(self) -> int:
@@ -253,6 +257,7 @@ class InteractionState:
     expired: bool = False
     created: float = 0.0  # on the fake's clock, when Discord sent the event
     message_ids: set[int] = field(default_factory=set)  # original and followups
+    modal: dict[str, Any] | None = None  # the modal this interaction was answered with
 
 
 @dataclass(eq=False)
@@ -358,6 +363,66 @@ def _command_problem(item: dict[str, Any], path: list[str]) -> ApiError | None:
     for n, option in enumerate(item.get("options") or []):
         if (problem := _command_problem(option, [*path, "options", str(n)])) is not None:
             return problem
+    return _choices_problem(item.get("choices") or [], [*path, "choices"])
+
+
+# Application command option choice structure: at most 25 choices; a name (and each of its
+# localizations) of 1-100 characters; a string value of at most 100 characters.
+CHOICES_MAX, CHOICE_MAX = 25, 100
+
+
+def _choices_problem(choices: list[dict[str, Any]], path: list[str]) -> ApiError | None:
+    if len(choices) > CHOICES_MAX:
+        return _form_error(path, "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+    for n, choice in enumerate(choices):
+        names = [choice.get("name"), *(choice.get("name_localizations") or {}).values()]
+        for locale in choice.get("name_localizations") or {}:
+            if locale not in LOCALES:
+                return _form_error([*path, str(n), "name_localizations", locale],
+                                   "LOCALE_INVALID", "Invalid locale")  # fmt: skip
+        value = choice.get("value")
+        if any(not isinstance(name, str) or not 1 <= len(name) <= CHOICE_MAX for name in names) or (
+            isinstance(value, str) and len(value) > CHOICE_MAX
+        ):
+            return _form_error([*path, str(n)], "BASE_TYPE_BAD_LENGTH", "Bad length")
+    return None
+
+
+# docs.discord.com/developers/interactions/receiving-and-responding#interaction-response-
+# object-modal and .../components/reference#text-input: a title and custom id, 1-5 action
+# rows each holding one text input; a text input's label is at most 45 characters, its
+# lengths 0-4000 (min) and 1-4000 (max), its style 1 (short) or 2 (paragraph), and a
+# prefilled value no longer than 4000 characters or its own max_length.
+MODAL_TITLE_MAX, CUSTOM_ID_MAX, TEXT_INPUT_MAX = 45, 100, 4000
+
+
+def _modal_problem(data: dict[str, Any]) -> ApiError | None:
+    """The form error Discord gives a modal it would not show."""
+    title, custom_id = data.get("title"), data.get("custom_id")
+    if not isinstance(title, str) or not 1 <= len(title) <= MODAL_TITLE_MAX:
+        return _form_error(["data", "title"], "BASE_TYPE_BAD_LENGTH", "Bad length")
+    if not isinstance(custom_id, str) or not 1 <= len(custom_id) <= CUSTOM_ID_MAX:
+        return _form_error(["data", "custom_id"], "BASE_TYPE_BAD_LENGTH", "Bad length")
+    rows = data.get("components")
+    if not isinstance(rows, list) or not 1 <= len(rows) <= 5:
+        return _form_error(["data", "components"], "BASE_TYPE_BAD_LENGTH", "Bad length")
+    for n, row in enumerate(rows):
+        where = ["data", "components", str(n)]
+        inputs = row.get("components") if row.get("type") == 1 else None
+        if not isinstance(inputs, list) or len(inputs) != 1 or inputs[0].get("type") != 4:
+            return _form_error(where, "UNION_TYPE_CHOICES", "Value of field must be one of")
+        text = inputs[0]
+        low, high = text.get("min_length", 0), text.get("max_length", TEXT_INPUT_MAX)
+        label, value = text.get("label", ""), text.get("value", "")
+        if (
+            text.get("style") not in (1, 2)
+            or not 1 <= len(label) <= MODAL_TITLE_MAX
+            or not 1 <= len(str(text.get("custom_id", ""))) <= CUSTOM_ID_MAX
+            or not 0 <= low <= TEXT_INPUT_MAX
+            or not 1 <= high <= TEXT_INPUT_MAX
+            or len(value) > min(high, TEXT_INPUT_MAX)
+        ):
+            return _form_error([*where, "components", "0"], "BASE_TYPE_BAD_LENGTH", "Bad length")
     return None
 
 
@@ -566,6 +631,35 @@ class FakeDiscordAPI:
         if message_id is not None:
             kwargs["message"] = self.message_json(self.messages[message_id])
         return self.register(dp.button_payload(custom_id, **kwargs))
+
+    def modal_submit_payload(
+        self,
+        opened_by: dict[str, Any],
+        values: dict[str, str],
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """The modal that answered the interaction ``opened_by``, submitted with ``values``
+        (its text inputs by custom id), as the same user in the same place."""
+        state = self.interactions[opened_by["token"]]
+        if state.modal is None:
+            raise AssertionError("that interaction was not answered with a modal")
+        asked = {row["components"][0]["custom_id"] for row in state.modal["components"]}
+        if set(values) != asked:
+            raise AssertionError(f"the modal has the inputs {sorted(asked)}")
+        user = opened_by.get("member", {}).get("user") or opened_by["user"]
+        kwargs.setdefault("application_id", self.application_id)
+        message = opened_by.get("message")
+        return self.register(
+            dp.modal_submit_payload(
+                state.modal["custom_id"],
+                values,
+                message=message,
+                user_id=int(user["id"]),
+                guild_id=_id(opened_by.get("guild_id")),
+                channel_id=state.channel_id,
+                **kwargs,
+            )
+        )
 
     def expire_token(self, token: str | dict[str, Any]) -> None:
         """15 minutes have passed: webhook calls get 401 Invalid Webhook Token (50027) and the
@@ -828,7 +922,17 @@ class FakeDiscordAPI:
         return self.messages[original_id]
 
     def attachment_url(self, attachment: StoredAttachment) -> str:
-        return f"{self.base_url}/attachments/{attachment.id}/{attachment.filename}"
+        """The URL a message shows now. Discord's attachment URLs are signed and expire: the
+        CDN answers 404 past ``ex`` (hex seconds), and a message read again carries one
+        signed afresh (discord.com/developers/docs/reference#signed-attachment-cdn-urls)."""
+        lived = max(0.0, self.now() - attachment.created)
+        issued = attachment.created + lived // SIGNED_FOR_S * SIGNED_FOR_S
+        expires = issued + SIGNED_FOR_S
+        mac = hashlib.sha256(f"{attachment.id}:{expires}".encode()).hexdigest()[:32]
+        return (
+            f"{self.base_url}/attachments/{attachment.id}/{attachment.filename}"
+            f"?ex={int(expires):x}&is={int(issued):x}&hm={mac}&"
+        )
 
     def edits_per_second_max(self, message_id: int) -> float:
         """Most edit attempts of the message inside any 1-second window [t, t + 1)."""
@@ -885,6 +989,9 @@ class FakeDiscordAPI:
         found = self._attachments.get(_id(request.match_info["id"]) or 0)
         if found is None or found.filename != request.match_info["filename"]:
             return await self._not_api(request)
+        expiry = request.query.get("ex")
+        if expiry is not None and int(expiry, 16) < self.now():
+            return web.Response(status=404, text="This content is no longer available.")
         self.downloads.append(found.id)
         return web.Response(
             body=found.data, content_type=found.content_type or "application/octet-stream"
@@ -1057,7 +1164,22 @@ class FakeDiscordAPI:
         kind, data = body.get("type"), body.get("data") or {}
         if state.response_type is not None:
             raise ApiError(ALREADY_ACKNOWLEDGED)
-        component = state.type == dp.INTERACTION_COMPONENT
+        # Updates edit the message of a component, or of the component a modal came from;
+        # a modal answers a command or a component, never another modal (callback types).
+        component = state.type == dp.INTERACTION_COMPONENT or (
+            state.type == dp.INTERACTION_MODAL_SUBMIT and state.component_message_id is not None
+        )
+        if kind == CALLBACK_MODAL and state.type != dp.INTERACTION_MODAL_SUBMIT:
+            if (problem := _modal_problem(data)) is not None:
+                raise problem
+            state.response_type, state.modal = kind, data
+            if not _truthy(r.query.get("with_response")):
+                return web.Response(status=204)
+            # No message: the modal is shown to the user alone, until they submit it.
+            return {
+                "interaction": {"id": str(state.id), "type": state.type},
+                "resource": {"type": kind},
+            }
         if kind not in (CALLBACK_MESSAGE, CALLBACK_DEFERRED) and not (
             component and kind in EDITING_CALLBACKS
         ):
@@ -1283,6 +1405,7 @@ class FakeDiscordAPI:
         if "allowed_mentions" in data:
             m.allowed_mentions = data["allowed_mentions"]
         for attachment in fresh:
+            attachment.created = self.now()
             self._attachments[attachment.id] = attachment
             self.uploads.append(Upload(r.kind, attachment.filename, attachment.size, m.id))
 

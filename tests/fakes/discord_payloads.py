@@ -27,7 +27,7 @@ APP_PERMISSIONS = sum(1 << bit for bit in (10, 11, 14, 15, 16, 18, 31, 38))
 MEMBER_PERMISSIONS = APP_PERMISSIONS
 CHANNEL_TEXT, CHANNEL_DM = 0, 1
 CONTEXT_GUILD, CONTEXT_BOT_DM = 0, 1
-INTERACTION_COMMAND, INTERACTION_COMPONENT = 2, 3
+INTERACTION_COMMAND, INTERACTION_COMPONENT, INTERACTION_MODAL_SUBMIT = 2, 3, 5
 OPTION_TYPES = {bool: 5, int: 4, float: 10, str: 3}  # bool before int: bool is an int
 
 _counter = itertools.count()
@@ -303,4 +303,37 @@ def button_payload(
         app_permissions=app_permissions, interaction_id=interaction_id, token=token,
     )  # fmt: skip
     payload["message"] = message
+    return payload
+
+
+def modal_submit_payload(
+    custom_id: str,
+    values: dict[str, str],
+    *,
+    message: dict[str, Any] | None = None,
+    user_id: int = USER_ID,
+    username: str | None = None,
+    guild_id: int | None = GUILD_ID,
+    channel_id: int = CHANNEL_ID,
+    application_id: int = APPLICATION_ID,
+    attachment_size_limit: int = UPLOAD_LIMIT,
+    locale: str = "en-US",
+    app_permissions: int = APP_PERMISSIONS,
+) -> dict[str, Any]:
+    """An INTERACTION_CREATE for a submitted modal (type 5 MODAL_SUBMIT): each text input's
+    value by its custom id, one per action row (the modal submit data structure,
+    docs.discord.com/developers/interactions/receiving-and-responding#interaction-object-
+    modal-submit-data-structure); `message` is the one whose button opened the modal."""
+    rows = [
+        {"type": 1, "components": [{"type": 4, "custom_id": key, "value": value}]}
+        for key, value in values.items()
+    ]
+    payload = _interaction(
+        INTERACTION_MODAL_SUBMIT, {"custom_id": custom_id, "components": rows},
+        user_id=user_id, username=username, guild_id=guild_id, channel_id=channel_id,
+        application_id=application_id, attachment_size_limit=attachment_size_limit,
+        locale=locale, app_permissions=app_permissions, interaction_id=None, token=None,
+    )  # fmt: skip
+    if message is not None:
+        payload["message"] = message
     return payload
