@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from bot.i18n import ENGLISH, NP_, Words
-from engine import JobFailure, ProgressSnapshot, Stage, StageProgress, StageStatus
+from engine import (
+    JobFailure,
+    ProgressSnapshot,
+    Stage,
+    StageProgress,
+    StageStatus,
+    Wait,
+    WaitReason,
+)
 
 ICONS = {
     StageStatus.PENDING: "⬜",
@@ -43,11 +51,29 @@ def describe_stage(progress: StageProgress, words: Words = ENGLISH) -> str:
         parts.append(words.ngettext("{count} fell back", "{count} fell back", progress.fallbacks))
     if progress.queue_position is not None and progress.status is StageStatus.RUNNING:
         parts.append(words._("queue #{position}", position=progress.queue_position))
+    if progress.waiting is not None and progress.status is StageStatus.RUNNING:
+        parts.append(describe_wait(progress.waiting, words))
     if progress.elapsed_s is not None and progress.status in {StageStatus.DONE, StageStatus.FAILED}:
         parts.append(words._("{seconds} s", seconds=f"{progress.elapsed_s:.1f}"))
     if progress.status is StageStatus.SKIPPED:
         parts.append(words._("skipped"))
     return " · ".join(parts)
+
+
+def describe_wait(wait: Wait, words: Words = ENGLISH) -> str:
+    """A wait on this machine: for what, the place in line, and about how long."""
+    place = wait.place or 1
+    if wait.reason is WaitReason.RATE:
+        said = words._("waiting for the provider's rate limit")
+    elif wait.reason is WaitReason.ENCODER:
+        said = words._("waiting for a free encoder, #{place}", place=place)
+    else:
+        said = words._("waiting for a free provider call, #{place}", place=place)
+    if wait.eta_s is None:
+        return said
+    # Whole seconds, at least one: "about 0 s" would promise what no wait keeps.
+    seconds = max(1, round(wait.eta_s))
+    return f"{said} · " + words._("about {seconds} s", seconds=seconds)
 
 
 def progress_lines(snapshot: ProgressSnapshot, words: Words = ENGLISH) -> list[str]:

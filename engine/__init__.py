@@ -37,6 +37,8 @@ from engine.models import (
     Preferences,
     Role,
     Stage,
+    Wait,
+    WaitReason,
 )
 from engine.notice import N_, NN_, Notice
 from engine.pipeline import Engine
@@ -90,5 +92,7 @@ __all__ = [
     "Surface",
     "SurfaceGoneError",
     "UsageError",
+    "Wait",
+    "WaitReason",
     "retimed",
 ]

@@ -27,9 +27,12 @@ from engine.errors import (
     StoryRejectedError,
     TransientError,
 )
-from engine.models import Role
+from engine.models import Role, Wait, WaitReason
 from engine.notice import N_, Notice
 from engine.telemetry import NoTelemetry, Telemetry
+from engine.waiting import Line, Typical
+
+Waiting = Callable[[Wait | None], None]
 
 T = TypeVar("T")
 
@@ -85,22 +88,37 @@ class ProviderGates:
         roles: Mapping[Role, RoleLimits],
         retry: RetryPolicy,
         telemetry: Telemetry | None = None,
+        typical: Typical | None = None,
     ) -> None:
         self._roles = roles
-        self._gates = {role: asyncio.Semaphore(limit.concurrency) for role, limit in roles.items()}
+        self._gates = {role: Line(limit.concurrency) for role, limit in roles.items()}
         self._rates = {role: AsyncLimiter(limit.rate_per_s, 1.0) for role, limit in roles.items()}
         self._retry = retry
         self._telemetry = telemetry or NoTelemetry()
+        self._typical = typical or Typical()
 
-    async def call(self, role: Role, work: Callable[[], Awaitable[T]]) -> T:
-        """Await ``work()`` under the role's limits, retrying transient errors, by its deadline."""
+    async def call(
+        self, role: Role, work: Callable[[], Awaitable[T]], *, waiting: Waiting | None = None
+    ) -> T:
+        """Await ``work()`` under the role's limits, retrying transient errors, by its deadline.
+
+        ``waiting`` hears of each wait for a free call or the rate limit (and None once the
+        call goes ahead), with the place in line and a likely length.
+        """
         timeout_s = self._roles[role].timeout_s
-        async with self._gates[role]:
+        line = self._gates[role]
+
+        def told(place: int | None) -> None:
+            if waiting is not None:
+                eta = None if place is None else self._typical.wait(role.stage, place, line.slots)
+                waiting(None if place is None else Wait(WaitReason.PROVIDER, place, eta))
+
+        async with line.place(told):
             try:
                 async with asyncio.timeout(timeout_s) as deadline:
                     token = _DEADLINE.set((deadline, _this_task()))
                     try:
-                        result = await self._retried(role, work)
+                        result = await self._retried(role, work, waiting)
                     finally:
                         _DEADLINE.reset(token)
             except TimeoutError:
@@ -108,7 +126,9 @@ class ProviderGates:
                 raise TransientError(f"{role} took longer than {timeout_s:g} s") from None
         return result
 
-    async def _retried(self, role: Role, work: Callable[[], Awaitable[T]]) -> T:
+    async def _retried(
+        self, role: Role, work: Callable[[], Awaitable[T]], waiting: Waiting | None
+    ) -> T:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self._retry.attempts),
@@ -117,7 +137,13 @@ class ProviderGates:
             reraise=True,
         ):
             with attempt:
-                async with self._rates[role]:
+                rate = self._rates[role]
+                limited = waiting is not None and not rate.has_capacity()
+                if limited and waiting is not None:
+                    waiting(Wait(WaitReason.RATE))
+                async with rate:
+                    if limited and waiting is not None:
+                        waiting(None)
                     return await self._attempt(role, work)
         raise AssertionError("unreachable: tenacity reraises the last error")
 

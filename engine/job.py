@@ -46,6 +46,7 @@ from engine.segment import graphemes, tokens
 from engine.settlement import Settlement
 from engine.step import ProviderStep, abandon_pending
 from engine.telemetry import Telemetry
+from engine.waiting import ENCODER_WAIT
 
 log = logging.getLogger(__name__)
 CANCELLED = Notice(N_("cancelled"))
@@ -414,6 +415,10 @@ class JobRun:
         slots = asyncio.Semaphore(self.context.config.limits.parallel_scenes or total)
 
         async def build(index: int) -> SceneResult | SceneFailure:
+            # This scene's encodes say so when they wait for a free ffmpeg slot.
+            ENCODER_WAIT.set(
+                lambda wait: self.tracker.waiting(Stage.SCENES, f"scene-{index}", wait)
+            )
             async with slots:
                 return await worker.build(script.scenes[index])
 
@@ -446,6 +451,7 @@ class JobRun:
         self.tracker.start(Stage.MERGE)
         final = self.workdir / "final.mp4"
         ffmpeg = self.context.ffmpeg
+        ENCODER_WAIT.set(lambda wait: self.tracker.waiting(Stage.MERGE, "merge", wait))
         try:
             await concat(ffmpeg, [scene.path for scene in scenes], final)
             info = await probe(ffmpeg, final)

@@ -368,6 +368,23 @@ class StageStatus(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+class WaitReason(enum.StrEnum):
+    """What a part waits for on this machine, before its work can start."""
+
+    PROVIDER = "provider"  # a free call to its provider (the role's concurrency)
+    RATE = "rate"  # the provider's rate limit
+    ENCODER = "encoder"  # a free ffmpeg slot
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A wait the person is told of: for what, their place (1 is next), how long it may be."""
+
+    reason: WaitReason
+    place: int | None = None
+    eta_s: float | None = None
+
+
 @dataclass(frozen=True)
 class StageProgress:
     """One stage as the user sees it: counts, fallbacks and how long it took."""
@@ -379,6 +396,7 @@ class StageProgress:
     fallbacks: int = 0
     elapsed_s: float | None = None
     queue_position: int | None = None
+    waiting: Wait | None = None  # the stage's first waiter here (not at the provider's)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from engine.storage import StoredJob
 from engine.storage.ledger import Ask
 from engine.story import validate_story
 from engine.telemetry import NoTelemetry, Telemetry
+from engine.waiting import Typical
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +95,15 @@ class Engine:
             if retention is not None
             else None
         )
-        self._settlement = Settlement(self._storage, self.telemetry, self.housekeeper)
+        # How long stages usually take: seeded from the books at warm-up, then every job.
+        self.typical = Typical()
+        self._settlement = Settlement(self._storage, self.telemetry, self.housekeeper, self.typical)
         self._draining = False
         self._context = JobContext(
             config=config,
             providers=providers,
             ffmpeg=ffmpeg,
-            gates=ProviderGates(config.roles, config.retry, self.telemetry),
+            gates=ProviderGates(config.roles, config.retry, self.telemetry, self.typical),
             cache=cache,
             telemetry=self.telemetry,
             settlement=self._settlement,
@@ -213,6 +216,10 @@ class Engine:
         through the text rules, so that a long-running process admits its first story as
         fast as the rest."""
         await asyncio.to_thread(warm_up_detector)
+        try:
+            self.typical.seed(await self._storage.jobs.recent_stage_times())
+        except Exception:
+            log.warning("recent stage times could not be read; waits get no estimate yet")
         with contextlib.suppress(StoryRejectedError):  # an operator's limits may refuse it
             validate_story("A story to warm up: *one* line.", self.config.story)
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from engine.models import ProgressSnapshot, Stage, StageProgress, StageStatus
+from engine.models import ProgressSnapshot, Stage, StageProgress, StageStatus, Wait
 
 __all__ = ["ProgressSnapshot", "ProgressTracker", "StageProgress", "StageStatus"]
 
@@ -22,6 +22,7 @@ class ProgressTracker:
         self._started: dict[Stage, float] = {}
         self._changed = asyncio.Event()
         self._queues: dict[Stage, dict[str, int]] = {}
+        self._waits: dict[Stage, dict[str, Wait]] = {}
 
     def start(self, stage: Stage, *, total: int | None = None) -> None:
         """Mark a stage running (the first call starts its clock)."""
@@ -45,6 +46,20 @@ class ProgressTracker:
         if best != self._stages[stage].queue_position:
             self._update(stage, queue_position=best)
 
+    def waiting(self, stage: Stage, part: str, wait: Wait | None) -> None:
+        """Note that a part waits here (None once it goes ahead).
+
+        The stage shows the wait nearest its end: the part that will start first.
+        """
+        waits = self._waits.setdefault(stage, {})
+        if wait is None:
+            waits.pop(part, None)
+        else:
+            waits[part] = wait
+        first = min(waits.values(), key=_nearest, default=None)
+        if first != self._stages[stage].waiting:
+            self._update(stage, waiting=first)
+
     def advance(self, stage: Stage, *, fallback: bool = False) -> None:
         """Count one unit of a stage as settled, noting whether it fell back."""
         current = self._stages[stage]
@@ -59,8 +74,13 @@ class ProgressTracker:
     def finish(self, stage: Stage) -> None:
         """Mark a stage done and stop its clock."""
         self._queues.pop(stage, None)
+        self._waits.pop(stage, None)
         self._update(
-            stage, status=StageStatus.DONE, elapsed_s=self._elapsed(stage), queue_position=None
+            stage,
+            status=StageStatus.DONE,
+            elapsed_s=self._elapsed(stage),
+            queue_position=None,
+            waiting=None,
         )
 
     def fail(self, stage: Stage) -> None:
@@ -92,3 +112,7 @@ class ProgressTracker:
     def _update(self, stage: Stage, **changes: object) -> None:
         self._stages[stage] = replace(self._stages[stage], **changes)  # type: ignore[arg-type]
         self._changed.set()
+
+
+def _nearest(wait: Wait) -> tuple[int, float]:
+    return (wait.place or 0, wait.eta_s or 0.0)

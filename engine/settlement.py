@@ -17,17 +17,23 @@ from engine.models import JobState, Stage
 from engine.outcome import Outcome, reserve_outcome, write_outcome
 from engine.storage import Storage
 from engine.telemetry import Telemetry
+from engine.waiting import Typical
 
 
 class Settlement:
     """The job rows of one engine: started, where they show, and how they ended."""
 
     def __init__(
-        self, storage: Storage, telemetry: Telemetry, housekeeper: Housekeeper | None
+        self,
+        storage: Storage,
+        telemetry: Telemetry,
+        housekeeper: Housekeeper | None,
+        typical: Typical | None = None,
     ) -> None:
         self._storage = storage
         self._telemetry = telemetry
         self._housekeeper = housekeeper
+        self._typical = typical or Typical()
 
     async def start(self, job_id: str, workdir: Path, surface_ref: str | None) -> None:
         """Mark a job running, with its folder and (when known) where it shows itself.
@@ -70,6 +76,8 @@ class Settlement:
             timings=timings,
         )
         self._telemetry.job_ended(outcome.state)
+        if timings:
+            self._typical.note(timings)  # the next wait's estimate knows this job
         if outcome.state is JobState.DELIVERED and cost is not None:
             self._telemetry.spent(cost)
         if self._housekeeper is not None:

@@ -96,7 +96,11 @@ class ProviderStep:
             path = await self._cache.fetch(key, folder / f"cached_{part.name}")
             fresh = path is None
             if path is None:
-                path = await self._gates.call(role, lambda: call(ticket))
+                path = await self._gates.call(
+                    role,
+                    lambda: call(ticket),
+                    waiting=lambda wait: self._tracker.waiting(role.stage, part.name, wait),
+                )
             value = await check(path)
             if keep:
                 await self._journal.keep(part, path)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import math
+import statistics
 import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
 import imageio_ffmpeg
 
 from engine.errors import FFmpegError, ProcessTimeoutError
+from engine.models import Wait, WaitReason
 from engine.process import read_process, run_process
+from engine.waiting import ENCODER_WAIT, Line, Told
 
 log = logging.getLogger(__name__)
 
 _TAIL_LINES = 12
+RECENT_ENCODES = 20  # encodes whose times say how long a wait for a slot may be
 
 
 def locate_ffmpeg() -> str:
@@ -38,15 +43,18 @@ class FFmpeg:
     def __init__(self, exe: str, *, max_procs: int, timeout_s: float) -> None:
         self.exe = exe
         self.timeout_s = timeout_s
-        self._slots = asyncio.Semaphore(max(1, max_procs))
+        self._slots = Line(max_procs)
+        self._recent: deque[float] = deque(maxlen=RECENT_ENCODES)
 
     async def run(self, args: Sequence[str], *, timeout_s: float | None = None) -> None:
         """Run one ffmpeg command to completion, raising FFmpegError when it fails."""
-        async with self._slots:
+        async with self._slots.place(self._told()):
             argv = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y", *args]
             started = time.monotonic()
             returncode, stderr = await self._execute(argv, timeout_s or self.timeout_s)
-            log.debug("ffmpeg %.2f s → %s", time.monotonic() - started, args[-1])
+            took = time.monotonic() - started
+            self._recent.append(took)
+            log.debug("ffmpeg %.2f s → %s", took, args[-1])
         if returncode != 0:
             raise FFmpegError("ffmpeg failed", returncode=returncode, stderr_tail=tail(stderr))
 
@@ -55,7 +63,7 @@ class FFmpeg:
 
         Bounded by the encode slots: decoding a whole clip costs as much CPU as encoding.
         """
-        async with self._slots:
+        async with self._slots.place(self._told()):
             argv = [self.exe, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
             try:
                 returncode, report = await read_process(
@@ -66,6 +74,23 @@ class FFmpeg:
         if returncode != 0:
             raise FFmpegError("ffmpeg failed", returncode=returncode, stderr_tail="")
         return report
+
+    def _told(self) -> Told | None:
+        """Where this task's waits for a slot are reported (``ENCODER_WAIT``), with a
+        likely length from the recent encodes' times."""
+        report = ENCODER_WAIT.get()
+        if report is None:
+            return None
+
+        def told(place: int | None) -> None:
+            if place is None:
+                report(None)
+                return
+            typical = statistics.median(self._recent) if self._recent else None
+            rounds = math.ceil(place / self._slots.slots)
+            report(Wait(WaitReason.ENCODER, place, None if typical is None else rounds * typical))
+
+        return told
 
     async def describe(self, path: Path, *, timeout_s: float = 30.0) -> str:
         """ffmpeg's own description of a file's streams (what ffprobe would print).

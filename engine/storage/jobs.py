@@ -111,6 +111,17 @@ class JobStore:
         rows = await self.db.fetch(f"{_PAST} WHERE id = ?", (job_id,))
         return _past(*rows[0]) if rows else None
 
+    async def recent_stage_times(self, *, jobs: int = 50) -> list[tuple[Stage, float]]:
+        """The stage times of the newest finished jobs, oldest first (for wait estimates)."""
+        rows = await self.db.fetch(
+            "SELECT stage, elapsed_s FROM job_stages WHERE job_id IN "
+            "(SELECT id FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC "
+            "LIMIT ?) AND status = ? AND elapsed_s IS NOT NULL ORDER BY rowid",
+            (jobs, StageStatus.DONE),
+        )
+        known = {stage.value for stage in Stage}
+        return [(Stage(stage), float(seconds)) for stage, seconds in rows if stage in known]
+
     async def history(self, user: str, *, limit: int) -> list[PastDream]:
         """A user's newest delivered jobs, newest first."""
         rows = await self.db.fetch(

@@ -7,7 +7,7 @@ import pytest
 from bot.i18n import words
 from bot.progress_text import failure_line, progress_lines
 from engine import Stage
-from engine.models import JobFailure
+from engine.models import JobFailure, Wait, WaitReason
 from engine.notice import Notice
 from engine.progress import ProgressTracker
 
@@ -65,3 +65,20 @@ def test_nothing_was_charged_is_said_only_of_a_recorded_refund(cancelled, locale
         failure = JobFailure("j1", Stage.CLIPS, Notice("x"), cancelled=cancelled, refunded=refunded)
         line = failure_line(failure, words(locale))
         assert (NOTHING_CHARGED[locale] in line) is refunded, line
+
+
+def test_a_wait_on_this_machine_says_for_what_its_place_and_about_how_long() -> None:
+    tracker = ProgressTracker("A storm", clock=lambda: 0.0)
+    tracker.start(Stage.SCENES, total=3)
+    tracker.waiting(Stage.SCENES, "scene-2", Wait(WaitReason.ENCODER, 2, 7.6))
+    tracker.waiting(Stage.SCENES, "scene-1", Wait(WaitReason.ENCODER, 1, 3.2))
+    assert progress_lines(tracker.snapshot())[5] == (
+        "⏳ scenes     0/3 · waiting for a free encoder, #1 · about 3 s"
+    )
+    tracker.waiting(Stage.SCENES, "scene-1", None)  # it went ahead: the next is shown
+    assert "#2 · about 8 s" in progress_lines(tracker.snapshot())[5]
+    tracker.start(Stage.CLIPS, total=3)
+    tracker.waiting(Stage.CLIPS, "clip-0", Wait(WaitReason.RATE))
+    assert progress_lines(tracker.snapshot())[4].endswith("waiting for the provider's rate limit")
+    russian = progress_lines(tracker.snapshot(), words("ru"))[5]
+    assert "encoder" not in russian and "#2" in russian

@@ -1,0 +1,151 @@
+"""Waiting in line: first come first served, each waiter told its place, and the job says so."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from engine import Books, Engine, EngineConfig, Providers, Role, Stage
+from engine.media.ffmpeg import FFmpeg
+from engine.models import Wait, WaitReason
+from engine.progress import ProgressSnapshot
+from engine.waiting import ENCODER_WAIT, Line, Typical
+from tests.fakes.providers import FakeMedia, FakeProviders
+from tests.surfaces import RecordingSurface
+
+STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
+
+
+async def test_a_line_serves_in_arrival_order_and_tells_each_waiter_its_place() -> None:
+    line = Line(1)
+    heard: dict[str, list[int | None]] = {"b": [], "c": [], "d": []}
+    served: list[str] = []
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with line.place():
+            await release.wait()
+
+    async def waiter(name: str) -> None:
+        async with line.place(heard[name].append):
+            served.append(name)
+
+    first = asyncio.create_task(holder())
+    await asyncio.sleep(0)  # let it take the place
+    tasks = {name: asyncio.create_task(waiter(name)) for name in "bcd"}
+    while line.waiting < 3:
+        await asyncio.sleep(0)
+    assert heard == {"b": [1], "c": [2], "d": [3]}
+
+    tasks["c"].cancel()  # leaving the line moves those behind
+    with pytest.raises(asyncio.CancelledError):
+        await tasks["c"]
+    assert heard["d"][-1] == 2 and heard["c"][-1] is None
+
+    release.set()
+    await asyncio.gather(first, tasks["b"], tasks["d"])
+    assert served == ["b", "d"]
+    assert heard["b"][-1] is None and heard["d"] == [3, 2, 1, None]
+
+
+async def test_a_waiter_cancelled_as_it_is_served_passes_the_place_on() -> None:
+    line = Line(1)
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with line.place():
+            await release.wait()
+
+    async def waiter() -> None:
+        async with line.place():
+            pass
+
+    first = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    second, third = asyncio.create_task(waiter()), asyncio.create_task(waiter())
+    while line.waiting < 2:
+        await asyncio.sleep(0)
+    release.set()
+    await first  # the place is handed to `second`, which has not run yet...
+    second.cancel()  # ...and is cancelled before it does
+    await asyncio.gather(second, third, return_exceptions=True)
+    assert third.done() and not third.cancelled()
+    async with asyncio.timeout(1):
+        async with line.place():  # and the place is free again
+            pass
+
+
+def test_a_wait_is_estimated_from_typical_stage_times() -> None:
+    typical = Typical()
+    assert typical.wait(Stage.CLIPS, 1, 2) is None  # nothing timed yet: no promise
+    typical.note({Stage.CLIPS: 30.0})
+    typical.note({Stage.CLIPS: 10.0})
+    typical.note({Stage.CLIPS: 20.0})
+    assert typical.wait(Stage.CLIPS, 1, 2) == 20.0
+    assert typical.wait(Stage.CLIPS, 3, 2) == 40.0  # a second round of two
+
+
+async def test_clips_waiting_for_a_provider_slot_show_their_place_and_an_estimate(
+    books: Books, config: EngineConfig, ffmpeg: FFmpeg, media: FakeMedia
+) -> None:
+    release = asyncio.Event()
+
+    async def hold(role: str, scene: int | None) -> None:
+        if role == "clips":
+            await release.wait()
+
+    seen: list[Wait] = []
+
+    def watch(progress: ProgressSnapshot) -> None:
+        wait = progress.of(Stage.CLIPS).waiting
+        if wait is not None:
+            seen.append(wait)
+            if wait.place == 1:
+                release.set()
+
+    roles = dict(config.roles)
+    roles[Role.CLIPS] = replace(roles[Role.CLIPS], concurrency=1)
+    fake = FakeProviders(media, hook=hold)
+    providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
+    engine = Engine(replace(config, roles=roles), providers, ffmpeg, books=books)
+    engine.typical.note({Stage.CLIPS: 12.0})
+
+    surface = RecordingSurface(watch=watch)
+    await engine.dream(await engine.admit(STORY, requester="test:1"), surface)
+
+    # Three scenes, one clip at a time: the stage shows the first of the two waiting, and
+    # one typical clip-stage time for it.
+    assert seen[0] == Wait(WaitReason.PROVIDER, 1, 12.0)
+    finals = [p for kind, p in surface.events if isinstance(p, ProgressSnapshot)]
+    assert finals[-1].of(Stage.CLIPS).waiting is None
+
+
+async def test_an_encode_waiting_for_a_free_ffmpeg_slot_says_so(ffmpeg_exe: str) -> None:
+    runner = FFmpeg(ffmpeg_exe, max_procs=1, timeout_s=60)
+    # Read in real time, so it holds the only slot until it is cancelled.
+    slow = asyncio.create_task(
+        runner.run(["-re", "-f", "lavfi", "-i", "anullsrc", "-t", "60", "-f", "null", "-"])
+    )
+    heard: list[Wait | None] = []
+    waiting = asyncio.Event()
+
+    def told(wait: Wait | None) -> None:
+        heard.append(wait)
+        waiting.set()
+
+    async def quick() -> None:
+        ENCODER_WAIT.set(told)
+        await runner.run(["-f", "lavfi", "-i", "anullsrc", "-t", "0.1", "-f", "null", "-"])
+
+    while not runner._slots.waiting and not slow.done():
+        await asyncio.sleep(0)
+        break
+    second = asyncio.create_task(quick())
+    async with asyncio.timeout(10):
+        await waiting.wait()
+    slow.cancel()
+    await asyncio.gather(slow, return_exceptions=True)
+    await second
+    assert heard == [Wait(WaitReason.ENCODER, 1, None), None]
