@@ -35,7 +35,7 @@ from bot.preferences import (
     voice_name,
 )
 from bot.users import Platform, chat_key
-from engine import N_, Aspect
+from engine import N_, Aspect, Language
 from engine.providers.local.voice import STANDARD_VOICE, LocalVoice
 from engine.providers.openai import VOICES as OPENAI_VOICES
 
@@ -115,17 +115,24 @@ async def _refuse_voice(interaction: Interaction) -> None:
 @app_commands.command(
     name=NP_("command name", "dream"), description=N_("Turn a short story into a narrated video")
 )
-@app_commands.rename(story=NP_("option name", "story"), **_LOOK_NAMES)
-@app_commands.describe(story=N_("Your story: a few sentences"), **_LOOK_HELP)
-@app_commands.choices(aspect=_ASPECTS, voice=_VOICES)
+@app_commands.rename(
+    story=NP_("option name", "story"), language=NP_("option name", "language"), **_LOOK_NAMES
+)
+@app_commands.describe(
+    story=N_("Your story: a few sentences"),
+    language=N_("The language stories are read in"),
+    **_LOOK_HELP,
+)
+@app_commands.choices(language=_LANGUAGES, aspect=_ASPECTS, voice=_VOICES)
 async def dream(
     interaction: Interaction,
     story: app_commands.Range[str, 1, 1500],
+    language: Choice[str] | None = None,
     aspect: Choice[str] | None = None,
     voice: Choice[str] | None = None,
     captions: bool | None = None,
 ) -> None:
-    """/dream STORY [shape] [voice] [captions]: the options for this dream only."""
+    """/dream STORY [language] [shape] [voice] [captions]: options for this dream only."""
     guild = interaction.guild_id
     chat = chat_key(Platform.DISCORD, guild) if guild else None
     client = interaction.client
@@ -141,6 +148,10 @@ async def dream(
             await readable_story(interaction, story),
             discord_user(interaction.user),
             chat,
+            # "The story's own" for one dream is what no setting says: detected.
+            language=Language.parse(language.value)
+            if language and language.value != AUTO
+            else None,
             aspect=Aspect(aspect.value) if aspect else None,
             voice=chosen_voice,
             captions=captions,

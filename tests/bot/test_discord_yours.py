@@ -72,11 +72,13 @@ async def test_settings_are_shown_changed_and_applied_to_new_dreams(
 
 async def test_dream_options_apply_to_that_dream_only(discord_bot: Build, media: FakeMedia) -> None:
     t = await discord_bot(providers=offline_voices(media))
-    await command(t, OWNER, "dream", story=STORY, shape="9:16", voice="anika")
+    await command(t, OWNER, "dream", story=STORY, shape="9:16", voice="anika", language="de")
     await t.jobs.drain()
     await t.dream(OWNER)
     await t.jobs.drain()
     assert await looks(t) == [Look(Aspect.TALL, "anika"), Look()]
+    languages = await t.storage.db.fetch("SELECT language FROM jobs ORDER BY created_at")
+    assert languages == [("de",), ("en",)]
 
 
 async def test_settings_and_dream_options_sync_with_their_choices(discord_bot: Build) -> None:
