@@ -54,7 +54,7 @@ def telegram_user(user: User) -> str:
 
 async def show_help(message: Message, words: Words) -> None:
     """/start and /help."""
-    await message.reply(words._(render.HELP))
+    await message.reply(f"{words._(render.HELP)}\n{words._(render.HELP_YOURS)}")
 
 
 async def show_quota(message: Message, engine: Engine, words: Words) -> None:

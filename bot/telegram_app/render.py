@@ -18,6 +18,11 @@ HELP = N_(
     "In a private chat, just write the story. In a group, use /dream followed by the "
     "story.\n/quota shows how many dreams you have left today."
 )
+# Said after HELP: what a person can make their own, and how to find a dream again.
+HELP_YOURS = N_(
+    "/settings chooses your language, voice, shape and captions. /mydreams sends your "
+    "latest dreams again. Reply to one of your videos with a changed story to make it again."
+)
 DREAM_USAGE = N_(
     "Write your story after the command, e.g. /dream A lighthouse keeper befriends a storm."
 )

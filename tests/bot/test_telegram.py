@@ -461,7 +461,7 @@ async def test_a_russian_user_is_answered_in_russian(telegram: Build) -> None:
     t = await telegram(quota=3)
     russian = words("ru")
     await t.say(OWNER, "/help", language="ru")
-    assert last_text(t, OWNER) == russian._(render.HELP)
+    assert last_text(t, OWNER) == f"{russian._(render.HELP)}\n{russian._(render.HELP_YOURS)}"
     assert last_text(t, OWNER).startswith("Пришлите мне короткую историю")
     await t.say(OWNER, "/quota", language="ru")
     assert last_text(t, OWNER).startswith("Сегодня у вас осталось снов: 3 из 3")
@@ -500,9 +500,9 @@ async def test_a_russian_job_speaks_russian_to_the_end_and_keeps_its_language(
 async def test_an_unknown_or_missing_language_gets_english(telegram: Build) -> None:
     t = await telegram()
     await t.say(OWNER, "/help", language="zh-hans")
-    assert last_text(t, OWNER) == render.HELP
+    assert last_text(t, OWNER) == f"{render.HELP}\n{render.HELP_YOURS}"
     await t.say(OWNER, "/help")
-    assert last_text(t, OWNER) == render.HELP
+    assert last_text(t, OWNER) == f"{render.HELP}\n{render.HELP_YOURS}"
 
 
 async def test_a_moderation_that_cannot_run_gets_a_clear_reply(telegram: Build) -> None:
