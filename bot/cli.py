@@ -19,11 +19,13 @@ from bot.settings import Settings
 from bot.terminal import TerminalSurface
 from bot.users import parse_user
 from engine import (
+    Aspect,
     Books,
     DatabaseMissingError,
     DatabaseUnusableError,
     Engine,
     Language,
+    Look,
     QuotaPolicy,
     StageFailedError,
     StoryRejectedError,
@@ -75,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the story's language as a BCP 47 tag (en, ru, pt-BR…); detected if left out",
     )
+    dream.add_argument(
+        "--shape",
+        choices=[aspect.value for aspect in Aspect],
+        default=Aspect.WIDE.value,
+        help="wide, tall (for phones) or square (default: 16:9)",
+    )
+    dream.add_argument(
+        "--voice", default=None, help="one of the voice provider's voices (default: its first)"
+    )
+    dream.add_argument("--no-captions", action="store_true", help="leave the words off the picture")
 
     quota = commands.add_parser(
         "quota", help="see or change a chat user's daily quota (in DREAMBOT_DB)"
@@ -113,7 +125,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(administer(args, settings))
         story = sys.stdin.read() if args.story == "-" else args.story
         return asyncio.run(
-            dream(story, out=args.out, seed=args.seed, language=args.lang, settings=settings)
+            dream(
+                story,
+                out=args.out,
+                seed=args.seed,
+                language=args.lang,
+                look=Look(Aspect(args.shape), args.voice, captions=not args.no_captions),
+                settings=settings,
+            )
         )
     except KeyboardInterrupt:
         print("dreambot: " + words(process_locale())._("cancelled"), file=sys.stderr)
@@ -198,7 +217,13 @@ def _scratch_in(out: Path) -> tempfile.TemporaryDirectory[str]:
 
 
 async def dream(
-    story: str, *, out: Path, seed: int | None, language: Language | None, settings: Settings
+    story: str,
+    *,
+    out: Path,
+    seed: int | None,
+    language: Language | None,
+    settings: Settings,
+    look: Look | None = None,
 ) -> int:
     """Make one video in ``out``, showing progress; return the process exit code."""
     try:
@@ -233,8 +258,13 @@ async def dream(
             config, built.providers, ffmpeg, books=books, estimate_cost=built.estimate_cost
         )
         try:
+            voices = built.providers.voice.choices
+            if look is not None and look.voice is not None and look.voice not in voices:
+                wrong = said._("--voice must be one of {voices}", voices=", ".join(voices))
+                print(f"dreambot: {wrong}", file=sys.stderr)
+                return EXIT_REFUSED
             request = await engine.admit(
-                story, requester="terminal:local", seed=seed, language=language
+                story, requester="terminal:local", seed=seed, language=language, look=look
             )
             if built.choice["voice"] == "local" and not LocalVoice().speaks:
                 console.print(

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.media.ffmpeg import locate_ffmpeg
+
 STORY = (
     "A lighthouse keeper lived alone on a rocky island. One night a storm rolled in. "
     "He climbed the tower and lit the lamp. By morning the storm had become his friend."
@@ -47,6 +49,26 @@ def test_a_story_becomes_a_preview_then_a_final(tmp_path: Path) -> None:
         assert stage in done.stderr
     assert "stage timings:" in done.stderr
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_tall_dream_with_another_voice_and_no_captions(tmp_path: Path) -> None:
+    done = dreambot(
+        "dream", STORY, "--out", str(tmp_path), "--shape", "9:16", "--voice", "linda",
+        "--no-captions",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    video = subprocess.run(
+        [locate_ffmpeg(), "-hide_banner", "-i", str(tmp_path / "final.mp4")],
+        capture_output=True, text=True, check=False,
+    ).stderr  # fmt: skip
+    assert " 180x320 " in video  # the operator's 320x180, stood upright
+
+
+def test_a_voice_the_provider_lacks_is_refused_with_the_ones_it_has(tmp_path: Path) -> None:
+    done = dreambot("dream", STORY, "--out", str(tmp_path), "--voice", "nova")
+    assert done.returncode == 2
+    assert "standard, linda, anika, michel" in done.stderr
+    assert not (tmp_path / "final.mp4").exists()
 
 
 def test_the_story_can_come_from_stdin(tmp_path: Path) -> None:
