@@ -37,7 +37,7 @@ from bot.preferences import (
 from bot.users import Platform, chat_key
 from engine import N_, Aspect, Language
 from engine.providers.local.voice import STANDARD_VOICE, LocalVoice
-from engine.providers.openai import VOICES as OPENAI_VOICES
+from engine.providers.openai_voices import VOICES as OPENAI_VOICES
 
 log = logging.getLogger(__name__)
 

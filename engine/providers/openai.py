@@ -21,6 +21,7 @@ from engine.models import Language, SceneSpec, Script
 from engine.notice import N_, Notice
 from engine.ports import RequestTicket
 from engine.providers.download import MediaKind, check_kind
+from engine.providers.openai_voices import TTS1_VOICES, VOICES
 from engine.providers.replies import IDENTITY, JSON_REPLY_BYTES, capped_httpx2_hooks
 from engine.story import scene_count_for
 
@@ -108,12 +109,6 @@ class OpenAIScriptWriter:
         if message.parsed is None:
             raise ProviderError("the script writer returned no script")
         return _checked_script(message.parsed, seed, language)
-
-
-# The speech endpoint's built-in voices (the API reference); tts-1 and tts-1-hd speak the
-# first nine, the newer models all of them.
-TTS1_VOICES = ("alloy", "ash", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer")
-VOICES = (*TTS1_VOICES, "ballad", "verse", "marin", "cedar")
 
 
 class OpenAIVoice:
