@@ -40,7 +40,13 @@ class LocalImageGenerator:
 
 
 class LocalClipGenerator:
-    """Ken Burns motion over the scene picture, encoded fast as an intermediate."""
+    """Ken Burns motion over the scene picture, encoded fast as an intermediate.
+
+    Asked for the narration's exact length (``exact_length``), so one eased move spans
+    the whole scene and is never slowed or held at assembly.
+    """
+
+    exact_length = True
 
     def __init__(self, ffmpeg: FFmpeg, *, width: int, height: int, fps: int) -> None:
         self._ffmpeg = ffmpeg
@@ -58,7 +64,7 @@ class LocalClipGenerator:
         out_dir: Path,
         ticket: RequestTicket | None = None,
     ) -> Path:
-        """Animate the picture for about ``duration_s`` seconds."""
+        """Animate the picture for ``duration_s`` seconds, rounded up to a frame."""
         width, height = self._size
         return await render_motion(
             self._ffmpeg,
