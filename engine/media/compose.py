@@ -24,7 +24,7 @@ _SLACK_FRAMES = 2  # a scene may end this many frames before its narration, no m
 # zoom over a five-second scene), so the scene never stops dead.
 _HOLD_ZOOM_PER_S = 0.036
 _HOLD_ZOOM_MAX = 0.18
-# Scene boundaries (docs/decisions.md, "Fades at scene boundaries"): the picture dips
+# Scene boundaries (docs/decisions.md, "Motion that never jumps, ..."): the picture dips
 # through black, the sound fades just long enough never to click.
 VIDEO_FADE_S = 0.2
 AUDIO_FADE_S = 0.15
