@@ -107,6 +107,16 @@ class ClipGenerator(Provider, Protocol):
     ) -> Path: ...
 
 
+@runtime_checkable
+class ExactLengthClips(Protocol):
+    """A clip generator that makes any length quickly, on this machine (the offline Ken
+    Burns). Scenes then wait for the narration and ask for exactly its length, so the
+    motion spans the scene; a remote model's clips have lengths of their own and are
+    asked for at once, and slowed or held at assembly instead."""
+
+    exact_length: bool
+
+
 class Voice(Provider, Protocol):
     """Speaks a scene's narration into an audio file, in the script's language.
 

@@ -20,7 +20,7 @@ from engine.config import MAX_IMAGE_PIXELS, RenderConfig
 from engine.errors import EngineError, MediaError, ProviderError, VoiceUnavailableError
 from engine.journal import Journal
 from engine.markup import spoken_text
-from engine.media.compose import Soundtrack, prepare_soundtrack, render_scene
+from engine.media.compose import Soundtrack, frame_count, prepare_soundtrack, render_scene
 from engine.media.dimensions import check_pixels
 from engine.media.ffmpeg import FFmpeg
 from engine.media.measure import count_video
@@ -39,7 +39,7 @@ from engine.models import (
     VisualKind,
 )
 from engine.notice import N_, Notice
-from engine.ports import Providers
+from engine.ports import ExactLengthClips, Providers
 from engine.progress import ProgressTracker
 from engine.speech import speaking_time
 from engine.step import ProviderStep
@@ -51,7 +51,7 @@ _MAX_NARRATION_S = 120.0  # provider output is untrusted; no scene reads for two
 # it is spelling it out, letter by letter, in a language it does not speak.
 _SLOWEST = 2.5
 _WHOLE = 0.9  # a clip that decodes to less of the length its header states is truncated
-_SHORTEST_CLIP_S = 1.0  # a shorter clip would loop as a flicker; the still looks better
+_SHORTEST_CLIP_S = 1.0  # a shorter clip would be mostly a held frame; the still is better
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,10 @@ class SceneWorker:
         folder.mkdir(parents=True, exist_ok=True)
         if (done := self._finished_scene(spec)) is not None:
             return done
+        length: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         async with asyncio.TaskGroup() as group:
-            sound_task = group.create_task(self._soundtrack(spec, folder))
-            visuals_task = group.create_task(self._visuals(spec, folder))
+            sound_task = group.create_task(self._soundtrack(spec, folder, length))
+            visuals_task = group.create_task(self._visuals(spec, folder, length))
         narration, soundtrack = sound_task.result()
         if soundtrack is None:
             self._tracker.advance(Stage.SCENES, fallback=True)
@@ -114,7 +115,9 @@ class SceneWorker:
             )
         return await self._assemble(spec, folder, visuals_task.result(), narration, soundtrack)
 
-    async def _visuals(self, spec: SceneSpec, folder: Path) -> list[_Candidate]:
+    async def _visuals(
+        self, spec: SceneSpec, folder: Path, length: asyncio.Future[float]
+    ) -> list[_Candidate]:
         render = self._render
         seed = self._script.seed + spec.index
         prompt = self._script.prompt_for(spec)
@@ -144,7 +147,7 @@ class SceneWorker:
         self._tracker.advance(Stage.IMAGES)
         still = _Candidate(Visual(VisualKind.IMAGE, image))
         clips = self._providers.clips
-        hint = speaking_time(spec.narration)
+        hint = await self._clip_length(spec, length)
         try:
             clip = await self._step.make(
                 Part(PartKind.CLIP, spec.index),
@@ -163,13 +166,22 @@ class SceneWorker:
         card = _Candidate(Visual(VisualKind.TITLE_CARD, folder / "title_card.png"))
         return [_Candidate(Visual(VisualKind.CLIP, clip.path), clip.value), still, card]
 
+    async def _clip_length(self, spec: SceneSpec, length: asyncio.Future[float]) -> float:
+        """The length to ask a clip for: the scene's own, if the generator can make it
+        (waiting for the narration costs the offline path a fraction of a second and
+        spares it any slowing or holding); else the text's speaking time, at once."""
+        clips = self._providers.clips
+        if isinstance(clips, ExactLengthClips) and clips.exact_length:
+            return await length
+        return speaking_time(spec.narration)
+
     async def _check_clip(self, path: Path, asked_s: float) -> MediaInfo:
         """The clip's streams, its length the one it decodes to, if it is whole and not tiny.
 
         Decoded end to end: a truncated file's header still states the full length, and a
         scene fitted to that length would end when the frames do. Models make clips of
-        their own fixed lengths (scenes loop them), so the length asked for is no bar
-        beyond the shortest clip worth looping.
+        their own fixed lengths (scenes slow and hold them), so the length asked for is no
+        bar beyond the shortest clip worth showing.
         """
         info = await probe(self._ffmpeg, path)
         if info.video is None or not info.duration_s:
@@ -183,10 +195,14 @@ class SceneWorker:
         return replace(info, duration_s=decoded)
 
     async def _soundtrack(
-        self, spec: SceneSpec, folder: Path
+        self, spec: SceneSpec, folder: Path, length: asyncio.Future[float]
     ) -> tuple[Narration, Soundtrack | None]:
-        """Narrate, then encode the audio and draw the captions while the picture is made."""
+        """Narrate, then encode the audio and draw the captions while the picture is made.
+
+        ``length`` is told the scene's length as soon as the narration has one."""
         narration = await self._narrate(spec, folder)
+        fps = self._render.fps
+        length.set_result(frame_count(narration.duration_s, fps) / fps)
         try:
             return narration, await self._prepare(spec, folder, narration)
         except EngineError as exc:
@@ -283,6 +299,7 @@ class SceneWorker:
                     render=self._render,
                     seed=self._script.seed + spec.index,
                     out=folder / "scene.mp4",
+                    fade_in=spec.index > 0,
                 )
             except EngineError as exc:
                 last_error = exc

@@ -51,7 +51,20 @@ class CaptionStyle:
 
     @property
     def size(self) -> int:
-        return max(12, self.frame_height // 18)
+        """Text height, by the frame's shorter side: a portrait frame's height would make
+        captions of three words a line; its width gives them a landscape frame's size."""
+        return max(12, min(self.frame_width, self.frame_height) // 18)
+
+    @property
+    def bottom(self) -> int:
+        """Frame left clear below the caption box.
+
+        Portrait video is watched in apps that lay their own buttons and titles over its
+        lowest fifth or so (Shorts, Reels, TikTok, a Telegram story), so captions sit above it.
+        """
+        if self.frame_height > self.frame_width:
+            return self.frame_height // 5
+        return self.frame_height // 14
 
     @property
     def pad(self) -> int:

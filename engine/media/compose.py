@@ -12,13 +12,22 @@ from engine.config import RenderConfig
 from engine.errors import MediaError
 from engine.media.captions import CaptionStyle, plan_cues, render_cue
 from engine.media.ffmpeg import FFmpeg
+from engine.media.loudness import level_speech
 from engine.media.measure import count_video
 from engine.media.probe import MediaInfo
 from engine.models import Language, Narration, Visual
 
 _MOTIONS = ("zoom_in", "pan_right", "zoom_out", "pan_left")
-_MAX_STRETCH = 1.5  # slower than this looks like a fault; loop the clip instead
+_MAX_STRETCH = 1.5  # slower than this looks like a fault; hold the last frame instead
 _SLACK_FRAMES = 2  # a scene may end this many frames before its narration, no more
+# A held last frame keeps moving at about the pace of the stills' Ken Burns (0.18 of a
+# zoom over a five-second scene), so the scene never stops dead.
+_HOLD_ZOOM_PER_S = 0.036
+_HOLD_ZOOM_MAX = 0.18
+# Scene boundaries (docs/decisions.md, "Motion that never jumps, ..."): the picture dips
+# through black, the sound fades just long enough never to click.
+VIDEO_FADE_S = 0.2
+AUDIO_FADE_S = 0.15
 
 
 def frame_count(duration_s: float, fps: int) -> int:
@@ -49,18 +58,48 @@ def ken_burns_filter(*, width: int, height: int, fps: int, frames: int, seed: in
     )
 
 
-def clip_fit(clip_s: float, target_s: float) -> tuple[int, float]:
-    """How to make a clip last ``target_s``: (extra loops, slow-down factor)."""
+@dataclass(frozen=True)
+class ClipFit:
+    """How a clip is made to last a scene: slowed by ``stretch``, then its last frame held
+    for ``hold_s`` while the camera keeps pushing in."""
+
+    stretch: float = 1.0
+    hold_s: float = 0.0
+
+
+def clip_fit(clip_s: float, target_s: float) -> ClipFit:
+    """How to make a clip of ``clip_s`` last ``target_s`` without ever jumping back.
+
+    Looping would restart the motion mid-scene (a visible jump); playing it backwards
+    makes people walk and water flow the wrong way, and ``reverse`` holds the whole
+    clip in memory. So a clip is slowed as far as still looks natural, then held.
+    """
     if clip_s <= 0 or clip_s >= target_s:
-        return 0, 1.0
-    stretch = target_s / clip_s
-    if stretch <= _MAX_STRETCH:
-        return 0, stretch
-    return math.ceil(target_s / clip_s) - 1, 1.0
+        return ClipFit()
+    stretch = min(target_s / clip_s, _MAX_STRETCH)
+    hold = target_s - clip_s * stretch
+    return ClipFit(stretch, hold if hold > 1e-6 else 0.0)
+
+
+def hold_filter(*, width: int, height: int, start_s: float, length_s: float) -> str:
+    """An eased push-in that starts, at rest, on the frame shown at ``start_s``.
+
+    It follows a ``tpad`` that clones the clip's last frame: before ``start_s`` the scale
+    is the identity (ffmpeg passes such frames through untouched), so only held frames
+    are resampled. The zoom starts at zero speed, so the move out of the clip is smooth.
+    """
+    amount = min(_HOLD_ZOOM_MAX, _HOLD_ZOOM_PER_S * length_s)
+    progress = f"clip((t-{start_s:.4f})/{max(length_s, 1e-3):.4f},0,1)"
+    zoom = f"(1+{amount:.4f}*(3*pow({progress},2)-2*pow({progress},3)))"
+    # Even sizes: the crop then stays centred on whole pixels as the zoom grows.
+    return (
+        f"scale=w='2*ceil({width}*{zoom}/2)':h='2*ceil({height}*{zoom}/2)':eval=frame,"
+        f"crop={width}:{height}"
+    )
 
 
 def fit_clip_filter(
-    info: MediaInfo, *, stretch: float, covered_s: float, duration_s: float, render: RenderConfig
+    info: MediaInfo, *, fit: ClipFit, covered_s: float, duration_s: float, render: RenderConfig
 ) -> str:
     """Filters that bring a clip to the scene's size, rate and length, and no others.
 
@@ -69,6 +108,7 @@ def fit_clip_filter(
     """
     w, h, fps = render.width, render.height, render.fps
     video = info.video
+    stretch = fit.stretch
     steps = []
     if stretch != 1.0:
         steps.append(f"setpts=(PTS-STARTPTS)*{stretch:.6f}")
@@ -77,11 +117,32 @@ def fit_clip_filter(
     if video is None or (video.width, video.height) != (w, h):
         steps.append(f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h}")
     steps.append("setsar=1")
-    if covered_s < duration_s + 0.05:
+    if fit.hold_s > 0:
+        steps.append(f"tpad=stop_mode=clone:stop_duration={fit.hold_s + 0.25:.3f}")
+        steps.append(hold_filter(width=w, height=h, start_s=covered_s, length_s=fit.hold_s))
+        steps.append("setsar=1")
+    elif covered_s < duration_s + 0.05:
         # Headers can overstate a clip's length by a frame or two; hold the last frame
         # rather than end the scene early.
         steps.append(f"tpad=stop_mode=clone:stop_duration={duration_s - covered_s + 0.25:.3f}")
     return ",".join(steps)
+
+
+def fade_filter(duration_s: float, *, fade_in: bool) -> str:
+    """A dip through black at the scene's ends, inside its own encode (the merge copies).
+
+    The first scene does not fade in: chat apps show a video's first frame as its
+    thumbnail, and it should be the picture, not black.
+    """
+    fade = min(VIDEO_FADE_S, duration_s / 4)
+    out = f"fade=t=out:st={duration_s - fade:.4f}:d={fade:.4f}"
+    return f"fade=t=in:st=0:d={fade:.4f},{out}" if fade_in else out
+
+
+def audio_fade_filter(duration_s: float) -> str:
+    """Fades at the scene's ends, so no cut between scenes clicks."""
+    fade = min(AUDIO_FADE_S, duration_s / 4)
+    return f"afade=t=in:st=0:d={fade:.4f},afade=t=out:st={duration_s - fade:.4f}:d={fade:.4f}"
 
 
 async def render_motion(
@@ -126,7 +187,7 @@ async def prepare_soundtrack(
     render: RenderConfig,
     folder: Path,
 ) -> Soundtrack:
-    """Encode the scene's audio to its exact length and draw its caption pictures.
+    """Encode the scene's audio to its exact length and level, and draw its captions.
 
     ``language`` is the story's: it picks the line-breaking rules, the regional glyphs of
     Chinese, Japanese and Korean, and the shaping of the captions.
@@ -137,8 +198,13 @@ async def prepare_soundtrack(
     frames = frame_count(narration.duration_s, render.fps)
     duration = frames / render.fps
     audio = folder / "audio.m4a"
+    resample = f"aresample={render.audio_rate}"
+    level: list[str] = []
+    if narration.spoken:  # silence (the voice failed) is left as it is: nothing to level
+        level = await level_speech(ffmpeg, narration.path, before=[resample])
+    chain = [resample, *level, "apad", audio_fade_filter(duration)]
     await ffmpeg.run(
-        ["-i", str(narration.path), "-af", f"aresample={render.audio_rate},apad"]
+        ["-i", str(narration.path), "-af", ",".join(chain)]
         + ["-t", f"{duration:.6f}", "-c:a", "aac", "-b:a", render.audio_bitrate]
         + ["-ac", "2", "-ar", str(render.audio_rate), "-vn", str(audio)]
     )
@@ -158,6 +224,7 @@ async def render_scene(
     render: RenderConfig,
     seed: int,
     out: Path,
+    fade_in: bool = True,
 ) -> float:
     """Encode one finished scene (picture, soundtrack, captions) and return its duration.
 
@@ -165,6 +232,7 @@ async def render_scene(
     can join them without re-encoding. The scene lasts exactly as long as its narration,
     rounded up to a whole frame; its frames are counted afterwards, and a scene whose
     picture ended early (a clip shorter than it said) is a MediaError, not a short scene.
+    ``fade_in`` is false for the video's first scene (see ``fade_filter``).
     """
     w, h, fps = render.width, render.height, render.fps
     duration = soundtrack.duration_s
@@ -175,14 +243,12 @@ async def render_scene(
         picture = ken_burns_filter(width=w, height=h, fps=fps, frames=frames, seed=seed)
     else:
         clip_s = visual_info.duration_s or duration
-        loops, stretch = clip_fit(clip_s, duration)
-        if loops:
-            inputs += ["-stream_loop", str(loops)]
+        fit = clip_fit(clip_s, duration)
         inputs += ["-i", str(visual.path)]
         picture = fit_clip_filter(
             visual_info,
-            stretch=stretch,
-            covered_s=clip_s * (loops + 1) * stretch,
+            fit=fit,
+            covered_s=clip_s * fit.stretch,
             duration_s=duration,
             render=render,
         )
@@ -191,13 +257,15 @@ async def render_scene(
         inputs += ["-i", str(cue_path)]
 
     chains = [f"[0:v]{picture}[v0]"]
-    margin = h // 14
+    style = CaptionStyle(w, h)
+    margin = style.bottom
     for n, (_, start, end) in enumerate(soundtrack.captions):
         chains.append(
             f"[v{n}][{n + 2}:v]overlay=x=(W-w)/2:y=H-h-{margin}:"
             f"enable='between(t,{start:.3f},{end:.3f})'[v{n + 1}]"
         )
-    chains.append(f"[v{len(soundtrack.captions)}]format=yuv420p[vout]")
+    fades = fade_filter(duration, fade_in=fade_in)
+    chains.append(f"[v{len(soundtrack.captions)}]{fades},format=yuv420p[vout]")
     await ffmpeg.run(
         [*inputs, "-filter_complex", ";".join(chains), "-map", "[vout]", "-map", "1:a"]
         + ["-frames:v", str(frames)]

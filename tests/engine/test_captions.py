@@ -313,3 +313,21 @@ def test_an_arabic_scene_opening_with_a_latin_name_reads_from_the_right() -> Non
     assert cue.rtl
     runs = [run.text.strip() for run, _, _ in layout_cue(cue, style("ar")).placed()]
     assert runs[-1] == "John"  # the first word, at the right
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 720), (720, 1280), (720, 720), (1080, 1080)])
+def test_captions_fit_every_aspect_ratio_at_a_readable_size(width: int, height: int) -> None:
+    style = CaptionStyle(width, height)
+    text = "A lighthouse keeper lived alone on a rocky island, far out in the grey sea."
+    cues = plan_cues(text, 5.0, style)
+    shorter = min(width, height)
+    assert style.size == shorter // 18  # the same on a phone held either way
+    for cue in cues:
+        picture = render_cue(cue, style)
+        assert picture.width <= width - 2 * style.margin
+        # above the bottom margin, and wholly inside the frame
+        assert picture.height + style.bottom < height
+    if height > width:  # above the controls apps lay over a portrait video's lowest fifth
+        assert style.bottom >= height // 5
+    # a line still holds a few words, not one or two
+    assert max(len(line.split()) for cue in cues for line in cue.lines) >= 4

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from engine.errors import FFmpegError, MediaError
-from engine.media.compose import clip_fit, frame_count
+from engine.media.compose import ClipFit, clip_fit, frame_count
 from engine.media.ffmpeg import FFmpeg
 from engine.media.probe import parse_description, probe
 from tests.processes import ffmpeg_children, first_ffmpeg_children, is_gone
@@ -97,9 +97,14 @@ async def test_encodes_never_exceed_the_process_bound(ffmpeg_exe) -> None:
 
 @pytest.mark.parametrize(
     ("clip_s", "target_s", "expected"),
-    [(5.0, 4.0, (0, 1.0)), (4.0, 5.0, (0, 1.25)), (2.0, 7.0, (3, 1.0)), (0.0, 3.0, (0, 1.0))],
+    [
+        (5.0, 4.0, ClipFit()),
+        (4.0, 5.0, ClipFit(1.25, 0.0)),
+        (2.0, 7.0, ClipFit(1.5, 4.0)),  # slowed as far as looks natural, then held
+        (0.0, 3.0, ClipFit()),
+    ],
 )
-def test_clip_fit(clip_s: float, target_s: float, expected: tuple[int, float]) -> None:
+def test_clip_fit(clip_s: float, target_s: float, expected: ClipFit) -> None:
     assert clip_fit(clip_s, target_s) == expected
 
 

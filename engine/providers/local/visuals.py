@@ -46,8 +46,12 @@ class LocalClipGenerator:
 
     The clip has the picture's size: a job's pictures are drawn in its own shape (wide,
     tall or square), and the clip keeps it. ``width`` and ``height`` are the operator's,
-    for pictures of no usable size.
+    for pictures of no usable size. It is asked for the narration's exact length
+    (``exact_length``), so one eased move spans the whole scene and is never slowed or
+    held at assembly.
     """
+
+    exact_length = True
 
     def __init__(self, ffmpeg: FFmpeg, *, width: int, height: int, fps: int) -> None:
         self._ffmpeg = ffmpeg
@@ -65,7 +69,7 @@ class LocalClipGenerator:
         out_dir: Path,
         ticket: RequestTicket | None = None,
     ) -> Path:
-        """Animate the picture for about ``duration_s`` seconds."""
+        """Animate the picture for ``duration_s`` seconds, rounded up to a frame."""
         width, height = await asyncio.to_thread(_even_size, image, self._size)
         return await render_motion(
             self._ffmpeg,
