@@ -209,7 +209,14 @@ async def test_a_left_webhook_is_deleted_and_a_second_poller_is_named_plainly(tm
     assert output.count("another process is taking this bot's updates") == 1
     # The "/" menu in every catalog's language, and English for everyone else.
     assert set(fake.commands) == {"", "es", "pt", "fr", "de", "ru", "ar", "hi", "id", "ja"}
-    assert [c["command"] for c in fake.commands[""]] == ["dream", "quota", "cancel", "help"]
+    assert [c["command"] for c in fake.commands[""]] == [
+        "dream",
+        "quota",
+        "cancel",
+        "settings",
+        "mydreams",
+        "help",
+    ]
 
 
 async def test_a_bot_api_down_at_start_up_leaves_discord_serving(tmp_path) -> None:
