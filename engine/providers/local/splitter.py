@@ -16,10 +16,11 @@ import regex  # type: ignore[import-untyped]
 
 from engine.models import ENGLISH, Language
 from engine.segment import Script, dominant_script, sentences, tokens, words
-from engine.story import scene_count_for
+from engine.speech import speaking_time
+from engine.story import MAX_SCENES, SECONDS_PER_SCENE, scene_count_for
 
-MIN_SCENES = 3
-MAX_SCENES = 8
+# A clause cut from a long sentence is read alone over its picture: at least this long.
+MIN_CLAUSE_S = 3.0
 TITLE_MAX_CHARS = 60
 PROMPT_MAX_WORDS = 12
 
@@ -184,30 +185,29 @@ def _clause_cut(words: list[str], phrase_spaces: bool) -> int | None:
     return None
 
 
-def _refine(
-    units: list[list[str]], scenes: int, total: int, phrase_spaces: bool
-) -> list[list[str]]:
-    """Break units until there are enough of them and none is longer than a scene."""
-    ideal = total / scenes
-    # A unit marked False is kept whole: a sentence somewhat over size reads better intact.
+def _refine(units: list[list[str]], scenes: int, phrase_spaces: bool) -> list[list[str]]:
+    """Cut the sentences longer than a scene at their middle clause while that balances.
+
+    A sentence is never cut into words: a piece of a few words read alone over its own
+    picture is no scene, so only a clause of some seconds' speech stands alone.
+    """
+    ideal = sum(len(unit) for unit in units) / scenes
+    # A unit marked False is kept whole: it has no usable clause boundary.
     parts = [(list(unit), True) for unit in units]
     while True:
-        open_ = [i for i, (words, splittable) in enumerate(parts) if splittable and len(words) > 1]
+        open_ = [i for i, (words, splittable) in enumerate(parts) if splittable]
         if not open_:
             return [words for words, _ in parts]
         longest = max(open_, key=lambda i: len(parts[i][0]))
         words = parts[longest][0]
-        short = len(parts) < scenes
-        if not short and len(words) <= ideal:
+        if len(words) <= ideal or speaking_time("".join(words)) <= SECONDS_PER_SCENE:
             return [words for words, _ in parts]
         cut = _clause_cut(words, phrase_spaces)
-        if cut is not None:
-            pieces = [(words[:cut], True), (words[cut:], True)]
-        elif short or len(words) > 2 * ideal:
-            pieces = [([word], False) for word in words]
+        halves = (words[:cut], words[cut:]) if cut is not None else ()
+        if halves and all(speaking_time("".join(h)) >= MIN_CLAUSE_S for h in halves):
+            parts[longest : longest + 1] = [(halves[0], True), (halves[1], True)]
         else:
-            pieces = [(words, False)]
-        parts[longest : longest + 1] = pieces
+            parts[longest] = (words, False)
 
 
 def _partition(sizes: list[int], groups: int) -> list[int]:
@@ -321,14 +321,12 @@ _SPACELESS = regex.compile(
 
 
 def split_story(
-    story: str,
-    *,
-    language: Language = ENGLISH,
-    min_scenes: int = MIN_SCENES,
-    max_scenes: int = MAX_SCENES,
+    story: str, *, language: Language = ENGLISH, max_scenes: int = MAX_SCENES
 ) -> ScriptDraft:
-    """Cut a story into balanced scenes of whole sentences, keeping every word in order."""
-    if min_scenes < 1 or max_scenes < min_scenes:
+    """Cut a story into balanced scenes of whole sentences (a long one may be cut at a
+    clause), keeping every word in order: one scene a sentence for a story of up to three,
+    about ten seconds each for a longer one, and never more than ``max_scenes``."""
+    if max_scenes < 1:
         raise ValueError("invalid scene bounds")
     found = split_sentences(story, language)
     # Each sentence keeps what separates it from the next, so a scene is its tokens joined.
@@ -336,13 +334,11 @@ def split_story(
         tokens(sentence + _glue(sentence, following), language.tag)
         for sentence, following in zip(found, [*found[1:], ""], strict=False)
     ]
-    total = sum(len(unit) for unit in units)
-    if total < min_scenes:
+    if not any(units):
         raise ValueError("story too short")
-    # About ten seconds of speech a scene, in any script; never more scenes than words.
-    count = min(scene_count_for(story, least=min_scenes, most=max_scenes), total)
-    count = max(count, min_scenes)
-    units = _refine(units, count, total, dominant_script(story) in _UNSPACED)
+    count = scene_count_for(story, sentences=len(found), most=max_scenes)
+    units = _refine(units, count, dominant_script(story) in _UNSPACED)
+    count = min(count, len(units))
     starts = _partition([len(unit) for unit in units], count)
     style = _style(_content_words(" ".join(found), language))
     scenes: list[SceneDraft] = []
