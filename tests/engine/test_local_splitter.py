@@ -260,28 +260,52 @@ def test_long_scene_prompt_keeps_motifs_and_drops_stopwords() -> None:
     story = " ".join(sentence.format(motif) for motif in motifs)
     draft = split_story(story)
     for scene, motif in zip(draft.scenes, motifs, strict=True):
-        keywords = scene.visual_prompt.removesuffix(", " + draft.style).split()
+        keywords = scene.visual_prompt.split(", ")[0].split()  # before the light and style
         assert len(keywords) <= 12
         assert keywords[-1] == motif
         assert not {"the", "with", "beside"} & set(keywords)
 
 
-def test_style_picks_lighting_and_recurring_subjects() -> None:
+def lights_of(story: str) -> list[str]:
+    """Each scene's prompt between its own keywords and the shared style sheet."""
+    draft = split_story(story)
+    return [s.visual_prompt.removesuffix(", " + draft.style) for s in draft.scenes]
+
+
+def test_each_scene_has_its_light_until_a_scene_changes_it() -> None:
+    lights = lights_of(LIGHTHOUSE)
+    # "Every night" lights the second scene by the moon; "One winter a terrible storm"
+    # changes it, and the waves of the next scene crash in the same storm; "in the dark"
+    # holds until "At dawn".
+    assert "golden-hour light" in lights[0] and lights[1].endswith("moonlit")
+    assert all(light.endswith("cold winter light, stormy light") for light in lights[2:4])
+    assert all(light.endswith("moonlit") for light in lights[4:7])
+    assert lights[7].endswith("soft dawn light")
+    assert (
+        "cold winter light"
+        in lights_of("Snow fell on the village. The children built a snowman in the snow.")[0]
+    )
+    fire = lights_of("They sat by the fire. The fire crackled and warmed their hands.")
+    assert all("warm firelight" in light for light in fire)
+    stars = lights_of("The stars came out. The stars were bright. We sang songs together.")
+    assert all("moonlit" in light for light in stars)  # the singing is under the same stars
+    assert "golden-hour light" in lights_of("A boy and his dog walked to the shop to buy bread.")[0]
+
+
+def test_style_has_the_setting_and_recurring_subjects_but_no_light() -> None:
     style = split_story(LIGHTHOUSE).style
-    assert "moonlit" in style
     assert "keeper" in style and "lighthouse" in style
+    assert style.endswith("setting: sea")
+    assert "moonlit" not in style and "storm" not in style  # light belongs to the scenes
     snowy = split_story("Snow fell on the village. The children built a snowman in the snow.")
-    assert "cold winter light" in snowy.style and "snow" in snowy.style
-    fire = split_story("They sat by the fire. The fire crackled and warmed their hands.")
-    assert "warm firelight" in fire.style
+    assert snowy.style.endswith("setting: snow")
     possessive = split_story("The dragon's cave was dark. The dragon slept. The dragon's egg.")
     assert possessive.style.endswith("recurring subjects: dragon")
-    stars = split_story("The stars came out. The stars were bright. We sang songs together.")
-    assert "moonlit" in stars.style
     walker = split_story("The wolf walked. The wolf walked slowly. The wolf walked home.")
     assert walker.style.endswith("recurring subjects: wolf, walked")
-    plain = split_story("A boy and his dog walked to the shop to buy some bread.")
-    assert "golden-hour light" in plain.style
+    assert split_story("The fox and the crow.").style == (
+        "storybook illustration, consistent characters, recurring subjects: crow, fox"
+    )
 
 
 @pytest.mark.parametrize("story", [SPANISH, RUSSIAN])

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import regex  # type: ignore[import-untyped]
 
+from engine.media.art.setting import Setting, find_setting, setting_tag
+from engine.media.art.vocabulary import expand_prompt
 from engine.models import ENGLISH, Language
 from engine.segment import Script, dominant_script, sentences, tokens, words
 from engine.speech import speaking_time
@@ -253,7 +255,9 @@ def _content_words(text: str, language: Language) -> list[str]:
     found: list[str] = []
     for raw in _WORD.findall(lowered) if spaced else words(lowered, language.tag):
         word = re.sub(r"['\u2019]s$", "", raw)
-        if len(word) > 1 and not word.isdigit() and word not in _STOPWORDS:
+        # One character is a whole word in Chinese and Japanese (海, 夜), noise elsewhere.
+        wordlike = len(word) > 1 or dominant_script(word) is Script.HAN
+        if wordlike and not word.isdigit() and word not in _STOPWORDS:
             found.append(word)
     return found
 
@@ -262,24 +266,27 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
-def _style(words: list[str]) -> str:
-    stems = [_singular(w) for w in words]
-    hits = [
-        sum(s in keys or w in keys for w, s in zip(words, stems, strict=True))
-        for _, keys in _LIGHTING
-    ]
-    light = _LIGHTING[hits.index(max(hits))][0] if max(hits, default=0) > 0 else _DEFAULT_LIGHT
+def _lights(text: str) -> list[str]:
+    """The lighting rows the text's own words call for (in any language), in row order."""
+    picture = set().union(*expand_prompt(text))
+    return [light for light, keys in _LIGHTING if picture & keys]
+
+
+def _style(words: list[str], setting: Setting | None) -> str:
     counts = Counter(words)
     first = {w: i for i, w in reversed(list(enumerate(words)))}
-    # Past tenses and adverbs are rarely what a picture should keep showing.
+    # Past tenses and adverbs are rarely what a picture should keep showing; light words
+    # belong to the scenes that say them, not to every picture.
     ranked = sorted(
-        counts,
+        (w for w in counts if not _lights(w)),
         key=lambda w: (len(w) > 4 and w.endswith(("ed", "ly")), -counts[w], -len(w), first[w]),
     )[:3]
     if ranked and counts[ranked[0]] > 1:
         ranked = [w for w in ranked if counts[w] > 1]
-    style = f"storybook illustration, {light}, consistent characters"
-    return f"{style}, recurring subjects: {', '.join(ranked)}" if ranked else style
+    style = "storybook illustration, consistent characters"
+    if ranked:
+        style = f"{style}, recurring subjects: {', '.join(ranked)}"
+    return f"{style}, {setting_tag(setting)}" if setting else style
 
 
 def _keywords(text: str, language: Language) -> list[str]:
@@ -340,11 +347,15 @@ def split_story(
     units = _refine(units, count, dominant_script(story) in _UNSPACED)
     count = min(count, len(units))
     starts = _partition([len(unit) for unit in units], count)
-    style = _style(_content_words(" ".join(found), language))
+    style = _style(_content_words(" ".join(found), language), find_setting(story))
     scenes: list[SceneDraft] = []
+    light = [_DEFAULT_LIGHT]
     for start, end in zip(starts, [*starts[1:], len(units)], strict=True):
         narration = "".join(token for unit in units[start:end] for token in unit).strip()
         keywords = " ".join(_keywords(narration, language))
-        prompt = f"{keywords}, {style}" if keywords else style
-        scenes.append(SceneDraft(narration=narration, visual_prompt=prompt))
+        # The light holds until a scene's own words change it: the night a storm came in
+        # is still night when the keeper climbs the tower, until "by morning".
+        light = _lights(narration) or light
+        head = ", ".join(part for part in (keywords, *light) if part)
+        scenes.append(SceneDraft(narration=narration, visual_prompt=f"{head}, {style}"))
     return ScriptDraft(title=_title(found[0], language), style=style, scenes=tuple(scenes))
