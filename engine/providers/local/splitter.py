@@ -331,8 +331,9 @@ def split_story(
     story: str, *, language: Language = ENGLISH, max_scenes: int = MAX_SCENES
 ) -> ScriptDraft:
     """Cut a story into balanced scenes of whole sentences (a long one may be cut at a
-    clause), keeping every word in order: one scene a sentence for a story of up to three,
-    about ten seconds each for a longer one, and never more than ``max_scenes``."""
+    clause), keeping every word in order, as many as ``scene_count_for`` says (a scene a
+    sentence while each lasts a few seconds), never more than ``max_scenes``; each scene's
+    prompt names its light and the style sheet the story's setting."""
     if max_scenes < 1:
         raise ValueError("invalid scene bounds")
     found = split_sentences(story, language)
