@@ -10,6 +10,7 @@ from engine.errors import StoryRejectedError
 from engine.markup import plain_text
 from engine.notice import N_, NN_, Notice
 from engine.segment import has_letter, words
+from engine.segment import sentences as segment_sentences
 from engine.speech import latin_equivalent, speaking_time
 
 # Format characters (zero-width spaces, direction marks, BOMs) arrive in pasted text and
@@ -22,6 +23,9 @@ _KEPT_FORMAT = re.compile(r"[\u200c\u200d\U000e0020-\U000e007f]")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 SECONDS_PER_SCENE = 10.0
+MAX_SCENES = 8
+# A picture held for less than this is gone before it is seen: shorter sentences share one.
+MIN_SCENE_S = 3.5
 _NO_LETTERS = N_("Please tell the story in words: numbers, signs and emoji alone cannot be filmed.")
 _TOO_SHORT = NN_(
     "That is too short to film: please write at least {count} word.",
@@ -76,6 +80,15 @@ def validate_story(text: str, limits: StoryLimits) -> str:
     return story
 
 
-def scene_count_for(story: str, *, least: int = 3, most: int = 8) -> int:
-    """How many scenes a story should have: about ten seconds of narration each."""
-    return max(least, min(most, round(speaking_time(story) / SECONDS_PER_SCENE)))
+def scene_count_for(story: str, *, sentences: int | None = None, most: int = MAX_SCENES) -> int:
+    """How many scenes a story should have: a scene a sentence while each lasts a few
+    seconds, about ten seconds each beyond that, at most ``most``.
+
+    A storyteller turns the page at a sentence end: a one-sentence story is one picture,
+    not three slivers of it, and a story of two sentences is two pictures even when quick.
+    ``sentences`` is the count the caller's own splitter found (ICU's otherwise).
+    """
+    count = len(segment_sentences(story)) if sentences is None else sentences
+    seconds = speaking_time(story)
+    by_sentence = min(count, max(2, int(seconds / MIN_SCENE_S)))
+    return max(1, min(most, max(by_sentence, round(seconds / SECONDS_PER_SCENE))))

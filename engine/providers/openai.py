@@ -32,16 +32,19 @@ _MAX_FIELD = 1200  # provider output is untrusted: no caption or prompt longer t
 
 _INSTRUCTIONS = """You turn a short story into the script of a short narrated video.
 The story is written in {language} (BCP 47 tag {tag}).
-Split the story into exactly {scenes} scenes, in order. For each scene write:
+Split the story into exactly {scenes} scenes, in order, each ending where a sentence ends
+(or, inside a long sentence, at a clause break). For each scene write:
 - narration: the words read aloud for that scene, taken from the story (lightly edited
   for reading aloud), in {language} and in the story's own script: never translated,
   never transliterated;
 - visual_prompt: one vivid, concrete description of the picture for that scene, in
   English, since image models read English best.
-Also write a title in {language} (at most 8 words) and one style sheet in English: the
-art style, lighting and a fixed description of every recurring character and place, so
-that all scenes look like one film. Do not repeat the style sheet inside the visual
-prompts."""
+Also write a title in {language} (at most 8 words) and one style sheet in English that
+begins with the place the whole story happens in as "setting: <one English word such as
+sea, island, city, village, forest, desert, snow, mountain>", then the art style and a
+fixed description of every recurring character and place, so that all scenes look like
+one film; a scene's time of day and weather belong in its own visual prompt. Do not
+repeat the style sheet inside the visual prompts."""
 # gpt-4o-mini-tts follows spoken instructions; the tts-1 models take none.
 _SPEECH = "Read this as a warm, unhurried storyteller, in {language} ({tag})."
 

@@ -6,7 +6,11 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from engine.media.art import detect_motifs, render_scene, render_title_card
+from engine.media.art.canvas import start_scene
+from engine.media.art.setting import Setting, find_setting
+from engine.media.art.structures import Kind, structure_kind
 from engine.models import Language
+from engine.providers.local.splitter import split_story
 
 TEXT_INK = (255, 250, 238)
 
@@ -172,3 +176,101 @@ def test_title_card_is_deterministic_and_fits_tiny_sizes() -> None:
     assert first.size == (64, 36)
     assert first.tobytes() == second.tobytes()
     assert ImageStat.Stat(first).stddev[0] > 5
+
+
+README_STORY = (
+    "A lighthouse keeper lived alone on a rocky island. One night a great storm rolled in "
+    "from the sea. The keeper climbed the tower and lit the lamp. By morning the storm had "
+    "become his friend."
+)
+
+
+def _sea_rows(img: Image.Image) -> list[bool]:
+    """For each row of the picture's middle column band: is it mostly sea-coloured (the
+    sea palette is blue-green, far bluer than red, and not sky-bright)?"""
+    w, h = img.size
+    band = img.crop((w // 2, 0, w - w // 10, h)).convert("RGB")
+    rows = []
+    for y in range(h):
+        red, green, blue = ImageStat.Stat(band.crop((0, y, band.width, y + 1))).mean
+        rows.append(blue - red > 25 and green - red > 25 and blue < 170)
+    return rows
+
+
+def test_the_readme_story_stays_by_the_sea_in_every_scene() -> None:
+    scenes = split_story(README_STORY).scenes
+    assert len(scenes) == 4
+    for n, scene in enumerate(scenes):
+        assert "setting: island" in scene.visual_prompt
+        s = start_scene(scene.visual_prompt, n, 160, 90, 1)
+        assert "sea" in s.motifs
+        # The tower the keeper climbs is the lighthouse on the coast, not a city skyline.
+        assert structure_kind(s) in (None, Kind.LIGHTHOUSE)
+    assert structure_kind(start_scene(scenes[2].visual_prompt, 2, 160, 90, 1)) is Kind.LIGHTHOUSE
+    # Night holds from the storm's scene into the tower's, and morning comes when it is said.
+    assert "moonlit" in scenes[2].visual_prompt and "moonlit" not in scenes[3].visual_prompt
+    assert "dawn" in scenes[3].visual_prompt
+
+
+def test_a_tower_is_a_city_skyline_only_in_a_city() -> None:
+    city = start_scene("tower, setting: city", 1, 160, 90, 1)
+    assert structure_kind(city) is Kind.SKYLINE
+    forest = start_scene("tower, setting: forest", 1, 160, 90, 1)
+    assert structure_kind(forest) is Kind.TOWER
+
+
+@pytest.mark.parametrize(
+    ("tag", "story", "motif", "setting"),
+    [
+        ("ru", "Старый рыбак жил у моря. Каждую ночь волны били о берег.", "sea", Setting.SEA),
+        ("ru", "Девочка ушла в лес. В лесу росли высокие деревья.", "forest", Setting.FOREST),
+        ("es", "El pescador vivía junto al mar. Las olas rompían en la playa.", "sea", Setting.SEA),
+        ("es", "La niña caminó por el bosque oscuro entre los árboles.", "forest", Setting.FOREST),
+        ("ja", "昔、海のそばに漁師が住んでいました。毎朝、船で海に出ました。", "sea", Setting.SEA),
+        ("ja", "森の奥に小さな狐がいました。森はとても静かでした。", "forest", Setting.FOREST),
+        ("de", "Der Leuchtturmwärter sah jeden Abend auf das Meer.", "sea", Setting.SEA),
+        ("fr", "Le pêcheur regardait la mer depuis la plage.", "sea", Setting.SEA),
+        ("pt", "O pescador olhava o mar da praia.", "sea", Setting.SEA),
+        ("ar", "عاش صياد عجوز قرب البحر وحده.", "sea", Setting.SEA),
+        ("hi", "बूढ़ा मछुआरा समुद्र के पास रहता था।", "sea", Setting.SEA),
+        ("id", "Nelayan tua itu tinggal di dekat laut.", "sea", Setting.SEA),
+        ("zh", "老渔夫住在大海边。每天早上他坐船出海。", "sea", Setting.SEA),
+    ],
+)
+def test_a_story_in_any_language_gets_its_own_motifs(
+    tag: str, story: str, motif: str, setting: Setting
+) -> None:
+    assert motif in detect_motifs(story)
+    assert find_setting(story) is setting
+    scene = split_story(story, language=Language(tag)).scenes[0]
+    assert f"setting: {setting.value}" in scene.visual_prompt
+    assert motif in start_scene(scene.visual_prompt, 1, 64, 36, 1).motifs
+
+
+def test_a_sea_story_in_russian_is_painted_as_sea_not_hills() -> None:
+    scene = split_story("Старый рыбак жил у моря.", language=Language("ru")).scenes[0]
+    sea = render_scene(scene.visual_prompt, seed=3, width=160, height=90)
+    hills = render_scene("старый рыбак жил", seed=3, width=160, height=90)
+    assert sum(_sea_rows(sea)[60:]) > 25  # the lower part is water
+    assert sum(_sea_rows(hills)[60:]) == 0
+
+
+@pytest.mark.parametrize(("width", "height"), [(720, 1280), (720, 720), (1280, 720)])
+def test_every_aspect_keeps_the_horizon_and_sky_where_they_belong(width: int, height: int) -> None:
+    small = (width // 5, height // 5)  # the same layout, five times quicker to paint
+    img = render_scene("the quiet sea, setting: sea", seed=5, width=small[0], height=small[1])
+    assert img.size == small
+    luma = [
+        ImageStat.Stat(img.convert("L").crop((0, y, small[0], y + 1))).mean[0]
+        for y in range(small[1])
+    ]
+    # The horizon is where the bright sky meets the darker water: the sharpest drop.
+    horizon = max(range(1, small[1]), key=lambda y: luma[y - 1] - luma[y])
+    assert 0.5 * small[1] <= horizon <= 0.75 * small[1]
+    rows = _sea_rows(img)
+    assert sum(rows[horizon:]) >= 0.9 * (small[1] - horizon)  # water all the way down
+    assert luma[horizon - 2] > luma[horizon + 2] + 20
+    full = render_scene(
+        "a lighthouse on the coast, setting: sea", seed=5, width=width, height=height
+    )
+    assert full.size == (width, height)

@@ -72,7 +72,9 @@ async def test_the_script_is_structured_output_scaled_to_the_story(fake, client)
     request = fake.calls("chat")[0].json
     assert request is not None
     assert request["response_format"]["type"] == "json_schema"
-    assert "exactly 4 scenes" in request["messages"][0]["content"]  # 96 words → 4 scenes
+    # Eight sentences of four seconds each: a scene each, as the offline writer cuts it.
+    assert "exactly 8 scenes" in request["messages"][0]["content"]
+    assert "setting: " in request["messages"][0]["content"]
     assert fake.calls("chat")[0].authorization == "Bearer sk-test-0123456789abcdef"
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw, ImageFilter
 
 from engine.media.art.palette import RGB, choose_palette, measure_luma, mix, scale_rgb
+from engine.media.art.setting import BASE_MOTIFS, Setting, read_setting
 from engine.media.art.vocabulary import detect_motifs, expand_prompt
 
 Point = tuple[float, float]
@@ -29,6 +30,7 @@ class Scene:
     land: tuple[float, float] = (0.0, 0.0)  # the x-range things can stand on
     surface: list[float] = field(default_factory=lambda: [0.0, 0.0])  # land height across
     light: Point | None = None  # the sun or moon, whose path shines on water
+    setting: Setting | None = None  # the whole story's place, drawn under every scene
     draw: ImageDraw.ImageDraw = field(init=False)
     w: int = field(init=False)
     h: int = field(init=False)
@@ -38,6 +40,12 @@ class Scene:
         self.draw = ImageDraw.Draw(self.img, "RGBA")
         self.w, self.h = self.img.size
         self.u = min(self.img.size) / 100
+
+    @property
+    def reach(self) -> float:
+        """How much taller than in a landscape frame upright things may stand: a portrait
+        frame has room above the horizon that a lighthouse or a skyline should fill."""
+        return float(max(1.0, self.h / self.w) ** 0.5)
 
     @property
     def dark(self) -> bool:
@@ -148,7 +156,12 @@ def start_scene(text: str, seed: int, width: int, height: int, scale: int) -> Sc
     if width < 1 or height < 1:
         raise ValueError(f"picture size must be positive, got {width}x{height}")
     rng = random.Random(seed ^ zlib.crc32(text.encode("utf-8")))
-    motifs = detect_motifs(text)
+    setting = read_setting(text)
+    # The scene's own motifs come first, so its own time of day and terrain lead the palette;
+    # the setting's follow, so a scene that names no place still stands in the story's.
+    base = BASE_MOTIFS[setting] if setting else ()
+    motifs = tuple(dict.fromkeys((*detect_motifs(text), *base)))
+    words = frozenset().union(*expand_prompt(text), {setting.value} if setting else ())
     sky, ground = choose_palette(motifs, rng)
     img = Image.new("RGB", (width * scale, height * scale))
-    return Scene(img, rng, motifs, frozenset().union(*expand_prompt(text)), sky, ground)
+    return Scene(img, rng, motifs, words, sky, ground, setting=setting)

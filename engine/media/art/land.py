@@ -16,6 +16,7 @@ from engine.media.art.canvas import (
     paste_glow,
 )
 from engine.media.art.palette import FLAMES, PALETTES, RGB, mix, scale_rgb
+from engine.media.art.setting import Setting
 
 # Silhouettes as "x,y" points in body units, facing right, y pointing down.
 _BOAT = ("-1,-.3 1,-.3 .7,.05 -.7,.05", ".04,-1.9 .04,-.3 -.04,-.3 -.04,-1.9")
@@ -120,7 +121,7 @@ def paint_backland(s: Scene) -> None:
         s.surface = roll_hills(s, s.horizon, u * 1.6, rng.uniform(0.8, 1.6))
         fill_profile(s, s.surface, s.lit(s.ground[0], 0.3))
         return
-    if not s.has("city", "forest", "fire", "garden"):
+    if not s.has("city", "forest", "fire", "garden") and s.setting is not Setting.ISLAND:
         return
     left, span = rng.random() < 0.5, w * rng.uniform(0.3, 0.42)
     s.land, edge, away = ((0.0, span), span, 1) if left else ((w - span, float(w)), w - span, -1)

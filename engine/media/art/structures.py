@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 from engine.media.art.canvas import Point, Scene, draw_shape, paste_glow
 from engine.media.art.palette import FLOWERS, RGB, measure_luma, mix, scale_rgb
+from engine.media.art.setting import SEA_SETTINGS, Setting
 
 # Silhouettes as "x,y" points in body units, facing right, y pointing down.
 _LANTERN = ("-.09,-.02 .09,-.02 .09,.01 -.09,.01", "-.045,-.12 .045,-.12 .045,0 -.045,0")
@@ -52,21 +55,53 @@ def _paint_lighthouse(s: Scene, x: float, base: float, height: float) -> None:
         paste_glow(s, lamp, u * 3, (255, 236, 170), 0.8)
 
 
+_URBAN = frozenset({"city", "street", "building", "skyscraper"})
+
+
+class Kind(Enum):
+    LIGHTHOUSE = "lighthouse"
+    CASTLE = "castle"
+    VILLAGE = "village"
+    TOWER = "tower"
+    SKYLINE = "skyline"
+
+
+def structure_kind(s: Scene) -> Kind | None:
+    """What stands on the land, read in the story's setting: a tower by the sea is a
+    lighthouse on the coast, in the woods a lone stone tower, a spire only in a city."""
+    if not s.has("city"):
+        return None
+    urban = bool(_URBAN & s.words) or s.setting is Setting.CITY
+    if s.has("lighthouse") or (s.has("tower") and s.setting in SEA_SETTINGS and not urban):
+        return Kind.LIGHTHOUSE
+    if s.has("castle"):
+        return Kind.CASTLE
+    if s.has("house", "cottage", "village", "town") or s.setting is Setting.VILLAGE:
+        return Kind.VILLAGE
+    if s.has("tower") and not urban and s.setting is not None:
+        return Kind.TOWER
+    return Kind.SKYLINE
+
+
 def paint_structures(s: Scene) -> None:
     rng, u, (x0, x1) = s.rng, s.u, s.land
-    if not s.has("city") or x1 <= x0:
+    kind = structure_kind(s)
+    if kind is None or x1 <= x0:
         return
-    if s.has("lighthouse"):
+    if kind is Kind.LIGHTHOUSE:
         x = x0 + (x1 - x0) * (0.7 if x0 < 1 else 0.3)
-        _paint_lighthouse(s, x, s.ground_y(x), u * rng.uniform(26, 32))
+        _paint_lighthouse(s, x, s.ground_y(x), u * rng.uniform(26, 32) * s.reach)
         return
     cx, span = x0, x1 - x0
     parts: list[tuple[float, float, str]]  # width, height in units, roof
-    if s.has("castle"):
+    if kind is Kind.CASTLE:
         cx = rng.uniform(x0 + span * 0.25, x1 - span * 0.45)
         parts = [(4, 34, "spire"), (10, 18, "crenel"), (8, 28, "crenel"), (10, 18, "crenel")]
         parts.append(parts[0])
-    elif s.has("house", "cottage", "village", "town"):
+    elif kind is Kind.TOWER:
+        cx = rng.uniform(x0 + span * 0.3, x1 - span * 0.4)
+        parts = [(7, 42, "crenel")]
+    elif kind is Kind.VILLAGE:
         count = int(span / (u * 9))
         parts = [
             (rng.uniform(6, 9), rng.uniform(5, 8), rng.choice(("gable", "gable", "gap")))
@@ -75,11 +110,11 @@ def paint_structures(s: Scene) -> None:
     else:
         roofs = ("flat", "flat", "spire", "crenel")
         parts = [
-            (rng.uniform(5, 10), rng.uniform(12, 36), rng.choice(roofs))
+            (rng.uniform(5, 10), rng.uniform(12, 36) * s.reach, rng.choice(roofs))
             for _ in range(int(span / u / 6))
         ]
         if s.has("tower") and parts:
-            parts[len(parts) // 2] = (4, 55, "spire")
+            parts[len(parts) // 2] = (4, 55 * s.reach, "spire")
     colour = s.lit(mix(mix(s.ground[1], s.sky[0], 0.35), (150, 96, 80), 0.35), 0.15)
     # Pale walls would vanish against snow, so darken them.
     colour = scale_rgb(colour, 0.6) if measure_luma(colour) > 150 else colour

@@ -1,8 +1,9 @@
-"""Prompt words to motifs: word stems per motif, plural and ending folding, detect_motifs."""
+"""Prompt words to motifs: word stems per motif, plural and ending folding, other languages' words
+through their tables (``lexicon``), detect_motifs."""
 
 from __future__ import annotations
 
-import re
+from engine.media.art.lexicon import english_for, english_inside, words_of
 
 _VOCAB = {
     "night": "night moon star dark midnight moonlight moonlit starlight starlit darkness",
@@ -36,7 +37,13 @@ def _expand_word(word: str) -> set[str]:
 
 
 def expand_prompt(prompt: str) -> list[set[str]]:
-    return [_expand_word(word) for word in re.findall(r"[a-z]+", prompt.lower())]
+    """Each word of the prompt as the English stems it may stand for, in order; the words
+    of other languages through their tables, Chinese, Japanese and Thai ones at the end."""
+    expanded = []
+    for word in words_of(prompt):
+        forms = _expand_word(word) if word.isascii() else {word}
+        expanded.append(forms | english_for(word))
+    return expanded + [{english} for english in english_inside(prompt)]
 
 
 def detect_motifs(prompt: str) -> tuple[str, ...]:

@@ -9,9 +9,9 @@ from engine.providers.local.splitter import split_story
 
 
 class LocalScriptWriter:
-    """Cuts the story at sentence boundaries into 3 to 8 scenes with one style sheet."""
+    """Cuts the story at sentence ends (a long sentence at a clause) into 1 to 8 scenes."""
 
-    identity = "local-splitter/2"
+    identity = "local-splitter/3"
 
     async def write_script(
         self,

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 
 import regex  # type: ignore[import-untyped]
 
+from engine.media.art.setting import Setting, find_setting, setting_tag
+from engine.media.art.vocabulary import expand_prompt
 from engine.models import ENGLISH, Language
 from engine.segment import Script, dominant_script, sentences, tokens, words
-from engine.story import scene_count_for
+from engine.speech import speaking_time
+from engine.story import MAX_SCENES, SECONDS_PER_SCENE, scene_count_for
 
-MIN_SCENES = 3
-MAX_SCENES = 8
+# A clause cut from a long sentence is read alone over its picture: at least this long.
+MIN_CLAUSE_S = 3.0
 TITLE_MAX_CHARS = 60
 PROMPT_MAX_WORDS = 12
 
@@ -184,30 +187,29 @@ def _clause_cut(words: list[str], phrase_spaces: bool) -> int | None:
     return None
 
 
-def _refine(
-    units: list[list[str]], scenes: int, total: int, phrase_spaces: bool
-) -> list[list[str]]:
-    """Break units until there are enough of them and none is longer than a scene."""
-    ideal = total / scenes
-    # A unit marked False is kept whole: a sentence somewhat over size reads better intact.
+def _refine(units: list[list[str]], scenes: int, phrase_spaces: bool) -> list[list[str]]:
+    """Cut the sentences longer than a scene at their middle clause while that balances.
+
+    A sentence is never cut into words: a piece of a few words read alone over its own
+    picture is no scene, so only a clause of some seconds' speech stands alone.
+    """
+    ideal = sum(len(unit) for unit in units) / scenes
+    # A unit marked False is kept whole: it has no usable clause boundary.
     parts = [(list(unit), True) for unit in units]
     while True:
-        open_ = [i for i, (words, splittable) in enumerate(parts) if splittable and len(words) > 1]
+        open_ = [i for i, (words, splittable) in enumerate(parts) if splittable]
         if not open_:
             return [words for words, _ in parts]
         longest = max(open_, key=lambda i: len(parts[i][0]))
         words = parts[longest][0]
-        short = len(parts) < scenes
-        if not short and len(words) <= ideal:
+        if len(words) <= ideal or speaking_time("".join(words)) <= SECONDS_PER_SCENE:
             return [words for words, _ in parts]
         cut = _clause_cut(words, phrase_spaces)
-        if cut is not None:
-            pieces = [(words[:cut], True), (words[cut:], True)]
-        elif short or len(words) > 2 * ideal:
-            pieces = [([word], False) for word in words]
+        halves = (words[:cut], words[cut:]) if cut is not None else ()
+        if halves and all(speaking_time("".join(h)) >= MIN_CLAUSE_S for h in halves):
+            parts[longest : longest + 1] = [(halves[0], True), (halves[1], True)]
         else:
-            pieces = [(words, False)]
-        parts[longest : longest + 1] = pieces
+            parts[longest] = (words, False)
 
 
 def _partition(sizes: list[int], groups: int) -> list[int]:
@@ -253,7 +255,9 @@ def _content_words(text: str, language: Language) -> list[str]:
     found: list[str] = []
     for raw in _WORD.findall(lowered) if spaced else words(lowered, language.tag):
         word = re.sub(r"['\u2019]s$", "", raw)
-        if len(word) > 1 and not word.isdigit() and word not in _STOPWORDS:
+        # One character is a whole word in Chinese and Japanese (海, 夜), noise elsewhere.
+        wordlike = len(word) > 1 or dominant_script(word) is Script.HAN
+        if wordlike and not word.isdigit() and word not in _STOPWORDS:
             found.append(word)
     return found
 
@@ -262,24 +266,27 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
-def _style(words: list[str]) -> str:
-    stems = [_singular(w) for w in words]
-    hits = [
-        sum(s in keys or w in keys for w, s in zip(words, stems, strict=True))
-        for _, keys in _LIGHTING
-    ]
-    light = _LIGHTING[hits.index(max(hits))][0] if max(hits, default=0) > 0 else _DEFAULT_LIGHT
+def _lights(text: str) -> list[str]:
+    """The lighting rows the text's own words call for (in any language), in row order."""
+    picture = set().union(*expand_prompt(text))
+    return [light for light, keys in _LIGHTING if picture & keys]
+
+
+def _style(words: list[str], setting: Setting | None) -> str:
     counts = Counter(words)
     first = {w: i for i, w in reversed(list(enumerate(words)))}
-    # Past tenses and adverbs are rarely what a picture should keep showing.
+    # Past tenses and adverbs are rarely what a picture should keep showing; light words
+    # belong to the scenes that say them, not to every picture.
     ranked = sorted(
-        counts,
+        (w for w in counts if not _lights(w)),
         key=lambda w: (len(w) > 4 and w.endswith(("ed", "ly")), -counts[w], -len(w), first[w]),
     )[:3]
     if ranked and counts[ranked[0]] > 1:
         ranked = [w for w in ranked if counts[w] > 1]
-    style = f"storybook illustration, {light}, consistent characters"
-    return f"{style}, recurring subjects: {', '.join(ranked)}" if ranked else style
+    style = "storybook illustration, consistent characters"
+    if ranked:
+        style = f"{style}, recurring subjects: {', '.join(ranked)}"
+    return f"{style}, {setting_tag(setting)}" if setting else style
 
 
 def _keywords(text: str, language: Language) -> list[str]:
@@ -321,14 +328,13 @@ _SPACELESS = regex.compile(
 
 
 def split_story(
-    story: str,
-    *,
-    language: Language = ENGLISH,
-    min_scenes: int = MIN_SCENES,
-    max_scenes: int = MAX_SCENES,
+    story: str, *, language: Language = ENGLISH, max_scenes: int = MAX_SCENES
 ) -> ScriptDraft:
-    """Cut a story into balanced scenes of whole sentences, keeping every word in order."""
-    if min_scenes < 1 or max_scenes < min_scenes:
+    """Cut a story into balanced scenes of whole sentences (a long one may be cut at a
+    clause), keeping every word in order, as many as ``scene_count_for`` says (a scene a
+    sentence while each lasts a few seconds), never more than ``max_scenes``; each scene's
+    prompt names its light and the style sheet the story's setting."""
+    if max_scenes < 1:
         raise ValueError("invalid scene bounds")
     found = split_sentences(story, language)
     # Each sentence keeps what separates it from the next, so a scene is its tokens joined.
@@ -336,19 +342,21 @@ def split_story(
         tokens(sentence + _glue(sentence, following), language.tag)
         for sentence, following in zip(found, [*found[1:], ""], strict=False)
     ]
-    total = sum(len(unit) for unit in units)
-    if total < min_scenes:
+    if not any(units):
         raise ValueError("story too short")
-    # About ten seconds of speech a scene, in any script; never more scenes than words.
-    count = min(scene_count_for(story, least=min_scenes, most=max_scenes), total)
-    count = max(count, min_scenes)
-    units = _refine(units, count, total, dominant_script(story) in _UNSPACED)
+    count = scene_count_for(story, sentences=len(found), most=max_scenes)
+    units = _refine(units, count, dominant_script(story) in _UNSPACED)
+    count = min(count, len(units))
     starts = _partition([len(unit) for unit in units], count)
-    style = _style(_content_words(" ".join(found), language))
+    style = _style(_content_words(" ".join(found), language), find_setting(story))
     scenes: list[SceneDraft] = []
+    light = [_DEFAULT_LIGHT]
     for start, end in zip(starts, [*starts[1:], len(units)], strict=True):
         narration = "".join(token for unit in units[start:end] for token in unit).strip()
         keywords = " ".join(_keywords(narration, language))
-        prompt = f"{keywords}, {style}" if keywords else style
-        scenes.append(SceneDraft(narration=narration, visual_prompt=prompt))
+        # The light holds until a scene's own words change it: the night a storm came in
+        # is still night when the keeper climbs the tower, until "by morning".
+        light = _lights(narration) or light
+        head = ", ".join(part for part in (keywords, *light) if part)
+        scenes.append(SceneDraft(narration=narration, visual_prompt=f"{head}, {style}"))
     return ScriptDraft(title=_title(found[0], language), style=style, scenes=tuple(scenes))

@@ -23,7 +23,7 @@ async def draw_scene(prompt: str, *, seed: int, width: int, height: int, out: Pa
 class LocalImageGenerator:
     """Procedural pictures whose palette and motifs follow the prompt's words."""
 
-    identity = "local-art/1"
+    identity = "local-art/2"  # story-wide settings and motifs in many languages
 
     async def generate_image(
         self,
