@@ -162,7 +162,7 @@ class ChatJobs:
             look=past.look,
         )
 
-    async def edited(self, past: PastDream, story: str, chat: str | None) -> Ask:
+    def edited(self, past: PastDream, story: str, chat: str | None) -> Ask:
         """A changed story in place of a past one: made with the same seed and look, so
         the scenes the change left alone come from the cache, and quickly."""
         return Ask(story, past.user, chat, seed=past.seed_used, look=past.look)

@@ -44,7 +44,7 @@ class EditModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         """The changed story, made again as the dream was."""
-        ask = await self._jobs.edited(self._past, self.story.value, self._past.chat)
+        ask = self._jobs.edited(self._past, self.story.value, self._past.chat)
         await start_dream(interaction, ask, self._jobs, self._surfaces)
 
 

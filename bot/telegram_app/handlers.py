@@ -113,7 +113,7 @@ async def start_dream(
     chat = chat_key(Platform.TELEGRAM, message.chat.id) if is_group else None
     asker = telegram_user(user)
     past = await replied_dream(message, jobs.engine, asker)
-    ask = await jobs.edited(past, story, chat) if past is not None else Ask(story, asker, chat)
+    ask = jobs.edited(past, story, chat) if past is not None else Ask(story, asker, chat)
     await jobs.start(ask, surfaces.reply_to(message, user, words))
 
 

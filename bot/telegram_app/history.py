@@ -81,14 +81,14 @@ async def resend(query: CallbackQuery, bot: Bot, engine: Engine, job: str, words
     """A /mydreams button: the video again, in the chat where the list is, by file_id."""
     dream = await engine.books.past(job)
     file_id = sendable(dream) if dream is not None else None
-    if file_id is None or not isinstance(query.message, Message):
+    if dream is None or file_id is None or not isinstance(query.message, Message):
         await query.answer(words._("That dream can no longer be sent."))
         return
     await query.answer()
     await bot.send_video(
         query.message.chat.id,
         file_id,
-        caption=headline(dream) if dream is not None else None,
+        caption=headline(dream),
         message_thread_id=query.message.message_thread_id,
     )
 
