@@ -5,7 +5,12 @@
 Fake providers answer after the latencies the seed documents report (script 4 s, preview
 5 s, image 5 s, narration 5 s, clip 30 s; ``--scale`` shrinks them) and hand out real
 1280x720 media, so normalising and merging run for real with ffmpeg on this machine.
-The same job is then run one scene after another, as the seeds' first designs did.
+Their clips are 81 frames at 16 fps (``--clip-fps``), what the default clip model, Wan 2.2,
+makes. Every clip lands at the same instant, the worst case for the tail; the job is run
+again with each scene's clip latency spread by up to ±30 % (seeded: ``ratio_spread``), as
+a real queue's are, and then one scene after another, as the seeds' first designs did.
+``final_size_mb`` is the first run's final video; ``--keep-final PATH`` keeps it there
+(to compare renders with ffmpeg's ``ssim``).
 ``--providers fal-fake`` runs the job through the real fal and OpenAI clients against the
 test suite's fake fal queue and fake OpenAI server on loopback, with the same latencies,
 so the clients' own overhead (fal's status polling included) is measured too.
@@ -21,6 +26,8 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
+import shutil
 import sys
 import tempfile
 import time
@@ -66,6 +73,8 @@ class TimingSurface:
     started: float = field(default_factory=time.monotonic)
     preview_at: float | None = None
     final_at: float | None = None
+    final_bytes: int | None = None
+    keep_final: Path | None = None
     progress_updates: int = 0
 
     async def acknowledge(self, ticket: JobTicket) -> None:
@@ -79,6 +88,9 @@ class TimingSurface:
 
     async def deliver_final(self, result: DreamResult) -> None:
         self.final_at = time.monotonic() - self.started
+        self.final_bytes = result.final.stat().st_size
+        if self.keep_final is not None:
+            shutil.copyfile(result.final, self.keep_final)
 
     async def fail(self, failure: JobFailure) -> None:
         raise SystemExit(f"bench job failed at {failure.stage}: {failure.reason}")
@@ -87,20 +99,40 @@ class TimingSurface:
         return None
 
 
-def critical_path(latency: dict[str, float]) -> float:
-    """The job's length if everything that can overlap does, and assembly took no time."""
-    scene = max(latency["images"] + latency["clips"], latency["voice"])
+def describe(render: RenderConfig) -> str:
+    """The render's size, rate and encoder settings, as the figures name them."""
+    tuned = f" {render.x264_params}" if render.x264_params else ""
+    return f"{render.width}x{render.height}@{render.fps} x264 {render.preset}{tuned}"
+
+
+def critical_path(latency: dict[str, float], clips: Sequence[float] = ()) -> float:
+    """The job's length if everything that can overlap does, and assembly took no time.
+
+    ``clips`` are the scenes' own clip latencies, when they differ; the slowest decides.
+    """
+    clip = max(clips, default=latency["clips"])
+    scene = max(latency["images"] + clip, latency["voice"])
     return max(latency["preview"], latency["script"] + scene)
 
 
+def spread(seconds: float, scenes: int, *, by: float = 0.3, seed: int = 16) -> dict[int, float]:
+    """Each scene's latency drawn evenly within ±``by`` of ``seconds``, the same every run."""
+    draw = random.Random(seed)
+    return {n: seconds * (1 + draw.uniform(-by, by)) for n in range(scenes)}
+
+
 async def run_once(
-    config: EngineConfig, ffmpeg: FFmpeg, providers: Providers, story: str = STORY
+    config: EngineConfig,
+    ffmpeg: FFmpeg,
+    providers: Providers,
+    story: str = STORY,
+    keep_final: Path | None = None,
 ) -> TimingSurface:
     books = await Books.open(":memory:", QuotaPolicy.unlimited())
     try:
         engine = Engine(config, providers, ffmpeg, books=books)
         await engine.warm_up()  # as `dreambot run` does at start (timed in main)
-        surface = TimingSurface()
+        surface = TimingSurface(keep_final=keep_final)
         await engine.dream(await engine.admit(story, requester="bench:1"), surface)
     finally:
         await books.close()
@@ -157,7 +189,10 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     latency = {role: seconds * args.scale for role, seconds in LATENCIES.items()}
     with tempfile.TemporaryDirectory(prefix="dreambot-bench-") as scratch:
         root = Path(scratch)
-        render = RenderConfig(preset=args.preset) if args.preset else RenderConfig()
+        render = RenderConfig()
+        render = replace(render, preset=args.preset or render.preset, crf=args.crf or render.crf)
+        if args.x264_params is not None:
+            render = replace(render, x264_params=args.x264_params)
         limits = Limits()
         ffmpeg = FFmpeg(locate_ffmpeg(), max_procs=limits.ffmpeg, timeout_s=300)
         media = await FakeMedia.make(
@@ -165,12 +200,15 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             root / "media",
             width=render.width,
             height=render.height,
-            clip_s=5.0,
+            clip_s=81 / args.clip_fps if args.clip_fps == 16 else 5.0,
+            clip_fps=args.clip_fps,
             narration_s=args.scene_seconds,
         )
         config = EngineConfig(work_dir=root / "work", render=render, limits=limits)
         one_by_one = replace(config, limits=replace(limits, parallel_scenes=1))
         sequential_final = None
+        spread_clips = spread(latency["clips"], args.scenes)
+        spread_final = None
         if args.providers == "local":
             # No latencies, so no critical path to compare with: only what the terminal shows.
             offline = await run_once(
@@ -181,13 +219,21 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
                 "time_to_final_s": round(offline.final_at or -1, 3),
                 "language_detector_load_s": detector_load_s,
                 "providers": args.providers,
-                "render": f"{render.width}x{render.height}@{render.fps} x264 {render.preset}",
+                "render": describe(render),
                 "machine": machine(),
             }
         if args.providers == "fake":
             fake = FakeProviders(media, scenes=args.scenes, latency=latency)
             providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
-            parallel = await run_once(config, ffmpeg, providers)
+            parallel = await run_once(config, ffmpeg, providers, keep_final=args.keep_final)
+            if not args.skip_spread:
+                fake = FakeProviders(
+                    media, scenes=args.scenes, latency=latency,
+                    scene_latency={"clips": spread_clips},
+                )  # fmt: skip
+                providers = replace(providers, script=fake, preview=fake, images=fake)
+                providers = replace(providers, clips=fake, voice=fake)
+                spread_final = (await run_once(config, ffmpeg, providers)).final_at
             if not args.skip_sequential:
                 fake = FakeProviders(media, scenes=args.scenes, latency=latency)
                 providers = replace(providers, script=fake, preview=fake, images=fake)
@@ -195,27 +241,36 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
                 sequential_final = (await run_once(one_by_one, ffmpeg, providers)).final_at
         else:
             async with real_clients(media, latency, args.scenes, ffmpeg, render) as (real, _):
-                parallel = await run_once(config, ffmpeg, real)
+                parallel = await run_once(config, ffmpeg, real, keep_final=args.keep_final)
                 if not args.skip_sequential:
                     sequential_final = (await run_once(one_by_one, ffmpeg, real)).final_at
-    assert parallel.final_at is not None
+    assert parallel.final_at is not None and parallel.final_bytes is not None
     critical = critical_path(latency)
+    critical_spread = critical_path(latency, list(spread_clips.values()))
     return {
         "time_to_preview_s": round(parallel.preview_at or -1, 3),
         "time_to_final_s": round(parallel.final_at, 3),
         "critical_path_s": round(critical, 3),
         "ratio": round(parallel.final_at / critical, 4),
+        "tail_s": round(parallel.final_at - critical, 3),
+        "ratio_spread": (
+            round(spread_final / critical_spread, 4) if spread_final is not None else None
+        ),
+        "tail_spread_s": (
+            round(spread_final - critical_spread, 3) if spread_final is not None else None
+        ),
         "sequential_ratio": (
             round(sequential_final / critical, 4) if sequential_final is not None else None
         ),
-        "tail_s": round(parallel.final_at - critical, 3),
+        "final_size_mb": round(parallel.final_bytes / 1e6, 2),
+        "clip_fps": args.clip_fps,
         # Once a process, before the first story (`dreambot run` does it at start).
         "language_detector_load_s": detector_load_s,
         "scenes": args.scenes,
         "scene_seconds": args.scene_seconds,
         "scale": args.scale,
         "providers": args.providers,
-        "render": f"{render.width}x{render.height}@{render.fps} x264 {render.preset}",
+        "render": describe(render),
         "machine": machine(),
     }
 
@@ -226,7 +281,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--scenes", type=int, default=6)
     parser.add_argument("--scene-seconds", type=float, default=5.0, help="narration per scene")
     parser.add_argument("--preset", default=None, help="x264 preset (default: the engine's)")
+    parser.add_argument("--crf", type=int, default=None, help="x264 CRF (default: the engine's)")
+    parser.add_argument(
+        "--x264-params", default=None, help="x264 options (default: the engine's; '' for none)"
+    )
     parser.add_argument("--skip-sequential", action="store_true")
+    parser.add_argument("--skip-spread", action="store_true")
+    parser.add_argument(
+        "--clip-fps", type=int, default=16, help="the fake clips' frame rate (16: Wan 2.2's)"
+    )
+    parser.add_argument("--keep-final", type=Path, default=None, help="copy the final here")
     parser.add_argument(
         "--providers",
         choices=["fake", "fal-fake", "local"],

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.telegram_app.delivery import DeliveryPolicy
 from engine import EngineConfig, Limits, QuotaPolicy, RenderConfig, StoryLimits
-from engine.config import DownloadPolicy
+from engine.config import X264_PARAMS, DownloadPolicy
 
 TELEGRAM_PUBLIC_API = "https://api.telegram.org"
 DISCORD_PUBLIC_API = "https://discord.com/api/v10"
@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     video_fps: int = Field(default=24, ge=8, le=60)
     x264_preset: str = "veryfast"
     x264_crf: int = Field(default=23, ge=0, le=51)
+    x264_params: str = X264_PARAMS
     caption_font: Path | None = None
     ffmpeg_procs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     parallel_scenes: int | None = Field(default=None, ge=1)
@@ -183,6 +184,7 @@ class Settings(BaseSettings):
                 fps=self.video_fps,
                 preset=self.x264_preset,
                 crf=self.x264_crf,
+                x264_params=self.x264_params,
                 caption_font=self.caption_font,
             ),
             limits=Limits(ffmpeg=self.ffmpeg_procs, parallel_scenes=self.parallel_scenes),

@@ -46,7 +46,7 @@ from engine.segment import graphemes, tokens
 from engine.settlement import Settlement
 from engine.step import ProviderStep, abandon_pending
 from engine.telemetry import Telemetry
-from engine.waiting import ENCODER_WAIT
+from engine.waiting import ENCODER_WAIT, TURN, next_turn
 
 log = logging.getLogger(__name__)
 CANCELLED = Notice(N_("cancelled"))
@@ -134,6 +134,8 @@ class JobRun:
             tracker=self.tracker,
             surface=surface,
         )
+        # Taken as the run is made: resumed jobs (made at start) and older ones go first.
+        self.turn = next_turn()
         self._task: asyncio.Task[object] | None = None
         self._cancel_requested = False
         self._ending = False  # delivered, or failed and settling: a cancel changes nothing
@@ -144,6 +146,13 @@ class JobRun:
         Cancelled by ``cancel()``, the job is refunded and told; cancelled because the
         process is stopping, it stays unfinished and resumes from its journal.
         """
+        turn = TURN.set(self.turn)  # for every wait of this task and the tasks it starts
+        try:
+            return await self._run_owned(surface_ref)
+        finally:
+            TURN.reset(turn)
+
+    async def _run_owned(self, surface_ref: str | None) -> DreamResult:
         self._task = asyncio.current_task()
         settlement = self.context.settlement
         try:

@@ -14,6 +14,7 @@ from engine.models import Part, PartKind, Stage
 from engine.ports import PreviewGenerator, Surface
 from engine.progress import ProgressTracker
 from engine.step import ProviderStep
+from engine.waiting import TURN, URGENT
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class PreviewRun:
             self._tracker.skip(Stage.PREVIEW)
 
     async def _make(self) -> None:
+        TURN.set(URGENT)  # this task's own context: the job's other work keeps its turn
         if (shown := self._journal.file(PREVIEW)) is not None:
             # Shown before a restart: the message already carries it.
             self.path = shown.path

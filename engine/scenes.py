@@ -50,7 +50,7 @@ _MAX_NARRATION_S = 120.0  # provider output is untrusted; no scene reads for two
 # A voice that takes this many times as long as the text takes to say is not reading it:
 # it is spelling it out, letter by letter, in a language it does not speak.
 _SLOWEST = 2.5
-_WHOLE = 0.9  # a clip that decodes to less of the length its header states is truncated
+_WHOLE = 0.9  # a clip that holds less of the length its header states is truncated
 _SHORTEST_CLIP_S = 1.0  # a shorter clip would be mostly a held frame; the still is better
 
 
@@ -176,23 +176,26 @@ class SceneWorker:
         return speaking_time(spec.narration)
 
     async def _check_clip(self, path: Path, asked_s: float) -> MediaInfo:
-        """The clip's streams, its length the one it decodes to, if it is whole and not tiny.
+        """The clip's streams, its length the one its frames add up to, if it is whole and
+        not tiny.
 
-        Decoded end to end: a truncated file's header still states the full length, and a
-        scene fitted to that length would end when the frames do. Models make clips of
-        their own fixed lengths (scenes slow and hold them), so the length asked for is no
-        bar beyond the shortest clip worth showing.
+        Counted from its packets: a truncated file's header still states the full length,
+        and a scene fitted to that length would end when the frames do. Not decoded: the
+        scene's encode decodes it anyway, and its frames are counted after (render_scene),
+        while a second decode here cost a fifth of each scene's CPU at the end of the job
+        (docs/performance.md, "The tail"). Models make clips of their own fixed lengths
+        (scenes slow and hold them), so the length asked for is no bar beyond the shortest
+        clip worth showing.
         """
         info = await probe(self._ffmpeg, path)
         if info.video is None or not info.duration_s:
             raise MediaError("the clip has no video stream")
-        decoded = (await count_video(self._ffmpeg, path, decode=True)).seconds
-        if decoded < _WHOLE * info.duration_s or decoded < min(_SHORTEST_CLIP_S, asked_s):
+        counted = (await count_video(self._ffmpeg, path, decode=False)).seconds
+        if counted < _WHOLE * info.duration_s or counted < min(_SHORTEST_CLIP_S, asked_s):
             raise MediaError(
-                f"the clip decodes to {decoded:.2f} s of the {info.duration_s:.2f} s "
-                "its header states"
+                f"the clip holds {counted:.2f} s of the {info.duration_s:.2f} s its header states"
             )
-        return replace(info, duration_s=decoded)
+        return replace(info, duration_s=counted)
 
     async def _soundtrack(
         self, spec: SceneSpec, folder: Path, length: asyncio.Future[float]

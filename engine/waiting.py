@@ -1,16 +1,23 @@
-"""Waiting in line, and saying so: a limited number of places taken in arrival order, each
+"""Waiting in line, and saying so: a limited number of places taken oldest job first, each
 waiter told its place as the line moves; and what a wait is likely to last.
 
-``asyncio.Semaphore`` serves waiters in order too, but keeps them to itself, so a job
-could not say "waiting for a free encoder, #3". The typical lengths come from the stage
-times the books keep (read at start) and from every job that settles after.
+``asyncio.Semaphore`` serves waiters in arrival order, but keeps them to itself, so a job
+could not say "waiting for a free encoder, #3"; and under load arrival order is the wrong
+one. Every job's six scenes arrive at the encoders at about the same time, so serving
+encodes as they come interleaves all running jobs and every one of them finishes late
+(docs/decisions.md, "Oldest job first"). Waiters are served by their job's ``TURN``
+instead, then by arrival: the oldest job's work goes first and jobs end in the order they
+came, at the same throughput. The typical lengths come from the stage times the books keep
+(read at start) and from every job that settles after.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import contextvars
+import itertools
 import math
 import statistics
 from collections import deque
@@ -23,21 +30,38 @@ Told = Callable[[int | None], None]  # a place in line (1 is next), or None once
 
 RECENT = 50  # stage times kept per stage for the typical length
 
+_ARRIVALS = itertools.count()
+
+
+def next_turn() -> int:
+    """A turn later than every turn handed out so far in this process."""
+    return next(_ARRIVALS)
+
+
+# The turn of the job the running task works for (set by the job for all its tasks): the
+# lower, the sooner its waits are served. Work outside any job takes a turn as it waits.
+TURN: contextvars.ContextVar[int | None] = contextvars.ContextVar("turn", default=None)
+# Ahead of every job: a preview is the promise of first pixels within seconds, and its
+# work is a small part of any scene's.
+URGENT = -1
+
 
 @dataclass(eq=False)
 class _Waiter:
+    key: tuple[int, int]  # (the job's turn, the wait's own arrival)
     served: asyncio.Future[None]
     told: Told | None
     place: int | None = None  # the place it was last told
 
 
 class Line:
-    """``slots`` places, served first come, first served; waiters hear their place."""
+    """``slots`` places, served oldest turn first (``TURN``), then in arrival order;
+    waiters hear their place, which grows when an older job's work joins ahead."""
 
     def __init__(self, slots: int) -> None:
         self.slots = max(1, slots)
         self._free = self.slots
-        self._waiting: deque[_Waiter] = deque()
+        self._waiting: list[_Waiter] = []  # in serving order
 
     @property
     def waiting(self) -> int:
@@ -57,8 +81,11 @@ class Line:
             self._release()
 
     async def _wait(self, told: Told | None) -> None:
-        waiter = _Waiter(asyncio.get_running_loop().create_future(), told)
-        self._waiting.append(waiter)
+        arrival = next_turn()
+        turn = TURN.get()
+        key = (arrival if turn is None else turn, arrival)
+        waiter = _Waiter(key, asyncio.get_running_loop().create_future(), told)
+        bisect.insort(self._waiting, waiter, key=lambda w: w.key)
         self._tell()
         try:
             await waiter.served
@@ -75,7 +102,7 @@ class Line:
 
     def _release(self) -> None:
         while self._waiting:
-            waiter = self._waiting.popleft()
+            waiter = self._waiting.pop(0)
             if not waiter.served.done():
                 waiter.served.set_result(None)
                 self._tell()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.config import RenderConfig
@@ -28,6 +28,33 @@ _HOLD_ZOOM_MAX = 0.18
 # through black, the sound fades just long enough never to click.
 VIDEO_FADE_S = 0.2
 AUDIO_FADE_S = 0.15
+# A clip below the render's frame rate keeps its own (docs/decisions.md, "A clip keeps its
+# frame rate"), down to this: slower than it, held frames and fades would visibly step.
+MIN_NATIVE_FPS = 12
+# Every scene's track counts time in the same ticks, so the merge can copy them: 512 per
+# frame at the render's rate, which also divides whole by the usual lower clip rates.
+_TICKS_PER_FRAME = 512
+
+
+def timescale(render: RenderConfig) -> int:
+    """The video track timescale every scene of a render shares."""
+    return render.fps * _TICKS_PER_FRAME
+
+
+def scene_fps(info: MediaInfo | None, render: RenderConfig) -> int:
+    """The frame rate a scene is encoded at: a clip's own when it is a whole rate lower
+    than the render's that lands on whole ticks of the shared timescale, else the render's.
+
+    A 16 fps clip (what Wan 2.2 makes) raised to 24 fps repeats every other frame, which
+    judders, and encoding the repeats is half again the CPU at the end of the job.
+    """
+    video = info.video if info is not None else None
+    if video is None or video.fps is None:
+        return render.fps
+    native = round(video.fps)
+    if abs(video.fps - native) > 0.01 or not MIN_NATIVE_FPS <= native < render.fps:
+        return render.fps
+    return native if timescale(render) % native == 0 else render.fps
 
 
 def frame_count(duration_s: float, fps: int) -> int:
@@ -163,7 +190,7 @@ async def render_motion(
     graph = ken_burns_filter(width=width, height=height, fps=fps, frames=frames, seed=seed)
     await ffmpeg.run(
         ["-i", str(image), "-vf", f"{graph},format=yuv420p", "-frames:v", str(frames)]
-        + _h264(preset, crf, fps)
+        + _h264(preset, crf, "", fps=fps, ticks=fps * _TICKS_PER_FRAME)
         + ["-an", str(out)]
     )
     return out
@@ -228,20 +255,24 @@ async def render_scene(
 ) -> float:
     """Encode one finished scene (picture, soundtrack, captions) and return its duration.
 
-    Every scene gets the same size, frame rate, pixel format and audio layout, so the merge
-    can join them without re-encoding. The scene lasts exactly as long as its narration,
+    Every scene gets the same size, timescale, pixel format, encoder settings and audio
+    layout, so the merge can join them without re-encoding; a clip's scene may keep the
+    clip's lower frame rate (``scene_fps``). The scene lasts as long as its narration,
     rounded up to a whole frame; its frames are counted afterwards, and a scene whose
     picture ended early (a clip shorter than it said) is a MediaError, not a short scene.
     ``fade_in`` is false for the video's first scene (see ``fade_filter``).
     """
-    w, h, fps = render.width, render.height, render.fps
+    w, h = render.width, render.height
     duration = soundtrack.duration_s
-    frames = frame_count(duration, fps)
     inputs: list[str] = []
     if visual.is_still or visual_info is None:
+        fps = render.fps
+        frames = frame_count(duration, fps)
         inputs += ["-i", str(visual.path)]
         picture = ken_burns_filter(width=w, height=h, fps=fps, frames=frames, seed=seed)
     else:
+        fps = scene_fps(visual_info, render)
+        frames = frame_count(duration, fps)
         clip_s = visual_info.duration_s or duration
         fit = clip_fit(clip_s, duration)
         inputs += ["-i", str(visual.path)]
@@ -250,7 +281,7 @@ async def render_scene(
             fit=fit,
             covered_s=clip_s * fit.stretch,
             duration_s=duration,
-            render=render,
+            render=replace(render, fps=fps),
         )
     inputs += ["-i", str(soundtrack.audio)]
     for cue_path, _, _ in soundtrack.captions:
@@ -269,7 +300,7 @@ async def render_scene(
     await ffmpeg.run(
         [*inputs, "-filter_complex", ";".join(chains), "-map", "[vout]", "-map", "1:a"]
         + ["-frames:v", str(frames)]
-        + _h264(render.preset, render.crf, fps)
+        + _h264(render.preset, render.crf, render.x264_params, fps=fps, ticks=timescale(render))
         + ["-c:a", "copy", "-t", f"{duration:.6f}", "-movflags", "+faststart", str(out)]
     )
     made = await count_video(ffmpeg, out, decode=False)
@@ -304,10 +335,11 @@ def _write_cues(
     return written
 
 
-def _h264(preset: str, crf: int, fps: int) -> list[str]:
+def _h264(preset: str, crf: int, params: str, *, fps: int, ticks: int) -> list[str]:
+    tuned = ["-x264-params", params] if params else []
     return [
-        "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
-        "-pix_fmt", "yuv420p", "-r", str(fps), "-video_track_timescale", str(fps * 512),
+        "-c:v", "libx264", "-preset", preset, "-crf", str(crf), *tuned,
+        "-pix_fmt", "yuv420p", "-r", str(fps), "-video_track_timescale", str(ticks),
     ]  # fmt: skip
 
 

@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 
 _TAIL_LINES = 12
 RECENT_ENCODES = 20  # encodes whose times say how long a wait for a slot may be
+# Header reads at once. Each is a process start and a few milliseconds of parsing, but a
+# burst of them (every scene of every running job validating its inputs together) spawned
+# unbounded stalled the event loop for most of a second (issue 16).
+PROBES = 4
 
 
 def locate_ffmpeg() -> str:
@@ -44,6 +48,7 @@ class FFmpeg:
         self.exe = exe
         self.timeout_s = timeout_s
         self._slots = Line(max_procs)
+        self._probes = Line(PROBES)
         self._recent: deque[float] = deque(maxlen=RECENT_ENCODES)
 
     async def run(self, args: Sequence[str], *, timeout_s: float | None = None) -> None:
@@ -58,12 +63,16 @@ class FFmpeg:
         if returncode != 0:
             raise FFmpegError("ffmpeg failed", returncode=returncode, stderr_tail=tail(stderr))
 
-    async def report(self, args: Sequence[str], *, timeout_s: float | None = None) -> str:
+    async def report(
+        self, args: Sequence[str], *, timeout_s: float | None = None, decodes: bool = True
+    ) -> str:
         """Run one ffmpeg command that ends in ``-progress pipe:1 OUT``; return that report.
 
-        Bounded by the encode slots: decoding a whole clip costs as much CPU as encoding.
+        Bounded by the encode slots when it ``decodes``: decoding a whole clip costs as
+        much CPU as encoding. A stream copy only reads packets, so it takes a probe's place.
         """
-        async with self._slots.place(self._told()):
+        line = self._slots if decodes else self._probes
+        async with line.place(self._told() if decodes else None):
             argv = [self.exe, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
             try:
                 returncode, report = await read_process(
@@ -96,9 +105,12 @@ class FFmpeg:
         """ffmpeg's own description of a file's streams (what ffprobe would print).
 
         Not bounded by the encode slots: it reads headers only, and making it queue behind
-        long encodes would stall every scene waiting to validate its inputs.
+        long encodes would stall every scene waiting to validate its inputs. It has its own
+        few places instead (``PROBES``), served oldest job first like the encodes.
         """
-        _, stderr = await self._execute(["-hide_banner", "-nostdin", "-i", str(path)], timeout_s)
+        async with self._probes.place():
+            argv = ["-hide_banner", "-nostdin", "-i", str(path)]
+            _, stderr = await self._execute(argv, timeout_s)
         return stderr
 
     async def _execute(self, argv: Sequence[str], timeout_s: float) -> tuple[int, str]:

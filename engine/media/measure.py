@@ -31,7 +31,8 @@ async def count_video(ffmpeg: FFmpeg, path: Path, *, decode: bool) -> VideoCount
     """The first video stream of ``path``, decoded in full or its packets counted."""
     copy = [] if decode else ["-c", "copy"]
     report = await ffmpeg.report(
-        ["-i", str(path), "-map", "0:v:0", *copy, "-f", "null", "-progress", "pipe:1", "-"]
+        ["-i", str(path), "-map", "0:v:0", *copy, "-f", "null", "-progress", "pipe:1", "-"],
+        decodes=decode,
     )
     frames, out_time = _FRAMES.findall(report), _OUT_TIME.findall(report)
     if not frames or not out_time or int(frames[-1]) == 0:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 
 import pytest
 
+from engine.config import RenderConfig
 from engine.errors import FFmpegError, MediaError
-from engine.media.compose import ClipFit, clip_fit, frame_count
-from engine.media.ffmpeg import FFmpeg
+from engine.media.compose import ClipFit, clip_fit, frame_count, scene_fps
+from engine.media.ffmpeg import PROBES, FFmpeg
 from engine.media.probe import parse_description, probe
 from tests.processes import ffmpeg_children, first_ffmpeg_children, is_gone
 
@@ -93,6 +96,64 @@ async def test_encodes_never_exceed_the_process_bound(ffmpeg_exe) -> None:
     await asyncio.gather(sample(), *tasks)
     assert max(seen) == 1
     assert len(pids) == 3  # each run was seen, one at a time
+
+
+async def test_header_reads_are_bounded_and_served_in_arrival_order(ffmpeg, tmp_path) -> None:
+    # Each probe reads a FIFO, so it stays running until the test writes to it; a FIFO
+    # can be opened for writing without blocking only once its reader, ffmpeg, has it.
+    fifos = [tmp_path / f"in_{n}" for n in range(PROBES + 6)]
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    probes = [asyncio.create_task(ffmpeg.describe(fifo)) for fifo in fifos]
+    reached: list[int] = []  # the FIFOs in the order their probes opened them
+    held: dict[int, int] = {}
+    while len(reached) < len(fifos):
+        for n in set(range(len(fifos))) - set(reached):
+            if (fd := _writer(fifos[n])) is not None:
+                reached.append(n)
+                held[n] = fd
+        assert len(held) <= PROBES
+        if len(held) == min(PROBES, len(fifos) - len(reached) + len(held)):
+            oldest = min(held)
+            os.write(held[oldest], b"not media")
+            os.close(held.pop(oldest))
+        else:
+            await asyncio.sleep(0.005)  # polling ffmpeg's progress, as first_ffmpeg_children
+    for fd in held.values():
+        os.close(fd)
+    await asyncio.gather(*probes)
+    # The first few start together, in any order; every later one in the order it came.
+    assert sorted(reached[:PROBES]) == list(range(PROBES))
+    assert reached[PROBES:] == list(range(PROBES, len(fifos)))
+
+
+def _writer(fifo: Path) -> int | None:
+    try:
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # ENXIO: no probe has it open yet
+        return None
+
+
+@pytest.mark.parametrize(
+    ("fps", "expected"),
+    [
+        (16.0, 16),  # Wan 2.2's clips keep their rate
+        (12.0, 12),
+        (23.976, 24),  # not a whole rate: the render's
+        (24.0, 24),
+        (30.0, 24),  # higher: brought down to the render's
+        (15.0, 24),  # 24 * 512 ticks do not divide into 15 whole frames
+        (8.0, 24),  # too slow to keep
+        (None, 24),
+    ],
+)
+def test_a_scene_keeps_a_clips_lower_whole_frame_rate(fps: float | None, expected: int) -> None:
+    description = DESCRIPTION.replace("24 fps, 24 tbr", f"{fps} fps, {fps} tbr")
+    if fps is None:
+        description = DESCRIPTION.replace("24 fps, ", "")
+    info = parse_description(description)
+    assert info.video is not None and info.video.fps == fps
+    assert scene_fps(info, RenderConfig(fps=24)) == expected
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -16,15 +16,16 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
 from engine import Books, Engine, EngineConfig, Providers
 from engine.errors import VoiceUnavailableError
-from engine.media.compose import VIDEO_FADE_S
+from engine.media.compose import VIDEO_FADE_S, frame_count
 from engine.media.ffmpeg import FFmpeg
 from engine.media.loudness import TARGET_LUFS, TRUE_PEAK_DBTP, measure_loudness
+from engine.media.measure import count_video
 from engine.media.probe import probe
 from engine.models import DreamResult, Language, VisualKind
 from engine.ports import RequestTicket
 from engine.providers.local.visuals import LocalClipGenerator
 from engine.speech import speaking_time
-from tests.fakes.providers import FakeMedia, FakeProviders
+from tests.fakes.providers import FakeMedia, FakeProviders, Fault
 from tests.surfaces import RecordingSurface
 
 STORY = "A keeper and a storm."
@@ -69,6 +70,34 @@ async def test_a_provider_clip_shorter_than_its_narration_never_jumps(
     _assert_no_jump(inside)
     # and the picture never stops dead: the held frame keeps moving
     assert all(min(scene[-10:]) > 0 for scene in inside)
+
+
+async def test_a_16_fps_clip_keeps_its_rate_beside_a_still_and_the_final_plays_through(
+    books: Books, config: EngineConfig, ffmpeg: FFmpeg, tmp_path: Path
+) -> None:
+    media = await FakeMedia.make(ffmpeg, tmp_path / "media", width=160, height=90,
+                                 clip_s=81 / 16, clip_fps=16, narration_s=2.3)  # fmt: skip
+    fake = FakeProviders(media, scenes=3, faults={"clips": {1: Fault.ERROR}})
+    at_24 = replace(config, render=replace(config.render, fps=24))
+    result = await _run(books, at_24, ffmpeg, fake)
+
+    kinds = [VisualKind.CLIP, VisualKind.IMAGE, VisualKind.CLIP]
+    assert [s.visual for s in result.scenes] == kinds
+    rates = [16, 24, 16]  # the clips' own rate; the still's motion at the render's
+    for scene, rate in zip(result.scenes, rates, strict=True):
+        video = (await probe(ffmpeg, scene.path)).video
+        assert video is not None and video.fps == rate
+    # Stream-copied into one file that decodes cleanly, every frame of every scene in it,
+    # and as long as its narration.
+    await ffmpeg.run(["-xerror", "-i", str(result.final), "-f", "null", "-"])
+    decoded = await count_video(ffmpeg, result.final, decode=True)
+    expected = sum(
+        frame_count(s.duration_s, rate) for s, rate in zip(result.scenes, rates, strict=True)
+    )
+    assert decoded.frames == expected
+    final = await probe(ffmpeg, result.final)
+    assert final.duration_s == pytest.approx(result.duration_s, abs=1 / 16)
+    assert decoded.seconds == pytest.approx(result.duration_s, abs=1 / 16)
 
 
 async def test_the_final_is_at_the_target_loudness_and_under_the_peak_ceiling(

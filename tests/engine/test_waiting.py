@@ -11,7 +11,7 @@ from engine import Books, Engine, EngineConfig, Providers, Role, Stage
 from engine.media.ffmpeg import FFmpeg
 from engine.models import Wait, WaitReason
 from engine.progress import ProgressSnapshot
-from engine.waiting import ENCODER_WAIT, Line, Typical
+from engine.waiting import ENCODER_WAIT, TURN, URGENT, Line, Typical, next_turn
 from tests.fakes.providers import FakeMedia, FakeProviders
 from tests.surfaces import RecordingSurface
 
@@ -48,6 +48,62 @@ async def test_a_line_serves_in_arrival_order_and_tells_each_waiter_its_place() 
     await asyncio.gather(first, tasks["b"], tasks["d"])
     assert served == ["b", "d"]
     assert heard["b"][-1] is None and heard["d"] == [3, 2, 1, None]
+
+
+async def test_an_older_jobs_work_goes_ahead_of_a_newer_ones_that_came_first() -> None:
+    line = Line(1)
+    older, newer = next_turn(), next_turn()  # two jobs, in the order they were made
+    heard: dict[str, list[int | None]] = {"newer": [], "older": [], "outside": []}
+    served: list[str] = []
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with line.place():
+            await release.wait()
+
+    async def waiter(name: str, turn: int | None) -> None:
+        if turn is not None:
+            TURN.set(turn)
+        async with line.place(heard[name].append):
+            served.append(name)
+
+    first = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    tasks = [asyncio.create_task(waiter("newer", newer))]
+    while line.waiting < 1:
+        await asyncio.sleep(0)
+    tasks.append(asyncio.create_task(waiter("outside", None)))  # no job: its turn is now
+    while line.waiting < 2:
+        await asyncio.sleep(0)
+    tasks.append(asyncio.create_task(waiter("older", older)))
+    while line.waiting < 3:
+        await asyncio.sleep(0)
+    # The older job's wait joins ahead, and the newer one hears it has moved back.
+    assert heard == {"newer": [1, 2], "outside": [2, 3], "older": [1]}
+
+    release.set()
+    await asyncio.gather(first, *tasks)
+    assert served == ["older", "newer", "outside"]
+
+
+async def test_a_jobs_calls_carry_its_turn_and_its_preview_goes_ahead_of_every_job(
+    books: Books, config: EngineConfig, ffmpeg: FFmpeg, media: FakeMedia
+) -> None:
+    turns: dict[str, set[int | None]] = {}
+
+    async def note(role: str, scene: int | None) -> None:
+        turns.setdefault(role, set()).add(TURN.get())
+
+    fake = FakeProviders(media, hook=note)
+    providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
+    engine = Engine(config, providers, ffmpeg, books=books)
+    ahead = next_turn()
+    await engine.dream(await engine.admit(STORY, requester="test:1"), RecordingSurface())
+
+    assert turns.pop("preview") == {URGENT}
+    (turn,) = set().union(*turns.values())  # script, images, clips, voice: one turn
+    assert turn is not None and turn > ahead
+    assert TURN.get() is None  # and the caller's own context is as it was
 
 
 async def test_a_waiter_cancelled_as_it_is_served_passes_the_place_on() -> None:

@@ -51,6 +51,7 @@ class FakeMedia:
         width: int = 320,
         height: int = 180,
         clip_s: float = 2.0,
+        clip_fps: int = 24,
         narration_s: float = 1.5,
     ) -> FakeMedia:
         """Create tiny real media files in ``folder`` with ffmpeg and Pillow."""
@@ -61,7 +62,7 @@ class FakeMedia:
         Image.new("RGB", (width, height), (40, 90, 160)).save(media.image)
         size = f"{width}x{height}"
         await ffmpeg.run(
-            ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=24:duration={clip_s}"]
+            ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={clip_fps}:duration={clip_s}"]
             + ["-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(media.clip)]
         )
         await ffmpeg.run(
@@ -93,13 +94,15 @@ class FakeProviders:
     """Every provider role at once, with per-role latency and per-scene faults.
 
     ``faults`` maps a role to {scene index: Fault}; the key ``None`` means every call of
-    that role (script and preview calls have no scene). ``hook`` is awaited at the start
-    of every call, so tests can hold calls at a barrier instead of sleeping.
+    that role (script and preview calls have no scene). ``scene_latency`` maps a role to
+    {scene index: seconds}, overriding ``latency`` for those scenes. ``hook`` is awaited at
+    the start of every call, so tests can hold calls at a barrier instead of sleeping.
     """
 
     media: FakeMedia
     scenes: int = 3
     latency: Mapping[str, float] = field(default_factory=dict)
+    scene_latency: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
     faults: Mapping[str, Mapping[int | None, Fault]] = field(default_factory=dict)
     hook: Hook | None = None
     calls: list[Call] = field(default_factory=list)
@@ -218,7 +221,10 @@ class _CallScope:
     async def _start(self) -> Fault | None:
         if self.fake.hook is not None:
             await self.fake.hook(self.role, self.scene)
-        await asyncio.sleep(self.fake.latency.get(self.role, 0.0))
+        latency = self.fake.latency.get(self.role, 0.0)
+        if self.scene is not None:
+            latency = self.fake.scene_latency.get(self.role, {}).get(self.scene, latency)
+        await asyncio.sleep(latency)
         by_scene = self.fake.faults.get(self.role, {})
         fault = by_scene.get(self.scene, by_scene.get(None))
         if fault is Fault.HANG:
