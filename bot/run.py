@@ -22,7 +22,7 @@ from bot.discord_app import DiscordApp, DiscordOptions, use_endpoints
 from bot.metrics import MetricsServer, PrometheusTelemetry
 from bot.platform_start import keep_starting
 from bot.providers import build_providers
-from bot.settings import TELEGRAM_PUBLIC_API, Settings
+from bot.settings import NO_BOT, TELEGRAM_PUBLIC_API, Settings
 from bot.telegram_app import TelegramApp, TelegramOptions
 from bot.telegram_app.defaults import BOT_DEFAULTS
 from bot.telegram_app.webhook import WebhookOptions
@@ -32,12 +32,6 @@ from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
-
-NO_BOT = (
-    "dreambot: no chat bot to run. Set TELEGRAM_TOKEN (from @BotFather) and/or "
-    "DISCORD_TOKEN (from the Discord developer portal).\n"
-    'To try the engine without a bot: dreambot dream "A short story…"'
-)
 
 
 def telegram_bot(settings: Settings, token: str) -> Bot:
