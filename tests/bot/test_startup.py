@@ -92,6 +92,7 @@ async def test_telegram_alone_never_imports_discord(tmp_path: Path) -> None:
 
     assert "aiogram" in loaded  # the probe sees what the process imported
     assert "discord" not in loaded
+    assert not loaded & {"openai", "fal_client"}  # offline providers need neither SDK
 
 
 async def test_discord_alone_never_imports_aiogram(tmp_path: Path) -> None:
@@ -101,3 +102,4 @@ async def test_discord_alone_never_imports_aiogram(tmp_path: Path) -> None:
 
     assert "discord" in loaded
     assert "aiogram" not in loaded
+    assert not loaded & {"openai", "fal_client"}
