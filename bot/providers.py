@@ -10,15 +10,11 @@ from engine.config import RenderConfig
 from engine.errors import UsageError
 from engine.media.ffmpeg import FFmpeg
 from engine.ports import Moderator, Providers
-from engine.providers.fal import FalClips, FalImages, FalModel, FalPreview, FalQueue
 from engine.providers.local import local_providers
-from engine.providers.openai import (
-    OpenAIModerator,
-    OpenAIScriptWriter,
-    OpenAIVoice,
-    openai_client,
-)
 from engine.story import scene_count_for
+
+# The OpenAI and fal families are imported only when a stage uses them: the openai SDK
+# alone takes ~0.6 s to import, and offline providers need neither (issue 16).
 
 
 @dataclass
@@ -74,6 +70,13 @@ def build_providers(settings: Settings, ffmpeg: FFmpeg, render: RenderConfig) ->
     if "openai" in choice.values() or moderation_choice == "openai":
         if settings.openai_api_key is None:
             raise UsageError("moderation is set to openai, but OPENAI_API_KEY is not set")
+        from engine.providers.openai import (
+            OpenAIModerator,
+            OpenAIScriptWriter,
+            OpenAIVoice,
+            openai_client,
+        )
+
         client = openai_client(settings.openai_api_key.get_secret_value(), settings.openai_base_url)
         built.closers.append(client.close)
         if choice["script"] == "openai":
@@ -86,6 +89,8 @@ def build_providers(settings: Settings, ffmpeg: FFmpeg, render: RenderConfig) ->
             moderation = OpenAIModerator(client, settings.openai_moderation_model)
 
     if "fal" in choice.values() and settings.fal_key is not None:
+        from engine.providers.fal import FalClips, FalImages, FalModel, FalPreview, FalQueue
+
         queue = FalQueue(
             settings.fal_key.get_secret_value(),
             poll_s=settings.fal_poll_s,

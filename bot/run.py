@@ -4,48 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import signal
 import sys
 from datetime import timedelta
-
-import discord
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramUnauthorizedError
-from aiogram.utils.token import TokenValidationError
+from typing import TYPE_CHECKING
 
 from bot.chat_jobs import ChatJobs, Rebuilder
-from bot.discord_app import DiscordApp, DiscordOptions, use_endpoints
 from bot.metrics import MetricsServer, PrometheusTelemetry
 from bot.platform_start import keep_starting
 from bot.providers import build_providers
-from bot.settings import TELEGRAM_PUBLIC_API, Settings
-from bot.telegram_app import TelegramApp, TelegramOptions
-from bot.telegram_app.defaults import BOT_DEFAULTS
-from bot.telegram_app.webhook import WebhookOptions
+from bot.settings import NO_BOT, Settings
 from bot.warm import get_ready
 from engine import Books, Engine, Retention, UsageError
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.telemetry import Telemetry
 
+if TYPE_CHECKING:
+    # Each platform's modules (and its library) are imported where it is started, only
+    # when its token is set: aiogram alone takes seconds (issue 16).
+    from bot.discord_app import DiscordApp
+    from bot.telegram_app import TelegramApp
+
 log = logging.getLogger(__name__)
-
-NO_BOT = (
-    "dreambot: no chat bot to run. Set TELEGRAM_TOKEN (from @BotFather) and/or "
-    "DISCORD_TOKEN (from the Discord developer portal).\n"
-    'To try the engine without a bot: dreambot dream "A short story…"'
-)
-
-
-def telegram_bot(settings: Settings, token: str) -> Bot:
-    """A Bot on the public Bot API, or on the server TELEGRAM_API_BASE names."""
-    if settings.telegram_api_base.rstrip("/") == TELEGRAM_PUBLIC_API:
-        return Bot(token, default=BOT_DEFAULTS)
-    server = TelegramAPIServer.from_base(settings.telegram_api_base, is_local=True)
-    return Bot(token, session=AiohttpSession(api=server), default=BOT_DEFAULTS)
 
 
 async def run(settings: Settings, books: Books | None = None) -> int:
@@ -115,7 +96,8 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    telegram = discord_app = None
+    telegram: TelegramApp | None = None
+    discord_app: DiscordApp | None = None
     jobs = ChatJobs(engine)
     starting: list[asyncio.Task[bool]] = []
     refused: list[bool] = []
@@ -123,35 +105,30 @@ async def _serve(
         async with asyncio.TaskGroup() as group:
             group.create_task(get_ready(engine), name="warm-up")
             platforms: list[Rebuilder] = []
-            bot = _telegram_bot_or_none(settings)
-            if bot is not None:
-                telegram = TelegramApp(
-                    bot, jobs, ffmpeg, telegram_options(settings), telegram_webhook(settings)
-                )
-                platforms.append(telegram.surfaces)
-                starting.append(
-                    group.create_task(
-                        keep_starting(
-                            "telegram", telegram.serve, refused=(TelegramUnauthorizedError,)
-                        ),
-                        name="telegram",
+            if settings.telegram_token is not None:
+                from bot import run_telegram
+
+                telegram = run_telegram.telegram_app(settings, jobs, ffmpeg)
+                if telegram is not None:
+                    platforms.append(telegram.surfaces)
+                    starting.append(
+                        group.create_task(
+                            keep_starting("telegram", telegram.serve, refused=run_telegram.REFUSED),
+                            name="telegram",
+                        )
                     )
-                )
             if settings.discord_token is not None:
-                use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
-                discord_app = DiscordApp(
-                    jobs, ffmpeg, DiscordOptions(
-                        frozenset(settings.admins), tuple(settings.discord_guild_ids)
-                    ),
-                )  # fmt: skip
+                from bot import run_discord
+
+                discord_app = run_discord.discord_app(settings, jobs, ffmpeg)
                 platforms.append(discord_app.surfaces)
                 token = settings.discord_token.get_secret_value()
                 starting.append(
                     group.create_task(
                         keep_starting(
                             "discord",
-                            functools.partial(discord_app.client.start, token),
-                            refused=(discord.LoginFailure,),
+                            run_discord.starter(discord_app, token),
+                            refused=run_discord.REFUSED,
                         ),
                         name="discord",
                     )
@@ -184,18 +161,6 @@ async def _serve(
     return not refused
 
 
-def _telegram_bot_or_none(settings: Settings) -> Bot | None:
-    """The Telegram bot, or None (said in the log) when there is no well-formed token."""
-    if settings.telegram_token is None:
-        return None
-    try:
-        return telegram_bot(settings, settings.telegram_token.get_secret_value())
-    except TokenValidationError:
-        # The token itself is never logged: only what a token looks like.
-        log.error("telegram: TELEGRAM_TOKEN is not a bot token (123456:ABC-…); telegram stays off")
-        return None
-
-
 async def _stop_if_all_refused(
     starting: list[asyncio.Task[bool]], stop: asyncio.Event, refused: list[bool]
 ) -> None:
@@ -209,26 +174,3 @@ async def _stop_if_all_refused(
 
 class _ShutdownError(Exception):
     """Raised inside the task group to stop every bot at once."""
-
-
-def telegram_webhook(settings: Settings) -> WebhookOptions | None:
-    """Webhook mode's options, or None to poll."""
-    if settings.telegram_webhook_url is None:
-        return None
-    secret = settings.telegram_webhook_secret
-    return WebhookOptions(
-        settings.telegram_webhook_url,
-        settings.telegram_webhook_host,
-        settings.telegram_webhook_port,
-        secret.get_secret_value() if secret is not None else "",
-    )
-
-
-def telegram_options(settings: Settings) -> TelegramOptions:
-    """The Telegram adapter's options from the settings."""
-    return TelegramOptions(
-        admins=frozenset(settings.admins),
-        gallery_chat=settings.telegram_gallery_chat,
-        upload_limit_bytes=settings.telegram_upload_limit_bytes,
-        delivery=settings.telegram_delivery(),
-    )

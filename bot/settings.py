@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.telegram_app.delivery import DeliveryPolicy
-from engine import EngineConfig, Limits, QuotaPolicy, RenderConfig, StoryLimits
-from engine.config import X264_PARAMS, DownloadPolicy
+if TYPE_CHECKING:
+    # Imported where they are used: `dreambot run` without a token answers before the
+    # engine or a chat library is imported (issue 16).
+    from bot.telegram_app.delivery import DeliveryPolicy
+    from engine import EngineConfig, QuotaPolicy
+    from engine.config import DownloadPolicy
 
+NO_BOT = (
+    "dreambot: no chat bot to run. Set TELEGRAM_TOKEN (from @BotFather) and/or "
+    "DISCORD_TOKEN (from the Discord developer portal).\n"
+    'To try the engine without a bot: dreambot dream "A short story…"'
+)
 TELEGRAM_PUBLIC_API = "https://api.telegram.org"
 DISCORD_PUBLIC_API = "https://discord.com/api/v10"
 DISCORD_PUBLIC_GATEWAY = "wss://gateway.discord.gg/"
@@ -45,7 +53,8 @@ class Settings(BaseSettings):
     video_fps: int = Field(default=24, ge=8, le=60)
     x264_preset: str = "veryfast"
     x264_crf: int = Field(default=23, ge=0, le=51)
-    x264_params: str = X264_PARAMS
+    # RenderConfig's own default (tests/bot/test_settings.py holds them equal).
+    x264_params: str = "me=dia:subme=0:rc-lookahead=5:bframes=0:partitions=none"
     caption_font: Path | None = None
     ffmpeg_procs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     parallel_scenes: int | None = Field(default=None, ge=1)
@@ -109,8 +118,9 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None  # unset: a new random one each start
     # The uplink a final's upload timeout is sized for, and how long a finished video
     # waits out a Bot API that cannot be reached before the job fails at delivery.
-    telegram_upload_kbps: float = Field(default=DeliveryPolicy.uplink_kbps, gt=0)
-    telegram_delivery_patience_s: float = Field(default=DeliveryPolicy.patience_s, ge=0)
+    # DeliveryPolicy's own defaults (tests/bot/test_settings.py holds them equal).
+    telegram_upload_kbps: float = Field(default=4000.0, gt=0)
+    telegram_delivery_patience_s: float = Field(default=1800.0, ge=0)
 
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(
@@ -145,6 +155,8 @@ class Settings(BaseSettings):
 
     def telegram_delivery(self) -> DeliveryPolicy:
         """How the Telegram adapter times and retries the final's upload."""
+        from bot.telegram_app.delivery import DeliveryPolicy
+
         return DeliveryPolicy(
             uplink_kbps=self.telegram_upload_kbps, patience_s=self.telegram_delivery_patience_s
         )
@@ -160,6 +172,8 @@ class Settings(BaseSettings):
 
     def quota_policy(self) -> QuotaPolicy:
         """The admission limits drawn from these settings."""
+        from engine import QuotaPolicy
+
         return QuotaPolicy(
             daily_quota=self.daily_quota,
             max_running=self.max_running,
@@ -169,6 +183,8 @@ class Settings(BaseSettings):
 
     def download_policy(self) -> DownloadPolicy:
         """How provider files are fetched, drawn from these settings."""
+        from engine.config import DownloadPolicy
+
         return DownloadPolicy(
             allow_hosts=frozenset(self.download_allow_hosts),
             max_bytes=self.max_download_mb * 2**20,
@@ -176,6 +192,8 @@ class Settings(BaseSettings):
 
     def engine_config(self, *, work_dir: Path | None = None) -> EngineConfig:
         """The engine's plain configuration drawn from these settings."""
+        from engine import EngineConfig, Limits, RenderConfig, StoryLimits
+
         return EngineConfig(
             work_dir=work_dir or self.work_dir,
             render=RenderConfig(

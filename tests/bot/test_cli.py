@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import SHAPES
+from engine import Aspect
 from engine.media.ffmpeg import locate_ffmpeg
 
 STORY = (
@@ -167,3 +169,8 @@ def test_the_help_says_what_each_command_does() -> None:
     for command in ("dream", "quota", "ban", "unban", "stats", "run"):
         line = next(line for line in shown.splitlines() if line.split()[:1] == [command])
         assert len(line.split()) > 3, line
+
+
+def test_the_shapes_offered_are_the_engine_s() -> None:
+    # bot.cli spells them out so that it is read without importing the engine.
+    assert tuple(aspect.value for aspect in Aspect) == SHAPES

@@ -8,6 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from bot.settings import Settings
+from bot.telegram_app.delivery import DeliveryPolicy
+from engine.config import RenderConfig
 
 
 def test_defaults_make_a_720p_engine() -> None:
@@ -15,6 +17,16 @@ def test_defaults_make_a_720p_engine() -> None:
     assert (config.render.width, config.render.height, config.render.fps) == (1280, 720, 24)
     assert config.work_dir == Path("w")
     assert config.story.max_chars == 1500
+
+
+def test_the_render_defaults_are_the_engine_s_own() -> None:
+    # Settings spells them out so that it is read without importing the engine.
+    assert Settings().engine_config().render == RenderConfig()
+
+
+def test_the_delivery_defaults_are_the_policy_s_own() -> None:
+    # Settings spells them out so that it is read without importing aiogram.
+    assert Settings().telegram_delivery() == DeliveryPolicy()
 
 
 def test_environment_overrides_and_sizes_are_made_even(monkeypatch) -> None:

@@ -257,7 +257,7 @@ class FakeTelegramAPI:
     # -- scripting and records ------------------------------------------------------------
 
     def bot(self, token: str = "123:ABC", **kwargs: Any) -> Bot:  # noqa: S107 - a fake token
-        """A Bot on this fake, with the defaults dreambot's own (``bot.run.BOT_DEFAULTS``)."""
+        """A Bot on this fake, with dreambot's own defaults (``bot.telegram_app.defaults``)."""
         session = AiohttpSession(api=TelegramAPIServer.from_base(self.base_url, is_local=False))
         kwargs.setdefault("default", BOT_DEFAULTS)
         return Bot(token, session=session, **kwargs)
