@@ -6,6 +6,8 @@
 fake Telegram and Discord servers on loopback (offline providers, 320x180). Measured:
 - import_s: `python -c "import bot.run"` alone (most of it is aiogram building its
   pydantic models), for comparison with
+- no_token_s: `dreambot run` with no token set, from spawning it to its exit with the
+  message naming the variables to set (the fastest of three);
 - ready_s: from spawning the process to both bots connected (first getUpdates, and
   IDENTIFY answered by READY on the Discord gateway);
 - scrape_p50_ms / scrape_p99_ms: GET /metrics while a job runs;
@@ -138,10 +140,31 @@ async def import_time() -> float:
     return round(time.perf_counter() - began, 2)
 
 
+async def no_token_time(root: Path) -> float:
+    environment = {
+        key: value
+        for key, value in run_environment(root).items()
+        if key not in ("TELEGRAM_TOKEN", "DISCORD_TOKEN")
+    }
+    times = []
+    for _ in range(3):
+        began = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=root, env=environment,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, error = await process.communicate()
+        times.append(time.perf_counter() - began)
+        if process.returncode == 0 or b"TELEGRAM_TOKEN" not in error:
+            raise RuntimeError(f"dreambot run without tokens did not refuse: {error!r}")
+    return round(min(times), 2)
+
+
 async def main(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="dreambot-run-") as scratch:
         root = Path(scratch)
         figures: dict[str, object] = {"import_s": await import_time()}
+        figures["no_token_s"] = await no_token_time(root)
         figures |= await run_process(root, args.scrapes)
         figures |= await sweep(root, args.folders)
     figures["machine"] = machine()

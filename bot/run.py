@@ -106,6 +106,9 @@ async def _serve(
             group.create_task(get_ready(engine), name="warm-up")
             platforms: list[Rebuilder] = []
             if settings.telegram_token is not None:
+                from bot.lazy_aiogram import import_aiogram
+
+                import_aiogram()
                 from bot import run_telegram
 
                 telegram = run_telegram.telegram_app(settings, jobs, ffmpeg)
