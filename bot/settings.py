@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     video_height: int = Field(default=720, ge=64, le=2160)
     video_fps: int = Field(default=24, ge=8, le=60)
     x264_preset: str = "veryfast"
-    x264_crf: int = Field(default=23, ge=0, le=51)
+    x264_crf: int = Field(default=24, ge=0, le=51)
     # RenderConfig's own default (tests/bot/test_settings.py holds them equal).
     x264_params: str = "me=dia:subme=0:rc-lookahead=5:bframes=0:partitions=none"
     caption_font: Path | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from engine.housekeeping import Housekeeper
@@ -18,6 +19,11 @@ from engine.outcome import Outcome, reserve_outcome, write_outcome
 from engine.storage import Storage
 from engine.telemetry import Telemetry
 from engine.waiting import Typical
+
+# Job folders are made in one thread, so that jobs admitted together start in the order
+# they came: a pool's threads finish in any order, and the first job to start takes a free
+# provider slot ahead of older ones (issue 16: a crowd's finals in arrival order).
+_FOLDERS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dreambot-folders")
 
 
 class Settlement:
@@ -42,7 +48,7 @@ class Settlement:
         can be written in place even on a disk that fills up meanwhile.
         """
         # In a thread: file system calls must not stall the loop other chats are answered on.
-        await asyncio.to_thread(reserve_outcome, workdir)
+        await asyncio.get_running_loop().run_in_executor(_FOLDERS, reserve_outcome, workdir)
         await self._storage.jobs.start(job_id, workdir, surface_ref)
 
     async def remember_surface(self, job_id: str, surface_ref: str) -> None:

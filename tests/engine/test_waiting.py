@@ -106,6 +106,30 @@ async def test_a_jobs_calls_carry_its_turn_and_its_preview_goes_ahead_of_every_j
     assert TURN.get() is None  # and the caller's own context is as it was
 
 
+async def test_jobs_admitted_together_reach_their_first_provider_in_arrival_order(
+    books: Books, config: EngineConfig, ffmpeg: FFmpeg, media: FakeMedia
+) -> None:
+    # One script call at a time: whichever job asks first while it is free goes first, so
+    # the jobs must start in the order they came (a burst from a crowd, as bench/load.py).
+    roles = dict(config.roles)
+    roles[Role.SCRIPT] = replace(roles[Role.SCRIPT], concurrency=1)
+    asked: list[int | None] = []  # the turn of each script call, in the order they were made
+
+    async def note(role: str, scene: int | None) -> None:
+        if role == "script":
+            asked.append(TURN.get())
+
+    fake = FakeProviders(media, scenes=1, hook=note)
+    providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
+    engine = Engine(replace(config, roles=roles), providers, ffmpeg, books=books)
+    tickets = [await engine.admit(f"{STORY} Night {n}.", requester=f"test:{n}") for n in range(8)]
+    # Started in arrival order, each job takes its turn as it starts: turns rise with arrival.
+    await asyncio.gather(*(engine.dream(t, RecordingSurface()) for t in tickets))
+
+    assert len(asked) == len(tickets)
+    assert asked == sorted(asked)
+
+
 async def test_a_waiter_cancelled_as_it_is_served_passes_the_place_on() -> None:
     line = Line(1)
     release = asyncio.Event()
