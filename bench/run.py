@@ -4,8 +4,8 @@
 
 `dreambot run` is started as a real process with both bots pointed at the test suite's
 fake Telegram and Discord servers on loopback (offline providers, 320x180). Measured:
-- import_s: `python -c "import bot.run"` alone (most of it is aiogram building its
-  pydantic models), for comparison with
+- import_s: `python -c "import bot.run"` alone (each platform's library is imported later,
+  only with its token), for comparison with
 - no_token_s: `dreambot run` with no token set, from spawning it to its exit with the
   message naming the variables to set (the fastest of three);
 - ready_s: from spawning the process to both bots connected (first getUpdates, and
