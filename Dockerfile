@@ -13,7 +13,9 @@ RUN apt-get update \
 WORKDIR /app
 # Dependencies first, so a source change does not reinstall them.
 COPY pyproject.toml constraints.txt ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+# With the postgres extra's client library, so the same image can keep its books on a
+# PostgreSQL server (DREAMBOT_DATABASE_URL); unused, and never imported, without one.
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > /tmp/requirements.txt \
  && pip install --no-cache-dir -c constraints.txt -r /tmp/requirements.txt
 COPY README.md ./
 COPY engine ./engine

@@ -93,6 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "run", help="run the Telegram and Discord bots whose tokens are set, until stopped"
     )
+    database = commands.add_parser("db", help="the database itself")
+    database_commands = database.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    database_commands.add_parser(
+        "migrate-to",
+        help="copy the SQLite file's users, bans, grants, settings and finished jobs to an "
+        "empty PostgreSQL database (stop the bot first)",
+    ).add_argument(
+        "url",
+        nargs="?",
+        help="postgresql://user:password@host/database; by default DREAMBOT_DATABASE_URL, "
+        "which keeps the password out of the process list and the shell's history",
+    )
     return parser
 
 

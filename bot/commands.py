@@ -30,6 +30,7 @@ from engine import (
     StageFailedError,
     StoryRejectedError,
     UsageError,
+    describe_database,
 )
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.providers.local import LocalVoice
@@ -46,6 +47,8 @@ def execute(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.command == "run":
             return asyncio.run(run_bots(settings))
+        if args.command == "db":
+            return asyncio.run(migrate_books(args.url, settings))
         if args.command != "dream":
             return asyncio.run(administer(args, settings))
         story = sys.stdin.read() if args.story == "-" else args.story
@@ -73,7 +76,9 @@ async def run_bots(settings: Settings) -> int:
     aiogram alone takes seconds to import, and a damaged database must be refused at once;
     with no bot to run, no database is made.
     """
-    books = await Books.open(settings.db, settings.quota_policy()) if settings.has_bot else None
+    books = (
+        await Books.open(settings.database(), settings.quota_policy()) if settings.has_bot else None
+    )
     try:
         from bot.run import run
 
@@ -83,8 +88,42 @@ async def run_bots(settings: Settings) -> int:
             await books.close()
 
 
+async def migrate_books(url: str | None, settings: Settings) -> int:
+    """``dreambot db migrate-to``: the SQLite file's books into an empty PostgreSQL database."""
+    target = url or settings.database()
+    if not isinstance(target, str) or not target.startswith(("postgresql://", "postgres://")):
+        print(
+            "dreambot: name the PostgreSQL database to move to: dreambot db migrate-to URL, "
+            "or set DREAMBOT_DATABASE_URL",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
+    policy = settings.quota_policy()
+    try:
+        source = await Books.open(settings.db, policy, create=False)
+    except DatabaseMissingError as exc:
+        print(
+            f"dreambot: there is no database at {exc.path} (DREAMBOT_DB) to move", file=sys.stderr
+        )
+        return EXIT_REFUSED
+    try:
+        destination = await Books.open(target, policy)
+        try:
+            copied = await source.copy_into(destination)
+        finally:
+            await destination.close()
+    except UsageError as exc:
+        print(f"dreambot: nothing was moved: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        await source.close()
+    counts = ", ".join(f"{rows} {table}" for table, rows in copied.items())
+    print(f"{describe_database(settings.db)} → {describe_database(target)}: {counts}")
+    return 0
+
+
 async def administer(args: argparse.Namespace, settings: Settings) -> int:
-    """Run one admin command against the database named by DREAMBOT_DB."""
+    """Run one admin command against the database (DREAMBOT_DATABASE_URL or DREAMBOT_DB)."""
     try:
         user = parse_user(args.user) if hasattr(args, "user") else ""
     except UsageError as exc:
@@ -93,7 +132,7 @@ async def administer(args: argparse.Namespace, settings: Settings) -> int:
     # A report never makes a database: a missing one is most likely a wrong DREAMBOT_DB.
     reporting = args.command == "stats" or getattr(args, "quota_command", "") == "show"
     try:
-        books = await Books.open(settings.db, settings.quota_policy(), create=not reporting)
+        books = await Books.open(settings.database(), settings.quota_policy(), create=not reporting)
     except DatabaseMissingError as exc:
         print(
             f"dreambot: there is no database at {exc.path} (DREAMBOT_DB), so nothing to report; "
@@ -103,7 +142,10 @@ async def administer(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_REFUSED
     try:
         if args.command == "stats":
-            text = f"{settings.db.absolute()} (chat bots only):\n" + await admin.stats(books)
+            text = (
+                f"{describe_database(settings.database())} (chat bots only):\n"
+                + await admin.stats(books)
+            )
         elif args.command in {"ban", "unban"}:
             text = await admin.set_banned(books, user, args.command == "ban")
         elif args.quota_command == "grant":

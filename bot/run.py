@@ -51,7 +51,7 @@ async def run(settings: Settings, books: Books | None = None) -> int:
             print(f"dreambot: {exc}", file=sys.stderr)
             return 2
         if books is None:
-            books = await Books.open(settings.db, settings.quota_policy())
+            books = await Books.open(settings.database(), settings.quota_policy())
             stack.push_async_callback(books.close)
         retention = Retention(
             keep=timedelta(hours=settings.media_retention_h),

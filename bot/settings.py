@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     parallel_scenes: int | None = Field(default=None, ge=1)
 
     db: Path = Path("./dreambot.sqlite3")
+    # A PostgreSQL server instead of the file, for processes on several hosts; the URL may
+    # carry a password, so it is a secret.
+    database_url: SecretStr | None = None
     daily_quota: int = Field(default=3, ge=0)
     max_running: int = Field(default=1, ge=1)
     chat_daily_cap: int | None = Field(default=None, ge=0)
@@ -162,6 +165,19 @@ class Settings(BaseSettings):
         )
 
     prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_server(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    def database(self) -> Path | str:
+        """Where the books are kept: the PostgreSQL server if one is named, else the file."""
+        return self.database_url.get_secret_value() if self.database_url else self.db
 
     @field_validator("admins", "discord_guild_ids", "download_allow_hosts", mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 """dreambot's platform-free engine: a story in, a narrated video out."""
 
-from engine.books import HISTORY_SIZE, Books, JobStats, QuotaPolicy, QuotaView
+from engine.books import HISTORY_SIZE, Books, JobStats, QuotaPolicy, QuotaView, describe_database
 from engine.config import (
     ROLE_DEFAULTS,
     EngineConfig,
@@ -94,5 +94,6 @@ __all__ = [
     "UsageError",
     "Wait",
     "WaitReason",
+    "describe_database",
     "retimed",
 ]

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from engine.models import PastDream, Preferences
 from engine.storage import Refused, Storage
+from engine.storage import describe as describe_database
 from engine.storage.jobs import JobStats
 from engine.storage.ledger import QuotaPolicy, QuotaView, utc_now
+from engine.storage.transfer import copy_books
 
-__all__ = ["HISTORY_SIZE", "Books", "JobStats", "QuotaPolicy", "QuotaView"]
+__all__ = ["HISTORY_SIZE", "Books", "JobStats", "QuotaPolicy", "QuotaView", "describe_database"]
 
 HISTORY_SIZE = 10  # dreams /mydreams lists
 
@@ -28,19 +30,27 @@ class Books:
     @classmethod
     async def open(
         cls,
-        path: Path | str,
+        location: Path | str,
         policy: QuotaPolicy,
         *,
         create: bool = True,
         on_refused: Refused | None = None,
     ) -> Books:
-        """Open, check and migrate the database file; ``:memory:`` works too.
+        """Open, check and migrate the database: an SQLite file (``:memory:`` works too) or a
+        ``postgresql://`` URL.
 
         A missing file is made, unless ``create`` is False (``DatabaseMissingError``); a
-        damaged or unreadable one is a ``DatabaseUnusableError`` that names it.
+        damaged or unreadable one, or a server that cannot be reached, is a
+        ``DatabaseUnusableError`` that names it.
         ``on_refused`` hears of every job write the database refused for now (telemetry).
         """
-        return cls(await Storage.open(path, policy, create=create, on_refused=on_refused))
+        return cls(await Storage.open(location, policy, create=create, on_refused=on_refused))
+
+    async def copy_into(self, target: Books) -> dict[str, int]:
+        """Copy these books into ``target``, which must be empty (``dreambot db migrate-to``):
+        rows copied per table. A ``UsageError`` says why not (unfinished jobs here, or a
+        target that is not empty)."""
+        return await copy_books(self.storage.db, target.storage.db)
 
     async def close(self) -> None:
         """Close the database."""

@@ -18,10 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from engine.storage.db import Database
+from engine.storage.backend import Backend
 from engine.storage.patience import is_refused
+from engine.storage.sql import sql
 
 log = logging.getLogger(__name__)
+_EVICT = sql("DELETE FROM media_cache WHERE path IN ({ids_in})")
 
 
 def file_digest(path: Path) -> str:
@@ -59,7 +61,7 @@ class NoCache:
 class MediaCache:
     """Files under ``folder`` named by key, with a row per entry in the database."""
 
-    def __init__(self, folder: Path, db: Database) -> None:
+    def __init__(self, folder: Path, db: Backend) -> None:
         self.folder = folder
         self._db = db
 
@@ -90,8 +92,9 @@ class MediaCache:
         await asyncio.to_thread(_place, path, stored)
         try:
             await self._db.fetch(
-                "INSERT OR REPLACE INTO media_cache (key, path, bytes, created_at) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO media_cache (key, path, bytes, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, "
+                "created_at = excluded.created_at",
                 (key, str(stored), stored.stat().st_size, datetime.now(UTC).isoformat()),
             )
         except Exception as exc:
@@ -105,7 +108,7 @@ class MediaCache:
         """Forget entries whose files housekeeping removed."""
         if paths:
             await self._db.fetch(
-                "DELETE FROM media_cache WHERE path IN (SELECT value FROM json_each(?))",
+                _EVICT,
                 (json.dumps([str(p) for p in paths]),),
             )
 

@@ -20,7 +20,9 @@ from engine import (
     retimed,
 )
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
+from engine.storage.dialect import Dialect
 from tests.fakes.providers import FakeMedia
+from tests.postgres import fresh_schema
 
 TINY = RenderConfig(width=160, height=90, fps=12, preset="ultrafast")
 
@@ -75,3 +77,14 @@ async def books(tmp_path: Path) -> AsyncIterator[Books]:
     opened = await Books.open(tmp_path / "books.sqlite3", QuotaPolicy.unlimited())
     yield opened
     await opened.close()
+
+
+@pytest.fixture(params=list(Dialect), ids=str)
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """Where a test's database lives, once per backend: a new SQLite file, then an empty
+    schema on the PostgreSQL test server (skipped locally without one)."""
+    if request.param is Dialect.SQLITE:
+        yield tmp_path / "dreambot.sqlite3"
+    else:
+        with fresh_schema() as url:
+            yield url

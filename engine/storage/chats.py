@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from engine.storage.db import Database
+from engine.storage.backend import Backend
 
 
 class ChatSettings:
     """Small named values per chat, with who set them."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def get(self, chat: str, name: str) -> str | None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
 from engine.errors import DatabaseMissingError, DatabaseUnusableError
+from engine.storage.backend import Params, Row
+from engine.storage.dialect import Dialect
 from engine.storage.migrations import migrate
 
-Row = tuple[Any, ...]
 MEMORY = ":memory:"
 RESTORE = (
     'Restore the latest backup (docs/operations.md, "Backing up the database"), or move the '
@@ -33,6 +33,8 @@ class Database:
     Coroutines sharing an aiosqlite connection share its transaction, so every use takes
     ``self.lock``: a statement from one task can never land inside another's transaction.
     """
+
+    dialect = Dialect.SQLITE
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
@@ -89,7 +91,7 @@ class Database:
         async with self.lock:
             await self._connection.close()
 
-    async def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         """Run one statement on its own and return its rows."""
         async with self.lock:
             return [tuple(row) for row in await self._connection.execute_fetchall(sql, params)]
@@ -159,10 +161,10 @@ class Transaction:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
 
-    async def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         """Run one statement and return its rows."""
         return [tuple(row) for row in await self._connection.execute_fetchall(sql, params)]
 
-    async def run_many(self, sql: str, params: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
+    async def run_many(self, sql: str, params: Iterable[Params]) -> None:
         """Run one statement for every parameter set, in order, in a single round trip."""
         await self._connection.executemany(sql, params)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.models import JobState, Language, Look, PastDream, Stage, StageStatus
-from engine.storage.db import Database, Transaction
+from engine.storage.backend import Backend, Transaction
 from engine.storage.ledger import MICROS
 from engine.storage.patience import Patience, Write
 from engine.storage.sql import sql
@@ -34,6 +34,15 @@ _PAST = (
 _UNFINISHED_OF = sql(
     "SELECT id FROM jobs WHERE user_key = ? AND state IN {unfinished} ORDER BY created_at"
 )
+_RECENT_STAGES = sql(
+    "SELECT stage, elapsed_s FROM job_stages WHERE job_id IN "
+    "(SELECT id FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC "
+    "LIMIT ?) AND status = ? AND elapsed_s IS NOT NULL ORDER BY {seq}"
+)
+_HISTORY = sql(
+    _PAST + " WHERE user_key = ? AND state = ? ORDER BY created_at DESC, {seq} DESC LIMIT ?"
+)
+_FINISH_TIMES = sql("SELECT id, finished_at, state FROM jobs WHERE id IN ({ids_in})")
 _DONE_STAGES = "SELECT stage, elapsed_s FROM job_stages WHERE status = ? AND elapsed_s IS NOT NULL"
 _FINISH = "UPDATE jobs SET state = ?, failed_stage = ?, failure = ?, finished_at = ? WHERE id = ?"
 _RECORD_STAGE = """INSERT INTO job_stages (job_id, stage, status, elapsed_s) VALUES (?, ?, ?, ?)
@@ -84,7 +93,7 @@ class JobStore:
     and how it ended is recorded, late rather than never.
     """
 
-    def __init__(self, db: Database, patience: Patience | None = None) -> None:
+    def __init__(self, db: Backend, patience: Patience | None = None) -> None:
         self.db = db
         self._patience = patience or Patience()
 
@@ -114,9 +123,7 @@ class JobStore:
     async def recent_stage_times(self, *, jobs: int = 50) -> list[tuple[Stage, float]]:
         """The stage times of the newest finished jobs, oldest first (for wait estimates)."""
         rows = await self.db.fetch(
-            "SELECT stage, elapsed_s FROM job_stages WHERE job_id IN "
-            "(SELECT id FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC "
-            "LIMIT ?) AND status = ? AND elapsed_s IS NOT NULL ORDER BY rowid",
+            _RECENT_STAGES,
             (jobs, StageStatus.DONE),
         )
         known = {stage.value for stage in Stage}
@@ -125,8 +132,7 @@ class JobStore:
     async def history(self, user: str, *, limit: int) -> list[PastDream]:
         """A user's newest delivered jobs, newest first."""
         rows = await self.db.fetch(
-            f"{_PAST} WHERE user_key = ? AND state = ? ORDER BY created_at DESC, rowid DESC "
-            "LIMIT ?",
+            _HISTORY,
             (user, JobState.DELIVERED, limit),
         )
         return [_past(*row) for row in rows]
@@ -193,7 +199,7 @@ class JobStore:
     async def finish_times(self, job_ids: list[str]) -> dict[str, datetime | None]:
         """When each known job finished, None while it is unfinished; unknown ids are absent."""
         rows = await self.db.fetch(
-            "SELECT id, finished_at, state FROM jobs WHERE id IN (SELECT value FROM json_each(?))",
+            _FINISH_TIMES,
             (json.dumps(job_ids),),
         )
         return {

@@ -2,9 +2,17 @@
 
 A job row is the reservation. Admission is one conditional INSERT that checks the ban,
 the running-job limit, the user's daily quota, the chat's daily cap and the global
-budget in the same statement that reserves, so no interleaving can over-admit. Pending
-admissions are batched: one transaction and one ``executemany`` serve them all, in
-arrival order, which keeps a burst of admissions to a few round trips.
+budget in the same statement that reserves. On SQLite that alone is exact, as SQLite runs
+one writer at a time; pending admissions are batched, one transaction and one
+``executemany`` serving them all in arrival order, which keeps a burst to a few round trips.
+
+PostgreSQL runs writers side by side, and the same statement there let 50 jobs through a
+quota of 5 (each saw the others' rows uncommitted). So on PostgreSQL each admission takes
+transaction-scoped advisory locks first — the user's, then the chat's, then the day's
+budget, in that order in every transaction, so two never wait on each other in a circle —
+and runs the statement after them: under READ COMMITTED each statement sees every
+admission committed before its locks were granted. The job rows stay the only record;
+there are no counters to keep right on refunds (docs/decisions.md).
 
 Money is counted in whole millionths of the operator's currency (``micros``), so the
 budget cap is exact: in floats, three costs of 0.1 overrun a budget of 0.3.
@@ -13,6 +21,7 @@ budget cap is exact: in floats, three costs of 0.1 overrun a budget of 0.3.
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +30,8 @@ from datetime import UTC, datetime, timedelta
 from engine.errors import AdmissionRefusedError, Refusal
 from engine.models import Charge
 from engine.notice import N_, NN_, Notice
-from engine.storage.db import Database, Transaction
+from engine.storage.backend import Backend, Transaction
+from engine.storage.dialect import LOCK_CLASS, Dialect
 from engine.storage.patience import Patience, Write
 from engine.storage.sql import sql
 
@@ -31,13 +41,9 @@ _USED_UP = NN_(
     "You have used your {limit} dream for today. More at {time}.",
     "You have used all {limit} dreams for today. More at {time}.",
 )
-_ADMIT = sql("""
-INSERT INTO jobs (
-    id, user_key, chat_key, day, story, language, look, seed, cost_micros, state, charge,
-    created_at
-)
-SELECT :id, :user, :chat, :day, :story, :language, :look, :seed, :cost, {admitted}, {reserved},
-    :now
+# Every rule admission checks, in one WHERE, so no interleaving on SQLite can over-admit.
+# Each parameter compared with NULL is cast: PostgreSQL cannot infer its type otherwise.
+_RULES = """
 WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_key = :user AND banned = 1)
   AND (SELECT count(*) FROM jobs
        WHERE user_key = :user AND state IN {unfinished}) < :max_running
@@ -45,13 +51,44 @@ WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_key = :user AND banned = 1)
        WHERE user_key = :user AND day = :day AND charge IN {counted})
       < :quota + coalesce((SELECT extra FROM quota_adjustments
                            WHERE user_key = :user AND day = :day), 0)
-  AND (:chat_cap IS NULL OR :chat IS NULL OR
+  AND (CAST(:chat_cap AS bigint) IS NULL OR CAST(:chat AS text) IS NULL OR
        (SELECT count(*) FROM jobs
         WHERE chat_key = :chat AND chat_key IS NOT NULL AND day = :day
         AND charge IN {counted}) < :chat_cap)
-  AND (:budget IS NULL OR
+  AND (CAST(:budget AS bigint) IS NULL OR
        coalesce((SELECT spent_micros FROM daily_spend WHERE day = :day), 0) + :cost <= :budget)
-""")
+"""
+_INTO_JOBS = """INSERT INTO jobs (
+    id, user_key, chat_key, day, story, language, look, seed, cost_micros, state, charge,
+    created_at
+)
+"""
+_ADMIT = sql(
+    _INTO_JOBS
+    + """SELECT :id, :user, :chat, :day, :story, :language, :look, :seed, :cost, {admitted},
+    {reserved}, :now"""
+    + _RULES
+)
+# The row's values are cast too: PostgreSQL reads an untyped parameter selected into a row
+# as text.
+_ADMIT_LOCKED = sql(
+    _INTO_JOBS
+    + """SELECT CAST(:id AS text), CAST(:user AS text), CAST(:chat AS text), CAST(:day AS text),
+    CAST(:story AS text), CAST(:language AS text), CAST(:look AS text), CAST(:seed AS bigint),
+    CAST(:cost AS bigint), {admitted}, {reserved}, CAST(:now AS text)"""
+    + _RULES
+    + "RETURNING id"
+)
+_LOCK = "SELECT pg_advisory_xact_lock(?, hashtext(?))"
+
+
+class _Lock(enum.IntEnum):
+    """The second half of an admission lock's key, by what it guards (first: LOCK_CLASS)."""
+
+    USER = 1
+    CHAT = 2
+    BUDGET = 3
+
 
 _SHOW = sql("""SELECT
     (SELECT count(*) FROM jobs WHERE user_key = :u AND day = :d AND charge IN {counted}),
@@ -73,7 +110,7 @@ _STANDING = sql("""SELECT u.user_key,
     (SELECT count(*) FROM jobs WHERE user_key = u.user_key AND state IN {unfinished}),
     (SELECT count(*) FROM jobs WHERE user_key = u.user_key AND day = ? AND charge IN {counted}),
     coalesce((SELECT extra FROM quota_adjustments WHERE user_key = u.user_key AND day = ?), 0)
-FROM (SELECT value AS user_key FROM json_each(?)) AS u""")
+FROM (SELECT value AS user_key FROM ({ids_in}) AS ids) AS u""")
 
 
 @dataclass(frozen=True)
@@ -142,7 +179,7 @@ class Ledger:
 
     def __init__(
         self,
-        db: Database,
+        db: Backend,
         policy: QuotaPolicy,
         patience: Patience | None = None,
         *,
@@ -157,6 +194,8 @@ class Ledger:
 
     async def admit(self, ask: Ask) -> None:
         """Reserve one dream for ``ask`` or raise AdmissionRefusedError."""
+        if self.db.dialect is Dialect.POSTGRES:
+            return await self._admit_locked(ask)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((ask, future))
         if self._draining is None or self._draining.done():
@@ -210,7 +249,8 @@ class Ledger:
         day = self._clock().date().isoformat()
         await self.db.fetch(
             """INSERT INTO quota_adjustments (user_key, day, extra) VALUES (?, ?, ?)
-            ON CONFLICT (user_key, day) DO UPDATE SET extra = extra + excluded.extra""",
+            ON CONFLICT (user_key, day) DO UPDATE
+            SET extra = quota_adjustments.extra + excluded.extra""",
             (user, day, dreams),
         )
         return await self.show(user)
@@ -274,29 +314,44 @@ class Ledger:
                 else:
                     future.set_result(None)
 
+    async def _admit_locked(self, ask: Ask) -> None:
+        """Admit one ask on PostgreSQL, under the locks that make its checks exact."""
+        now = self._clock()
+        day = now.date().isoformat()
+        async with self.db.transaction() as tx:
+            await tx.fetch(_LOCK, (LOCK_CLASS, f"{_Lock.USER}:{ask.user}"))
+            if self.policy.chat_daily_cap is not None and ask.chat is not None:
+                await tx.fetch(_LOCK, (LOCK_CLASS, f"{_Lock.CHAT}:{ask.chat}"))
+            if self.policy.daily_budget is not None:
+                await tx.fetch(_LOCK, (LOCK_CLASS, f"{_Lock.BUDGET}:{day}"))
+            if await tx.fetch(_ADMIT_LOCKED, self._params(ask, now)):
+                return
+            refusals = await self._diagnose(tx, [ask], day, next_reset(now))
+        raise refusals[ask.job_id]
+
+    def _params(self, ask: Ask, now: datetime) -> dict[str, object]:
+        policy = self.policy
+        return {
+            "id": ask.job_id,
+            "user": ask.user,
+            "chat": ask.chat,
+            "day": now.date().isoformat(),
+            "story": ask.story,
+            "language": ask.language,
+            "look": ask.look,
+            "seed": ask.seed,
+            "cost": micros(ask.cost),
+            "now": now.isoformat(),
+            "max_running": policy.max_running,
+            "quota": policy.daily_quota,
+            "chat_cap": policy.chat_daily_cap,
+            "budget": None if policy.daily_budget is None else micros(policy.daily_budget),
+        }
+
     async def _admit_batch(self, asks: list[Ask]) -> dict[str, AdmissionRefusedError]:
         now = self._clock()
         day = now.date().isoformat()
-        policy = self.policy
-        params = [
-            {
-                "id": ask.job_id,
-                "user": ask.user,
-                "chat": ask.chat,
-                "day": day,
-                "story": ask.story,
-                "language": ask.language,
-                "look": ask.look,
-                "seed": ask.seed,
-                "cost": micros(ask.cost),
-                "now": now.isoformat(),
-                "max_running": policy.max_running,
-                "quota": policy.daily_quota,
-                "chat_cap": policy.chat_daily_cap,
-                "budget": None if policy.daily_budget is None else micros(policy.daily_budget),
-            }
-            for ask in asks
-        ]
+        params = [self._params(ask, now) for ask in asks]
         async with self.db.transaction() as tx:
             await tx.run_many(_ADMIT, params)
             ids = json.dumps([ask.job_id for ask in asks])

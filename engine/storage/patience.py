@@ -1,9 +1,10 @@
 """Waiting out a database that refuses writes for now, so that what must be recorded is.
 
 A lock held by another process past the busy timeout, a read-only file system, a full disk:
-SQLite says so with a result code, and each passes once the operator acts. A job's writes
-(its settlement above all) wait for that, however long it takes; they never turn into a
-job failure, a lost refund or a charge nobody recorded.
+SQLite says so with a result code, and each passes once the operator acts (PostgreSQL says
+the same of a server restarting, unreachable, read-only or out of space with an SQLSTATE).
+A job's writes (its settlement above all) wait for that, however long it takes; they never
+turn into a job failure, a lost refund or a charge nobody recorded.
 """
 
 from __future__ import annotations
@@ -32,6 +33,20 @@ _PASSING = {
 }
 
 
+# SQLSTATE classes and codes (https://www.postgresql.org/docs/15/errcodes-appendix.html)
+# that describe the server's condition: the same transaction, run again, succeeds once it passes.
+_PG_PASSING_CLASSES = {
+    "08",  # connection exception: the connection broke or could not be made
+    "40",  # transaction rollback: serialization failure, deadlock detected
+    "53",  # insufficient resources: disk full, out of memory, too many connections
+    "57",  # operator intervention: admin shutdown, cannot connect now (starting up)
+}
+_PG_PASSING = {"25006"}  # read_only_sql_transaction: a standby, or the server set read-only
+# psycopg's errors that carry no SQLSTATE because no server answered (by class name, so
+# this module needs no psycopg: it is installed only for PostgreSQL).
+_PG_UNANSWERED = {"OperationalError", "PoolTimeout", "InterfaceError"}
+
+
 class Write(enum.StrEnum):
     """Which kind of write waited (the metrics label)."""
 
@@ -41,9 +56,16 @@ class Write(enum.StrEnum):
 
 
 def is_refused(error: BaseException) -> bool:
-    """Whether SQLite refused because of the database's condition, which will pass."""
-    code = getattr(error, "sqlite_errorcode", None)
-    return isinstance(error, sqlite3.Error) and code is not None and code & 0xFF in _PASSING
+    """Whether the database refused because of its condition, which will pass."""
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _PASSING
+    if not type(error).__module__.startswith("psycopg"):
+        return False
+    state = getattr(error, "sqlstate", None)
+    if state:
+        return state[:2] in _PG_PASSING_CLASSES or state in _PG_PASSING
+    return any(kind.__name__ in _PG_UNANSWERED for kind in type(error).__mro__)
 
 
 Refused = Callable[[Write], None]

@@ -4,6 +4,10 @@ Statements name states as ``{running}``, ``{unfinished}``, ``{counted}``…, and
 writes the enum values in as literals once, at import. Literals rather than parameters,
 because SQLite uses a partial index (``jobs_unfinished``) only when the query's own text
 implies the index's ``WHERE``; and never user input, so nothing is injected.
+
+Where the dialects differ, a template names the difference and each dialect writes its own:
+``{ids_in}`` is the set of values in one JSON-array parameter, ``{seq}`` the order rows
+were inserted in (SQLite's ``rowid``, PostgreSQL's identity column ``seq``).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import enum
 
 from engine.models import Charge, JobState
+from engine.storage.dialect import Dialect, Statement
 
 
 def _literal(value: enum.StrEnum) -> str:
@@ -27,8 +32,19 @@ NAMES: dict[str, str] = {
     "unfinished": _values(JobState.unfinished()),
     "counted": _values(Charge.counted()),
 }
+DIALECT_NAMES: dict[Dialect, dict[str, str]] = {
+    Dialect.SQLITE: {"ids_in": "SELECT value FROM json_each(?)", "seq": "rowid"},
+    Dialect.POSTGRES: {
+        "ids_in": "SELECT value FROM json_array_elements_text(CAST(? AS json))",
+        "seq": "seq",
+    },
+}
 
 
-def sql(template: str) -> str:
-    """``template`` with every ``{name}`` of ``NAMES`` written in as an SQL literal."""
-    return template.format_map(NAMES)
+def sql(template: str, *, postgres: str | None = None) -> Statement:
+    """``template`` with every ``{name}`` written in for each dialect; ``postgres`` is a
+    template of its own for a statement PostgreSQL needs written differently."""
+    return Statement(
+        template.format_map({**NAMES, **DIALECT_NAMES[Dialect.SQLITE]}),
+        (postgres or template).format_map({**NAMES, **DIALECT_NAMES[Dialect.POSTGRES]}),
+    )

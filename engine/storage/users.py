@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from engine.models import Language, Look, Preferences
-from engine.storage.db import Database
+from engine.storage.backend import Backend
 
 
 class UserSettings:
     """One row per person who changed a setting; everyone else has the defaults."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def get(self, user: str) -> Preferences:

@@ -15,16 +15,20 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.run import run
 from bot.settings import Settings
+from engine.storage import open_backend
 from tests.fakes.discord_api import FakeDiscordAPI
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.postgres import fresh_schema
 from tests.runs import free_port, run_environment, start_run, telegram_final_sent
 
 STORY = "A lighthouse keeper befriends a storm. The storm visits every night. They sing."
 
 
-async def test_run_polls_telegram_makes_the_video_and_stops_on_sigterm(tmp_path) -> None:
+async def one_telegram_story(tmp_path: Path, **environment: str) -> FakeTelegramAPI:
+    """`dreambot run` serving one story to the fake Telegram until its final, then SIGTERM;
+    the run must exit 0 and leak no secret into its log."""
     async with FakeTelegramAPI() as fake:
-        process = await start_run(tmp_path, run_environment(tmp_path, telegram=fake))
+        process = await start_run(tmp_path, run_environment(tmp_path, telegram=fake, **environment))
         fake.push_update(fake.message_update(1, 77, 77, STORY, username="reader"))
         try:
             await asyncio.wait_for(telegram_final(fake), timeout=180)
@@ -36,6 +40,11 @@ async def test_run_polls_telegram_makes_the_video_and_stops_on_sigterm(tmp_path)
     output = (tmp_path / "run.log").read_text()
     assert code == 0, output
     assert "must-not-leak" not in output
+    return fake
+
+
+async def test_run_polls_telegram_makes_the_video_and_stops_on_sigterm(tmp_path) -> None:
+    fake = await one_telegram_story(tmp_path)
     assert fake.calls_of("sendMessage")[0].params["text"].startswith("🌙")
 
 
@@ -121,6 +130,23 @@ async def test_run_serves_both_bots_on_one_engine_and_stops_cleanly(tmp_path) ->
         ("discord", "delivered", "committed"),
         ("telegram", "delivered", "committed"),
     ]
+
+
+async def test_run_on_postgresql_keeps_the_books_on_the_server(tmp_path) -> None:
+    """DREAMBOT_DATABASE_URL: the job is admitted, run and charged on the server, no SQLite
+    file is made, and the URL's password is in no line of the log."""
+    with fresh_schema() as url:
+        # The test cluster trusts loopback logins: any password is accepted, and must not leak.
+        url = url.replace("postgresql://postgres@", "postgresql://postgres:must-not-leak-pw@", 1)
+        await one_telegram_story(tmp_path, DREAMBOT_DATABASE_URL=url)
+        books = await open_backend(url)
+        try:
+            rows = await books.fetch("SELECT user_key, state, charge FROM jobs")
+        finally:
+            await books.close()
+
+    assert rows == [("telegram:77", "delivered", "committed")]
+    assert not (tmp_path / "db.sqlite3").exists()
 
 
 async def test_sigterm_refuses_new_stories_and_lets_the_running_job_finish(tmp_path) -> None:

@@ -34,8 +34,8 @@ class PreviewWatch(RecordingSurface):
 
 
 @pytest.fixture
-async def storage(tmp_path):
-    opened = await Storage.open(tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=5))
+async def storage(location):
+    opened = await Storage.open(location, QuotaPolicy(daily_quota=5))
     yield opened
     await opened.close()
 

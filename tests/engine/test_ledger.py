@@ -1,4 +1,7 @@
-"""Quotas under concurrency: nobody gets more than their quota, nobody pays twice."""
+"""Quotas under concurrency: nobody gets more than their quota, nobody pays twice.
+
+A contract: every test runs on SQLite and on PostgreSQL (the ``location`` fixture).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +13,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from engine.errors import AdmissionRefusedError, Refusal
+from engine.storage import open_backend
 from engine.storage.db import Database
 from engine.storage.ledger import Ask, Ledger, QuotaPolicy
+from engine.storage.sql import sql
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "dreambot.sqlite3")
+async def db(location):
+    database = await open_backend(location)
     yield database
     await database.close()
 
@@ -40,15 +45,15 @@ async def outcomes(ledger: Ledger, asks: list[Ask]) -> list[AdmissionRefusedErro
 
 
 async def test_200_concurrent_admissions_admit_exactly_the_quota(db) -> None:
-    ledger = Ledger(db, QuotaPolicy(daily_quota=3, max_running=1000), clock=lambda: NOON)
+    ledger = Ledger(db, QuotaPolicy(daily_quota=5, max_running=1000), clock=lambda: NOON)
     results = await outcomes(ledger, [ask() for _ in range(200)])
 
-    assert results.count(None) == 3
+    assert results.count(None) == 5
     refusals = [r for r in results if r is not None]
     assert {r.refusal for r in refusals} == {Refusal.QUOTA}
     assert {r.resets_at for r in refusals} == {MIDNIGHT}
     assert "00:00 UTC" in refusals[0].reason
-    assert (await ledger.show("telegram:1")).used == 3
+    assert (await ledger.show("telegram:1")).used == 5
 
 
 async def test_one_running_job_per_user(db) -> None:
@@ -120,9 +125,9 @@ async def test_a_budget_is_exact_where_floats_would_drift(db) -> None:
     assert await ledger.spent_today() == 0.3
 
 
-async def test_two_connections_admitting_at_once_still_admit_exactly_the_quota(tmp_path) -> None:
-    path = tmp_path / "shared.sqlite3"
-    first, second = await Database.open(path), await Database.open(path)
+async def test_two_processes_admitting_at_once_still_admit_exactly_the_quota(location) -> None:
+    # Two opens are two processes' worth of connections: SQLite's own lock, or PostgreSQL's.
+    first, second = await open_backend(location), await open_backend(location)
     policy = QuotaPolicy(daily_quota=4, max_running=100)
     try:
         ledgers = [Ledger(db, policy, clock=lambda: NOON) for db in (first, second)]
@@ -155,3 +160,32 @@ async def test_refusal_reasons_are_counted_per_kind(db) -> None:
     results = await outcomes(ledger, [ask() for _ in range(10)])
     kinds = Counter(r.refusal if r else "admitted" for r in results)
     assert kinds == {"admitted": 1, Refusal.RUNNING: 9}
+
+
+async def test_1000_users_against_a_budget_admit_what_a_sequential_replay_admits(db) -> None:
+    # Costs that do not divide the budget, so where it runs out depends on who came first.
+    costs = [0.25 + (n * 37 % 11) / 4 for n in range(1000)]
+    policy = QuotaPolicy(daily_quota=1, daily_budget=700.0)
+    asks = [ask(f"discord:{n}", cost=cost) for n, cost in enumerate(costs)]
+    results = await outcomes(Ledger(db, policy, clock=lambda: NOON), asks)
+
+    refused = [a for a, r in zip(asks, results, strict=True) if r is not None]
+    assert {r.refusal for r in results if r is not None} == {Refusal.BUDGET}
+    order = [row[0] for row in await db.fetch(sql("SELECT id FROM jobs ORDER BY {seq}"))]
+    by_id = {a.job_id: a for a in asks}
+    # One admission at a time, in the order they were admitted, then everyone refused.
+    replay_db = await Database.open(":memory:")
+    try:
+        replay = Ledger(replay_db, policy, clock=lambda: NOON)
+        again = await outcomes_in_turn(replay, [by_id[i] for i in order] + refused)
+    finally:
+        await replay_db.close()
+    assert again[: len(order)] == [None] * len(order)
+    assert all(r is not None for r in again[len(order) :])
+    assert len(order) + len(refused) == 1000 and 0 < len(refused) < 1000
+    spent = await Ledger(db, policy, clock=lambda: NOON).spent_today()
+    assert spent == pytest.approx(sum(by_id[i].cost for i in order)) and spent <= 700.0
+
+
+async def outcomes_in_turn(ledger: Ledger, asks: list[Ask]) -> list[AdmissionRefusedError | None]:
+    return [(await outcomes(ledger, [a]))[0] for a in asks]

@@ -127,6 +127,8 @@ NOT_AUTHENTICATED = (4003, "Not authenticated.")
 AUTHENTICATION_FAILED = (4004, "Authentication failed.")
 ALREADY_AUTHENTICATED = (4005, "Already authenticated.")
 INVALID_API_VERSION = (4012, "Invalid API version.")
+INVALID_SHARD = (4010, "Invalid shard.")
+SHARDING_REQUIRED = (4011, "Sharding required.")
 GOING_AWAY = (1001, "Going away.")
 WAIT_TIMEOUT_S = 5.0
 # docs.discord.com/developers/interactions/receiving-and-responding#responding-to-an-interaction:
@@ -285,6 +287,21 @@ class GatewayConnection:
     @property
     def open(self) -> bool:
         return self.close_code is None and not self.ws.closed
+
+    @property
+    def shard(self) -> tuple[int, int]:
+        """[shard_id, num_shards] from IDENTIFY; a connection without one is [0, 1]."""
+        shard = (self.identify or {}).get("shard") or [0, 1]
+        return int(shard[0]), int(shard[1])
+
+    def receives(self, guild_id: int | None) -> bool:
+        """Whether this connection's shard gets events of ``guild_id``.
+
+        docs.discord.com/developers/events/gateway#sharding: "shard_id = (guild_id >> 22) %
+        num_shards"; "DMs will only be sent to shard 0".
+        """
+        shard_id, num_shards = self.shard
+        return shard_id == (0 if guild_id is None else (guild_id >> 22) % num_shards)
 
     @property
     def events(self) -> list[str]:
@@ -466,8 +483,12 @@ class FakeDiscordAPI:
         username: str = "Dreambot",
         upload_limit_bytes: int = dp.UPLOAD_LIMIT,
         heartbeat_interval_ms: int = HEARTBEAT_INTERVAL_MS,
+        shards: int = 1,
     ) -> None:
         self.token = token  # None: any bot token is accepted, on REST and the gateway
+        # GET /gateway/bot's recommended count; more than 1 makes an unsharded IDENTIFY
+        # fail with 4011, as Discord does once a bot needs sharding.
+        self.shards = shards
         self.heartbeat_interval_ms = heartbeat_interval_ms  # sent in HELLO
         self.application_id = application_id
         self.upload_limit_bytes = upload_limit_bytes  # for channel messages (bot token)
@@ -762,8 +783,11 @@ class FakeDiscordAPI:
 
     async def dispatch(self, event: str, data: Any) -> None:
         """Send `{"op": 0, "t": event, "s": <next of the session>, "d": data}` to every open,
-        identified connection; RuntimeError if there is none."""
-        sent = [await self._send_dispatch(c, event, data) for c in self.ready_connections]
+        identified connection whose shard has the event's guild (`data["guild_id"]`, none for
+        a DM: shard 0); RuntimeError if there is none."""
+        guild_id = _id(data.get("guild_id")) if isinstance(data, dict) else None
+        targets = [c for c in self.ready_connections if c.receives(guild_id)]
+        sent = [await self._send_dispatch(c, event, data) for c in targets]
         if not any(sent):
             raise RuntimeError(f"no gateway connection is ready for {event}")
 
@@ -851,6 +875,18 @@ class FakeDiscordAPI:
         conn.identify = data
         if not self._token_ok(data.get("token")):
             await self._close_socket(conn, AUTHENTICATION_FAILED)
+            return
+        # docs.discord.com/developers/events/gateway#sharding: IDENTIFY's "shard" is
+        # [shard_id, num_shards], shard_id below num_shards (else close 4010); a bot that
+        # needs sharding and connects without it is closed with 4011.
+        shard = data.get("shard")
+        if shard is not None and not (
+            isinstance(shard, list) and len(shard) == 2 and 0 <= shard[0] < shard[1]
+        ):
+            await self._close_socket(conn, INVALID_SHARD)
+            return
+        if self.shards > 1 and (shard is None or shard[1] == 1):
+            await self._close_socket(conn, SHARDING_REQUIRED)
             return
         conn.session_id = secrets.token_hex(16)
         self._sessions[conn.session_id] = 0
@@ -1116,7 +1152,7 @@ class FakeDiscordAPI:
 
     def _gateway(self, r: _Request) -> dict[str, Any]:
         limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-        return {"url": f"ws://127.0.0.1:{self._port}/gateway", "shards": 1,
+        return {"url": f"ws://127.0.0.1:{self._port}/gateway", "shards": self.shards,
                 "session_start_limit": limit}  # fmt: skip
 
     def _commands(self, r: _Request) -> list[dict[str, Any]]:

@@ -1,0 +1,42 @@
+"""What the stores need of a database, whichever backend it is (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from engine.storage.dialect import Dialect
+
+Row = tuple[Any, ...]
+Params = Sequence[Any] | dict[str, Any]
+
+
+class Transaction(Protocol):
+    """Statements inside one open transaction."""
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        """Run one statement and return its rows."""
+        ...
+
+    async def run_many(self, sql: str, params: Iterable[Params]) -> None:
+        """Run one statement for every parameter set, in order."""
+        ...
+
+
+class Backend(Protocol):
+    """A database the engine keeps its books in."""
+
+    dialect: Dialect
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        """Run one statement on its own (committed) and return its rows."""
+        ...
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Transaction]:
+        """A transaction, committed on success and rolled back on error."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of the database."""
+        ...

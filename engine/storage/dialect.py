@@ -1,0 +1,61 @@
+"""The two SQL dialects the storage speaks, and statements written once for both.
+
+Statements are written in SQLite's form (``?`` and ``:name`` parameters), which the SQLite
+backend runs as they are. PostgreSQL (psycopg) takes ``%s`` and ``%(name)s``: ``Statement``
+carries that form too, made once when the module is imported, and ``to_pyformat`` makes it
+for plain strings.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+
+# pg_advisory_xact_lock(int, int) keys start with this: the two-integer key space is apart
+# from the one-bigint locks procrastinate takes
+# (https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS).
+LOCK_CLASS = 0x64726D  # "drm"
+
+
+class Dialect(enum.StrEnum):
+    """Which database a backend runs on."""
+
+    SQLITE = "sqlite"
+    POSTGRES = "postgres"
+
+
+class Statement(str):
+    """SQL text in SQLite's form (the ``str`` itself) that also knows its PostgreSQL form."""
+
+    postgres: str
+
+    def __new__(cls, sqlite: str, postgres: str | None = None) -> Statement:
+        made = super().__new__(cls, sqlite)
+        made.postgres = to_pyformat(postgres if postgres is not None else sqlite)
+        return made
+
+
+# Outside string literals and quoted names, `?` and `:name` are parameters ('::' is
+# PostgreSQL's cast, not one). psycopg reads `%` as a placeholder everywhere, in literals
+# too, so every `%` is doubled.
+_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|::|\?|:([A-Za-z_]\w*)|%""")
+
+
+@functools.lru_cache(maxsize=512)
+def to_pyformat(text: str) -> str:
+    """``text`` with SQLite's parameters written the way psycopg takes them."""
+
+    def rewrite(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if found[0] in "'\"":
+            return found.replace("%", "%%")
+        if found == "?":
+            return "%s"
+        if found == "%":
+            return "%%"
+        if match.group(1):
+            return f"%({match.group(1)})s"
+        return found
+
+    return _TOKENS.sub(rewrite, text)

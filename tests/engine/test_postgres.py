@@ -1,0 +1,119 @@
+"""PostgreSQL as the books: its migrations, its schema kept the same as SQLite's, its faults.
+
+Runs against the server .ci/run starts (skipped locally without DREAMBOT_TEST_DATABASE_URL);
+what both backends must do alike is in the contract tests (test_ledger, test_jobs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from engine import DatabaseUnusableError
+from engine.models import JobState
+from engine.storage import Storage, open_backend
+from engine.storage.backend import Backend
+from engine.storage.db import Database
+from engine.storage.ledger import Ask, QuotaPolicy
+from engine.storage.migrations import POSTGRES_MIGRATIONS, applied_steps, migrate
+from engine.storage.patience import Write
+from tests.postgres import fresh_schema
+
+NAMES = [name for name, _ in POSTGRES_MIGRATIONS]
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    with fresh_schema() as fresh:
+        yield fresh
+
+
+@pytest.fixture
+async def db(url: str) -> AsyncIterator[Backend]:
+    opened = await open_backend(url)
+    yield opened
+    await opened.close()
+
+
+async def test_an_empty_schema_gets_every_step_once(db: Backend, url: str) -> None:
+    async with db.transaction() as tx:
+        assert await applied_steps(tx, db.dialect) == NAMES
+        assert await migrate(tx, dialect=db.dialect) == []
+    again = await open_backend(url)
+    await again.close()
+
+
+async def test_processes_starting_together_migrate_once(url: str) -> None:
+    opened = await asyncio.gather(*(open_backend(url) for _ in range(4)))
+    try:
+        rows = await opened[0].fetch("SELECT name, count(*) FROM _migrations GROUP BY name")
+        assert sorted(rows) == [(name, 1) for name in NAMES]
+    finally:
+        for db in opened:
+            await db.close()
+
+
+async def columns_of_sqlite(db: Database) -> set[tuple[str, str]]:
+    rows = await db.fetch(
+        "SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+        "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+    )
+    return {(str(table), str(column)) for table, column in rows}
+
+
+async def test_the_schema_has_the_tables_and_columns_sqlite_has(db: Backend) -> None:
+    sqlite = await Database.open(":memory:")
+    try:
+        expected = await columns_of_sqlite(sqlite)
+    finally:
+        await sqlite.close()
+    rows = await db.fetch(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema()"
+    )
+    # seq is PostgreSQL's stand-in for SQLite's implicit rowid.
+    assert {(str(t), str(c)) for t, c in rows if c != "seq"} == expected
+
+
+async def test_an_unreachable_server_is_named_without_its_password() -> None:
+    with pytest.raises(DatabaseUnusableError) as refused:
+        await open_backend(
+            "postgresql://dreambot:hunter2secret@127.0.0.1:1/books?connect_timeout=1"
+        )
+    message = str(refused.value)
+    assert "hunter2secret" not in message
+    assert "postgresql://dreambot@127.0.0.1:1/books" in message
+    assert "DREAMBOT_DATABASE_URL" in message
+
+
+async def test_a_settlement_outlasts_the_server_dropping_every_connection(url: str) -> None:
+    refused: list[Write] = []
+    storage = await Storage.open(url, QuotaPolicy(), on_refused=refused.append)
+    try:
+        await storage.ledger.admit(Ask(job_id="j1", user="telegram:1", story="s", cost=0.5))
+        killer = await open_backend(url)
+        try:
+            # An administrator's restart, as each pooled connection sees it (SQLSTATE 57P01).
+            await killer.fetch(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+                "AND backend_type = 'client backend'"
+            )
+        finally:
+            await killer.close()
+        assert await storage.settle("j1", JobState.DELIVERED) == 0.5
+        assert Write.SETTLE in refused
+        assert await storage.db.fetch("SELECT state, charge FROM jobs") == [
+            ("delivered", "committed")
+        ]
+    finally:
+        await storage.close()
+
+
+async def test_statements_in_sqlite_form_mean_the_same_on_postgres(db: Backend) -> None:
+    # `?` inside a literal is text, `%` is psycopg's placeholder sign unless doubled, and
+    # `::` is a cast, not a named parameter.
+    assert await db.fetch("SELECT ? || '?%', '7'::int % 4", ("a",)) == [("a?%", 3)]
+    assert await db.fetch("SELECT :x || :x", {"x": "b"}) == [("bb",)]
