@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from bot.logs import configure_logging
-from bot.settings import NO_BOT, Settings
+from bot.settings import NO_BOT, Settings, refused_settings
 
 if TYPE_CHECKING:
     from engine import Language
@@ -111,7 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for line in refused_settings(exc):
+            print(f"dreambot: {line}", file=sys.stderr)
+        return EXIT_REFUSED
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "run" and not settings.has_bot:
         print(NO_BOT, file=sys.stderr)

@@ -22,7 +22,13 @@ REFUSED: tuple[type[BaseException], ...] = (discord.LoginFailure,)
 def discord_app(settings: Settings, jobs: ChatJobs, ffmpeg: FFmpeg) -> DiscordApp:
     """The Discord adapter, on the endpoints the settings name."""
     use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
-    options = DiscordOptions(frozenset(settings.admins), tuple(settings.discord_guild_ids))
+    shards = settings.discord_shards
+    options = DiscordOptions(
+        frozenset(settings.admins),
+        tuple(settings.discord_guild_ids),
+        shard_count=None if shards is None else 0 if shards == "auto" else shards,
+        shard_ids=tuple(settings.discord_shard_ids),
+    )
     return DiscordApp(jobs, ffmpeg, options)
 
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -35,6 +35,20 @@ DEFAULT_PRICES = {
     "gpt-5.4-mini": 0.002,
     "gpt-4o-mini-tts": 0.003,
 }
+
+
+def refused_settings(error: ValidationError) -> list[str]:
+    """One line per refused setting, naming its variable and why, never its value: the
+    value may be a token or a URL with a password, and pydantic's own text quotes it."""
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        known = Settings.model_fields.get(field)
+        alias = known.validation_alias if known is not None else None
+        name = alias if isinstance(alias, str) else f"DREAMBOT_{field.upper()}" if field else ""
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"{name}: {message}" if name else message)
+    return lines
 
 
 class Settings(BaseSettings):
@@ -129,6 +143,15 @@ class Settings(BaseSettings):
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, validation_alias="DISCORD_GUILD_IDS"
     )
+    # Shards: "auto" takes Discord's count (GET /gateway/bot), a number sets it, and
+    # DISCORD_SHARD_IDS picks this process's share; unset is one connection, which Discord
+    # allows up to 2,500 guilds.
+    discord_shards: Literal["auto"] | Annotated[int, Field(ge=1)] | None = Field(
+        default=None, validation_alias="DISCORD_SHARDS"
+    )
+    discord_shard_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, validation_alias="DISCORD_SHARD_IDS"
+    )
     # For a REST proxy that shares Discord's rate limits between processes, a gateway proxy,
     # and the tests' fake Discord.
     discord_api_base: str = Field(default=DISCORD_PUBLIC_API, validation_alias="DISCORD_API_BASE")
@@ -166,18 +189,48 @@ class Settings(BaseSettings):
 
     prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
 
-    @field_validator("database_url")
-    @classmethod
-    def _a_server(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(
+    @model_validator(mode="after")
+    def _a_server(self) -> Settings:
+        # Checked on the model, not the field: a field's error quotes the value it refused,
+        # and this one carries a password.
+        url = self.database_url
+        if url is not None and not url.get_secret_value().startswith(
             ("postgresql://", "postgres://")
         ):
-            raise ValueError("must be a postgresql:// URL")
-        return value
+            raise ValueError("DREAMBOT_DATABASE_URL must be a postgresql:// URL")
+        return self
 
     def database(self) -> Path | str:
         """Where the books are kept: the PostgreSQL server if one is named, else the file."""
         return self.database_url.get_secret_value() if self.database_url else self.db
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _shard_ranges(cls, value: object) -> object:
+        # "0-3,8" reads as shards 0, 1, 2, 3 and 8.
+        if not isinstance(value, str):
+            return value
+        ids: list[str] = []
+        for part in filter(None, (piece.strip() for piece in value.split(","))):
+            first, _, last = part.partition("-")
+            if last and first.strip().isdigit() and last.strip().isdigit():
+                ids += [str(n) for n in range(int(first), int(last) + 1)]
+            else:
+                ids.append(part)
+        return ids
+
+    @model_validator(mode="after")
+    def _shards_in_range(self) -> Settings:
+        if self.discord_shard_ids:
+            if not isinstance(self.discord_shards, int):
+                raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARDS set to the shard count")
+            outside = [n for n in self.discord_shard_ids if not 0 <= n < self.discord_shards]
+            if outside:
+                raise ValueError(
+                    f"DISCORD_SHARD_IDS {outside} are not shards of {self.discord_shards} "
+                    f"(0 to {self.discord_shards - 1})"
+                )
+        return self
 
     @field_validator("admins", "discord_guild_ids", "download_allow_hosts", mode="before")
     @classmethod

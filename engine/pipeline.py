@@ -209,6 +209,8 @@ class Engine:
                 look.to_json(),
             )
         )
+        # This process runs the job: a process that starts meanwhile leaves it alone.
+        await self._storage.db.claim(request.job_id)
         return request
 
     async def warm_up(self) -> None:
@@ -267,6 +269,8 @@ class Engine:
         """
         tasks = []
         for stored in await self._storage.jobs.unfinished():
+            if not await self._storage.db.claim(stored.job_id):
+                continue  # another live process runs it (processes sharing one server)
             journal = Journal(
                 stored.job_id, self._storage.jobs, files=stored.files, requests=stored.requests
             )

@@ -81,6 +81,7 @@ class Settlement:
             failure=str(outcome.notice) if outcome.notice else None,
             timings=timings,
         )
+        await self._storage.db.release(job_id)
         self._telemetry.job_ended(outcome.state)
         if timings:
             self._typical.note(timings)  # the next wait's estimate knows this job

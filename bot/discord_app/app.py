@@ -7,7 +7,7 @@ import discord.http
 import yarl
 
 from bot.chat_jobs import ChatJobs
-from bot.discord_app.client import DreamClient
+from bot.discord_app.client import dream_client
 from bot.discord_app.commands import add_commands
 from bot.discord_app.places import DiscordOptions, DiscordSurfaces
 from bot.i18n import catalogs
@@ -30,7 +30,7 @@ class DiscordApp:
     """One bot's client, and the surfaces its jobs show themselves on."""
 
     def __init__(self, jobs: ChatJobs, ffmpeg: FFmpeg, options: DiscordOptions) -> None:
-        self.client = DreamClient(jobs, ffmpeg, options)
+        self.client = dream_client(jobs, ffmpeg, options)
         add_commands(self.client.tree)
         catalogs()  # compiled now, not while the first user's interaction waits
 

@@ -30,6 +30,21 @@ class DiscordOptions:
     guild_ids: tuple[int, ...] = ()
     sync_commands: bool = True
     handover_after_s: float = HANDOVER_AFTER_S
+    # None: one connection. 0: AutoShardedClient with Discord's count; else the count, with
+    # ``shard_ids`` this process's share (empty: every shard).
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] = ()
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the client connects as shards (AutoShardedClient)."""
+        return self.shard_count is not None
+
+    @property
+    def syncs_commands(self) -> bool:
+        """Whether this process syncs the slash commands: the one that runs shard 0, so
+        processes sharing a bot do not all sync the same commands."""
+        return self.sync_commands and (not self.shard_ids or 0 in self.shard_ids)
 
 
 class DiscordSurfaces:

@@ -37,6 +37,15 @@ class Backend(Protocol):
         """A transaction, committed on success and rolled back on error."""
         ...
 
+    async def claim(self, job_id: str) -> bool:
+        """Hold ``job_id`` for this process until ``release`` or the process ends; False if
+        another live process holds it (then this one must leave the job alone)."""
+        ...
+
+    async def release(self, job_id: str) -> None:
+        """Let go of a job this process held (it has ended)."""
+        ...
+
     async def close(self) -> None:
         """Let go of the database."""
         ...

@@ -86,6 +86,13 @@ class Database:
             raise
         return database
 
+    async def claim(self, job_id: str) -> bool:
+        """Always True: one process keeps its books in an SQLite file, so every job is its."""
+        return True
+
+    async def release(self, job_id: str) -> None:
+        """Nothing to let go of (``claim``)."""
+
     async def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""
         async with self.lock:

@@ -16,6 +16,8 @@ import re
 # from the one-bigint locks procrastinate takes
 # (https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS).
 LOCK_CLASS = 0x64726D  # "drm"
+# Session-level locks on jobs, one per unfinished job a process runs (``claim``).
+JOB_LOCK_CLASS = LOCK_CLASS + 1
 
 
 class Dialect(enum.StrEnum):

@@ -7,8 +7,10 @@ installs; ``engine.storage.open_backend`` imports it only for a URL.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
+import logging
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -17,11 +19,13 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from engine.errors import DatabaseUnusableError
 from engine.storage.backend import Params, Row
-from engine.storage.dialect import LOCK_CLASS, Dialect, Statement, to_pyformat
+from engine.storage.dialect import JOB_LOCK_CLASS, LOCK_CLASS, Dialect, Statement, to_pyformat
 from engine.storage.migrations import migrate
 
 POOL_SIZE = 10  # connections per process; each admission holds one for one short transaction
 CONNECT_TIMEOUT_S = 10
+log = logging.getLogger(__name__)
+
 MIGRATION_LOCK = 0  # with LOCK_CLASS: one process migrates at a time
 
 
@@ -45,9 +49,14 @@ class PostgresDatabase:
 
     dialect = Dialect.POSTGRES
 
-    def __init__(self, pool: AsyncConnectionPool, name: str) -> None:
+    def __init__(self, pool: AsyncConnectionPool, name: str, url: str) -> None:
         self._pool = pool
         self.name = name
+        self._url = url
+        # Job claims are session-level advisory locks, so they live on a connection of their
+        # own for the process's life: when the process dies, its connection and claims go.
+        self._claims: psycopg.AsyncConnection[Any] | None = None
+        self._claims_lock = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -77,7 +86,7 @@ class PostgresDatabase:
             probe = await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S)
             await probe.close()
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
-            database = cls(pool, name)
+            database = cls(pool, name, url)
             async with database.transaction() as tx:
                 await tx.fetch("SELECT pg_advisory_xact_lock(?, ?)", (LOCK_CLASS, MIGRATION_LOCK))
                 await migrate(tx, until=migrate_until, dialect=Dialect.POSTGRES)
@@ -94,8 +103,36 @@ class PostgresDatabase:
         return database
 
     async def close(self) -> None:
-        """Close every connection of the pool."""
+        """Close every connection of the pool, and let go of this process's jobs."""
+        if self._claims is not None:
+            await self._claims.close()
         await self._pool.close()
+
+    async def claim(self, job_id: str) -> bool:
+        """Hold ``job_id`` by a session advisory lock (``pg_try_advisory_lock``); False if
+        another live process holds it. If the claims connection cannot be used, True: the
+        caller has just admitted the job or found it unheld, and a job left unrun is worse
+        than a rare double run."""
+        held = await self._on_claims("SELECT pg_try_advisory_lock(?, hashtext(?))", job_id)
+        return held is not False
+
+    async def release(self, job_id: str) -> None:
+        """Let go of ``job_id``'s lock (``pg_advisory_unlock``)."""
+        await self._on_claims("SELECT pg_advisory_unlock(?, hashtext(?))", job_id)
+
+    async def _on_claims(self, sql: str, job_id: str) -> bool | None:
+        async with self._claims_lock:
+            try:
+                if self._claims is None or self._claims.closed:
+                    self._claims = await psycopg.AsyncConnection.connect(
+                        self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                    )
+                rows = await _run(self._claims, sql, (JOB_LOCK_CLASS, job_id))
+            except psycopg.OperationalError as exc:
+                # The server restarted or went away: its locks went with the connection.
+                log.warning("job %s: its claim could not be taken or released: %s", job_id, exc)
+                return None
+            return bool(rows[0][0])
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         """Run one statement on its own (autocommit) and return its rows."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from bot.settings import Settings, refused_settings
 from bot.telegram_app.delivery import DeliveryPolicy
 from engine.config import RenderConfig
 
@@ -48,3 +50,51 @@ def test_every_setting_is_documented_in_the_configuration_reference() -> None:
     for name, field in Settings.model_fields.items():
         variable = field.validation_alias or f"DREAMBOT_{name.upper()}"
         assert f"| `{variable}` |" in reference, variable
+
+
+def test_discord_shards_read_as_a_count_or_auto_and_ranges(monkeypatch) -> None:
+    monkeypatch.setenv("DISCORD_SHARDS", "16")
+    monkeypatch.setenv("DISCORD_SHARD_IDS", "0-3, 8")
+    settings = Settings()
+    assert (settings.discord_shards, settings.discord_shard_ids) == (16, [0, 1, 2, 3, 8])
+    monkeypatch.delenv("DISCORD_SHARD_IDS")
+    monkeypatch.setenv("DISCORD_SHARDS", "auto")
+    assert Settings().discord_shards == "auto"
+
+
+@pytest.mark.parametrize(
+    ("shards", "ids", "said"),
+    [
+        ("auto", "0", "needs DISCORD_SHARDS set to the shard count"),
+        ("4", "3-5", "[4, 5] are not shards of 4"),
+        ("0", "", "DISCORD_SHARDS"),
+    ],
+)
+def test_shards_that_cannot_be_are_refused(monkeypatch, shards, ids, said) -> None:
+    monkeypatch.setenv("DISCORD_SHARDS", shards)
+    monkeypatch.setenv("DISCORD_SHARD_IDS", ids)
+    with pytest.raises(ValidationError, match=said.replace("[", r"\[").replace("]", r"\]")):
+        Settings()
+
+
+def test_a_refused_setting_is_named_without_its_value_or_any_other(monkeypatch) -> None:
+    monkeypatch.setenv("DREAMBOT_DATABASE_URL", "mysql://root:hunter2@db/x")
+    monkeypatch.setenv("TELEGRAM_TOKEN", "123:must-not-leak")
+    monkeypatch.setenv("DREAMBOT_DAILY_QUOTA", "many")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    lines = refused_settings(refused.value)
+    assert lines == [
+        "DREAMBOT_DAILY_QUOTA: Input should be a valid integer, unable to parse string as an "
+        "integer"
+    ]
+    monkeypatch.setenv("DREAMBOT_DAILY_QUOTA", "3")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    # A rule over several settings: pydantic's own text would quote every one, tokens too.
+    assert refused_settings(refused.value) == ["DREAMBOT_DATABASE_URL must be a postgresql:// URL"]
+    said = subprocess.run(
+        [sys.executable, "-m", "bot", "stats"], capture_output=True, text=True, check=False
+    )
+    assert said.returncode == 2
+    assert said.stderr == "dreambot: DREAMBOT_DATABASE_URL must be a postgresql:// URL\n"

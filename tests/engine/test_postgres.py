@@ -13,13 +13,16 @@ import pytest
 
 from engine import DatabaseUnusableError
 from engine.models import JobState
-from engine.storage import Storage, open_backend
+from engine.storage import Storage, StoredJob, open_backend
 from engine.storage.backend import Backend
 from engine.storage.db import Database
 from engine.storage.ledger import Ask, QuotaPolicy
 from engine.storage.migrations import POSTGRES_MIGRATIONS, applied_steps, migrate
 from engine.storage.patience import Write
+from tests.engine.test_jobs import STORY, engine_for
+from tests.fakes.providers import FakeProviders
 from tests.postgres import fresh_schema
+from tests.surfaces import RecordingSurface
 
 NAMES = [name for name, _ in POSTGRES_MIGRATIONS]
 
@@ -117,3 +120,36 @@ async def test_statements_in_sqlite_form_mean_the_same_on_postgres(db: Backend) 
     # `::` is a cast, not a named parameter.
     assert await db.fetch("SELECT ? || '?%', '7'::int % 4", ("a",)) == [("a?%", 3)]
     assert await db.fetch("SELECT :x || :x", {"x": "b"}) == [("bb",)]
+
+
+async def test_a_process_starting_leaves_alone_the_jobs_a_live_process_runs(
+    url: str, config, ffmpeg, media
+) -> None:
+    """Two processes on one server: the second's start resumes only what no live process
+    holds, and takes a job over once its process is gone (its connection, and claims, too)."""
+    first = await Storage.open(url, QuotaPolicy())
+    second = await Storage.open(url, QuotaPolicy())
+    try:
+        request = await engine_for(config, ffmpeg, FakeProviders(media), first).admit(
+            STORY, requester="telegram:1"
+        )
+        later = engine_for(config, ffmpeg, FakeProviders(media), second)
+        rebuilt: list[str] = []
+
+        async def rebuild(stored: StoredJob) -> RecordingSurface:
+            rebuilt.append(stored.job_id)
+            return RecordingSurface()
+
+        assert await later.resume(rebuild) == []
+        assert rebuilt == []
+
+        await first.close()  # the first process is gone, mid-job
+        [task] = await later.resume(rebuild)
+        result = await task
+        assert rebuilt == [request.job_id] and result.final.exists()
+        assert await second.db.fetch("SELECT state, charge FROM jobs") == [
+            ("delivered", "committed")
+        ]
+    finally:
+        await second.close()
+        await first.close()
