@@ -224,6 +224,12 @@ class Settings(BaseSettings):
         if self.discord_shard_ids:
             if not isinstance(self.discord_shards, int):
                 raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARDS set to the shard count")
+            if self.database_url is None:
+                # Processes on one SQLite file would each resume the others' jobs.
+                raise ValueError(
+                    "DISCORD_SHARD_IDS splits the shards between processes, which share their "
+                    "books through DREAMBOT_DATABASE_URL: set it"
+                )
             outside = [n for n in self.discord_shard_ids if not 0 <= n < self.discord_shards]
             if outside:
                 raise ValueError(

@@ -197,20 +197,25 @@ class Engine:
                 log.warning("moderation could not run: %s", exc)
                 raise StoryRejectedError(CHECK_UNAVAILABLE) from None
         cost = self._estimate_cost(request.story)
-        await ledger.admit(
-            Ask(
-                request.job_id,
-                requester,
-                request.story,
-                chat,
-                seed,
-                cost,
-                language.tag,
-                look.to_json(),
-            )
-        )
-        # This process runs the job: a process that starts meanwhile leaves it alone.
+        # Held before its row exists: a process starting meanwhile must not resume it. A
+        # claim the database cannot confirm (None) still runs: the job is this process's.
         await self._storage.db.claim(request.job_id)
+        try:
+            await ledger.admit(
+                Ask(
+                    request.job_id,
+                    requester,
+                    request.story,
+                    chat,
+                    seed,
+                    cost,
+                    language.tag,
+                    look.to_json(),
+                )
+            )
+        except BaseException:
+            await self._storage.db.release(request.job_id)
+            raise
         return request
 
     async def warm_up(self) -> None:
@@ -270,11 +275,19 @@ class Engine:
         tasks = []
         for stored in await self._storage.jobs.unfinished():
             if not await self._storage.db.claim(stored.job_id):
-                continue  # another live process runs it (processes sharing one server)
+                continue  # another live process runs it, or the server cannot say now
+            if not await self._storage.jobs.is_unfinished(stored.job_id):
+                # It ended between the listing and the claim (its process let go of it).
+                await self._storage.db.release(stored.job_id)
+                continue
             journal = Journal(
                 stored.job_id, self._storage.jobs, files=stored.files, requests=stored.requests
             )
-            surface = await rebuild(stored)
+            try:
+                surface = await rebuild(stored)
+            except BaseException:
+                await self._storage.db.release(stored.job_id)
+                raise
             if (ended := read_outcome(stored.workdir)) is not None:
                 await self._settle_ended(stored, ended, surface)
                 continue

@@ -37,9 +37,10 @@ class Backend(Protocol):
         """A transaction, committed on success and rolled back on error."""
         ...
 
-    async def claim(self, job_id: str) -> bool:
-        """Hold ``job_id`` for this process until ``release`` or the process ends; False if
-        another live process holds it (then this one must leave the job alone)."""
+    async def claim(self, job_id: str) -> bool | None:
+        """Hold ``job_id`` for this process until ``release`` or the process ends: True if
+        held now, False if another live process holds it (this one must leave the job
+        alone), None if the database cannot say now."""
         ...
 
     async def release(self, job_id: str) -> None:

@@ -86,7 +86,7 @@ class Database:
             raise
         return database
 
-    async def claim(self, job_id: str) -> bool:
+    async def claim(self, job_id: str) -> bool | None:
         """Always True: one process keeps its books in an SQLite file, so every job is its."""
         return True
 

@@ -12,12 +12,22 @@ import enum
 import functools
 import re
 
-# pg_advisory_xact_lock(int, int) keys start with this: the two-integer key space is apart
-# from the one-bigint locks procrastinate takes
-# (https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS).
-LOCK_CLASS = 0x64726D  # "drm"
-# Session-level locks on jobs, one per unfinished job a process runs (``claim``).
-JOB_LOCK_CLASS = LOCK_CLASS + 1
+
+class Lock(enum.IntEnum):
+    """What a PostgreSQL advisory lock guards: the first of its two integer keys (the
+    second is ``hashtext`` of what it names).
+
+    A key space per kind, so a user's key can never equal a chat's: two admissions then
+    always take their locks in the same order (user, chat, budget) and cannot deadlock.
+    The two-integer key space is apart from the one-bigint locks procrastinate takes
+    (https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS).
+    """
+
+    MIGRATION = 0x64726D00  # "drm\0": one process migrates at a time
+    USER = 0x64726D01  # a user's admissions, one at a time
+    CHAT = 0x64726D02  # a capped chat's admissions
+    BUDGET = 0x64726D03  # a day's budget
+    JOB = 0x64726D04  # a running job, held for its process's life (session-level)
 
 
 class Dialect(enum.StrEnum):

@@ -43,6 +43,7 @@ _HISTORY = sql(
     _PAST + " WHERE user_key = ? AND state = ? ORDER BY created_at DESC, {seq} DESC LIMIT ?"
 )
 _FINISH_TIMES = sql("SELECT id, finished_at, state FROM jobs WHERE id IN ({ids_in})")
+_IS_UNFINISHED = sql("SELECT 1 FROM jobs WHERE id = ? AND state IN {unfinished}")
 _DONE_STAGES = "SELECT stage, elapsed_s FROM job_stages WHERE status = ? AND elapsed_s IS NOT NULL"
 _FINISH = "UPDATE jobs SET state = ?, failed_stage = ?, failure = ?, finished_at = ? WHERE id = ?"
 _RECORD_STAGE = """INSERT INTO job_stages (job_id, stage, status, elapsed_s) VALUES (?, ?, ?, ?)
@@ -110,6 +111,10 @@ class JobStore:
         rows = await self.db.fetch(_UNFINISHED_OF, (user,))
         return [str(row[0]) for row in rows]
 
+    async def is_unfinished(self, job_id: str) -> bool:
+        """Whether a job is still admitted or running."""
+        return bool(await self.db.fetch(_IS_UNFINISHED, (job_id,)))
+
     async def owner(self, job_id: str) -> str | None:
         """The user key that asked for a job."""
         rows = await self.db.fetch("SELECT user_key FROM jobs WHERE id = ?", (job_id,))
@@ -167,7 +172,8 @@ class JobStore:
                 for done, seconds in (timings or {}).items()
             ],
         )
-        await tx.fetch(_FINISH, (state, stage, failure, datetime.now(UTC).isoformat(), job_id))
+        finished = datetime.now(UTC).isoformat(timespec="microseconds")  # sorts as it reads
+        await tx.fetch(_FINISH, (state, stage, failure, finished, job_id))
 
     async def record_stage(
         self, job_id: str, stage: Stage, status: StageStatus, elapsed_s: float | None

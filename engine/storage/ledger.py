@@ -21,7 +21,6 @@ budget cap is exact: in floats, three costs of 0.1 overrun a budget of 0.3.
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from engine.errors import AdmissionRefusedError, Refusal
 from engine.models import Charge
 from engine.notice import N_, NN_, Notice
 from engine.storage.backend import Backend, Transaction
-from engine.storage.dialect import LOCK_CLASS, Dialect
+from engine.storage.dialect import Dialect, Lock
 from engine.storage.patience import Patience, Write
 from engine.storage.sql import sql
 
@@ -49,7 +48,7 @@ WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_key = :user AND banned = 1)
        WHERE user_key = :user AND state IN {unfinished}) < :max_running
   AND (SELECT count(*) FROM jobs
        WHERE user_key = :user AND day = :day AND charge IN {counted})
-      < :quota + coalesce((SELECT extra FROM quota_adjustments
+      < CAST(:quota AS bigint) + coalesce((SELECT extra FROM quota_adjustments
                            WHERE user_key = :user AND day = :day), 0)
   AND (CAST(:chat_cap AS bigint) IS NULL OR CAST(:chat AS text) IS NULL OR
        (SELECT count(*) FROM jobs
@@ -80,14 +79,6 @@ _ADMIT_LOCKED = sql(
     + "RETURNING id"
 )
 _LOCK = "SELECT pg_advisory_xact_lock(?, hashtext(?))"
-
-
-class _Lock(enum.IntEnum):
-    """The second half of an admission lock's key, by what it guards (first: LOCK_CLASS)."""
-
-    USER = 1
-    CHAT = 2
-    BUDGET = 3
 
 
 _SHOW = sql("""SELECT
@@ -319,11 +310,14 @@ class Ledger:
         now = self._clock()
         day = now.date().isoformat()
         async with self.db.transaction() as tx:
-            await tx.fetch(_LOCK, (LOCK_CLASS, f"{_Lock.USER}:{ask.user}"))
+            # A stalled holder (a paused process) refuses this admission after a while
+            # rather than holding every user's in every process.
+            await tx.fetch("SET LOCAL lock_timeout = '10s'")
+            await tx.fetch(_LOCK, (Lock.USER, ask.user))
             if self.policy.chat_daily_cap is not None and ask.chat is not None:
-                await tx.fetch(_LOCK, (LOCK_CLASS, f"{_Lock.CHAT}:{ask.chat}"))
+                await tx.fetch(_LOCK, (Lock.CHAT, ask.chat))
             if self.policy.daily_budget is not None:
-                await tx.fetch(_LOCK, (LOCK_CLASS, f"{_Lock.BUDGET}:{day}"))
+                await tx.fetch(_LOCK, (Lock.BUDGET, day))
             if await tx.fetch(_ADMIT_LOCKED, self._params(ask, now)):
                 return
             refusals = await self._diagnose(tx, [ask], day, next_reset(now))
@@ -341,7 +335,8 @@ class Ledger:
             "look": ask.look,
             "seed": ask.seed,
             "cost": micros(ask.cost),
-            "now": now.isoformat(),
+            # Always with microseconds: text timestamps then sort as the times do.
+            "now": now.isoformat(timespec="microseconds"),
             "max_running": policy.max_running,
             "quota": policy.daily_quota,
             "chat_cap": policy.chat_daily_cap,

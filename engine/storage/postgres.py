@@ -15,18 +15,23 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from engine.errors import DatabaseUnusableError
 from engine.storage.backend import Params, Row
-from engine.storage.dialect import JOB_LOCK_CLASS, LOCK_CLASS, Dialect, Statement, to_pyformat
+from engine.storage.dialect import Dialect, Lock, Statement, to_pyformat
 from engine.storage.migrations import migrate
 
 POOL_SIZE = 10  # connections per process; each admission holds one for one short transaction
 CONNECT_TIMEOUT_S = 10
+# A peer that vanished without closing (a host gone, a network split) is noticed within
+# about a minute, not the kernel's two hours.
+KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
+# A process that stalls inside a transaction (paused, swapping) would hold its locks, the
+# budget's among them, for every other process: the server ends such a session.
+STALLED_TRANSACTION = "SET idle_in_transaction_session_timeout = '60s'"
 log = logging.getLogger(__name__)
-
-MIGRATION_LOCK = 0  # with LOCK_CLASS: one process migrates at a time
 
 
 def _text(sql: str) -> str:
@@ -57,6 +62,7 @@ class PostgresDatabase:
         # own for the process's life: when the process dies, its connection and claims go.
         self._claims: psycopg.AsyncConnection[Any] | None = None
         self._claims_lock = asyncio.Lock()
+        self._held: set[str] = set()  # the jobs this process holds, to take again on reconnect
 
     @classmethod
     async def open(
@@ -77,22 +83,33 @@ class PostgresDatabase:
             min_size=1,
             max_size=pool_size,
             open=False,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, **KEEPALIVES},
+            configure=_configure,
+            # A connection the server dropped (a restart) is found before a statement fails.
+            check=AsyncConnectionPool.check_connection,
             timeout=CONNECT_TIMEOUT_S,
             name="dreambot",
         )
         try:
+            conninfo_to_dict(url)  # a malformed URL: psycopg's message would quote it whole
             # One connection first: the pool would retry a refused login until its timeout.
             probe = await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S)
             await probe.close()
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             database = cls(pool, name, url)
             async with database.transaction() as tx:
-                await tx.fetch("SELECT pg_advisory_xact_lock(?, ?)", (LOCK_CLASS, MIGRATION_LOCK))
+                await tx.fetch("SELECT pg_advisory_xact_lock(?, 0)", (Lock.MIGRATION,))
                 await migrate(tx, until=migrate_until, dialect=Dialect.POSTGRES)
         except BaseException as exc:
             await pool.close()
-            if isinstance(exc, PoolTimeout | psycopg.OperationalError):
+            if isinstance(exc, psycopg.ProgrammingError):
+                raise DatabaseUnusableError(
+                    name,
+                    "is not an address psycopg can read",
+                    advice="Check DREAMBOT_DATABASE_URL: postgresql://user:password@host:port"
+                    "/database, with any of :/?#[]@% in the password percent-encoded",
+                ) from None  # psycopg's message quotes the address, password and all
+            if isinstance(exc, PoolTimeout | psycopg.Error):
                 raise DatabaseUnusableError(
                     name,
                     "cannot be reached or refused the login",
@@ -104,35 +121,60 @@ class PostgresDatabase:
 
     async def close(self) -> None:
         """Close every connection of the pool, and let go of this process's jobs."""
-        if self._claims is not None:
-            await self._claims.close()
+        async with self._claims_lock:
+            if self._claims is not None:
+                await self._claims.close()
+            self._held.clear()
         await self._pool.close()
 
-    async def claim(self, job_id: str) -> bool:
-        """Hold ``job_id`` by a session advisory lock (``pg_try_advisory_lock``); False if
-        another live process holds it. If the claims connection cannot be used, True: the
-        caller has just admitted the job or found it unheld, and a job left unrun is worse
-        than a rare double run."""
-        held = await self._on_claims("SELECT pg_try_advisory_lock(?, hashtext(?))", job_id)
-        return held is not False
+    async def claim(self, job_id: str) -> bool | None:
+        """Hold ``job_id`` by a session advisory lock (``pg_try_advisory_lock``): True if
+        held now, False if another live process holds it, None if the server cannot say
+        (it cannot be reached)."""
+        async with self._claims_lock:
+            try:
+                rows = await self._on_claims(_TAKE, job_id)
+            except psycopg.Error as exc:
+                log.warning("job %s: cannot tell whether another process holds it: %s", job_id, exc)
+                return None
+            if rows[0][0]:
+                self._held.add(job_id)
+            return bool(rows[0][0])
 
     async def release(self, job_id: str) -> None:
         """Let go of ``job_id``'s lock (``pg_advisory_unlock``)."""
-        await self._on_claims("SELECT pg_advisory_unlock(?, hashtext(?))", job_id)
-
-    async def _on_claims(self, sql: str, job_id: str) -> bool | None:
         async with self._claims_lock:
+            self._held.discard(job_id)
             try:
-                if self._claims is None or self._claims.closed:
-                    self._claims = await psycopg.AsyncConnection.connect(
-                        self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-                    )
-                rows = await _run(self._claims, sql, (JOB_LOCK_CLASS, job_id))
-            except psycopg.OperationalError as exc:
-                # The server restarted or went away: its locks went with the connection.
-                log.warning("job %s: its claim could not be taken or released: %s", job_id, exc)
-                return None
-            return bool(rows[0][0])
+                await self._on_claims(_GIVE_BACK, job_id)
+            except psycopg.Error as exc:
+                log.warning("job %s: its claim could not be released: %s", job_id, exc)
+
+    async def _on_claims(self, sql: str, job_id: str) -> list[Row]:
+        """``sql`` about ``job_id`` on the claims connection; once more on a new one if the
+        server had dropped it (found only by using it)."""
+        try:
+            return await _run(await self._claims_connection(), sql, (Lock.JOB, job_id))
+        except psycopg.OperationalError:
+            if self._claims is None or not (self._claims.broken or self._claims.closed):
+                raise
+        return await _run(await self._claims_connection(), sql, (Lock.JOB, job_id))
+
+    async def _claims_connection(self) -> psycopg.AsyncConnection[Any]:
+        """The claims connection; a new one takes again every lock the lost one held (the
+        server forgot them with it, on a restart or a network split)."""
+        if self._claims is not None and not (self._claims.closed or self._claims.broken):
+            return self._claims
+        self._claims = await psycopg.AsyncConnection.connect(
+            self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, **KEEPALIVES
+        )
+        for job_id in sorted(self._held):
+            if not (await _run(self._claims, _TAKE, (Lock.JOB, job_id)))[0][0]:
+                # Another process started meanwhile and took it over: both may run it now.
+                log.warning(
+                    "job %s: another process took it over while the server was away", job_id
+                )
+        return self._claims
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         """Run one statement on its own (autocommit) and return its rows."""
@@ -162,6 +204,14 @@ class PostgresTransaction:
         if batch:
             async with self._connection.cursor() as cursor:
                 await cursor.executemany(_text(sql), batch)
+
+
+_TAKE = "SELECT pg_try_advisory_lock(?, hashtext(?))"
+_GIVE_BACK = "SELECT pg_advisory_unlock(?, hashtext(?))"
+
+
+async def _configure(connection: psycopg.AsyncConnection[Any]) -> None:
+    await connection.execute(STALLED_TRANSACTION)
 
 
 async def _run(connection: psycopg.AsyncConnection[Any], sql: str, params: Params) -> list[Row]:

@@ -30,33 +30,39 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("daily_spend", ("day", "spent_micros")),
 )
 _UNFINISHED = sql("SELECT count(*) FROM jobs WHERE state IN {unfinished}")
+_SPEND_AGAIN = " ON CONFLICT (day) DO UPDATE SET spent_micros = excluded.spent_micros"
 _IN_ORDER = {"jobs", "job_stages"}  # copied in the order they were made, which history reads
 
 
 async def copy_books(source: Backend, target: Backend) -> dict[str, int]:
     """Copy every table's rows into ``target``, which must hold none yet, in one
     transaction; the number of rows copied per table. A ``UsageError`` says why not."""
-    unfinished = (await source.fetch(_UNFINISHED))[0][0]
-    if unfinished:
-        raise UsageError(
-            f"{unfinished} jobs are still admitted or running here: stop the bot, let them "
-            "finish (or restart it without tokens) and move the books then"
-        )
-    for table, _ in TABLES:
-        if (await target.fetch(f"SELECT count(*) FROM {table}"))[0][0]:  # noqa: S608
-            raise UsageError(f"the target already has {table}: move the books to an empty one")
-    copied: dict[str, int] = {}
-    async with target.transaction() as tx:
-        for table, columns in TABLES:
-            names = ", ".join(columns)
-            seq = DIALECT_NAMES[source.dialect]["seq"]
-            order = f" ORDER BY {seq}" if table in _IN_ORDER else ""
-            rows = await source.fetch(f"SELECT {names} FROM {table}{order}")  # noqa: S608
-            marks = ", ".join("?" for _ in columns)
-            insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
-            if table == "daily_spend":
-                # The jobs just copied were settled: no trigger wrote their spend.
-                insert += " ON CONFLICT (day) DO UPDATE SET spent_micros = excluded.spent_micros"
-            await tx.run_many(insert, rows)
-            copied[table] = len(rows)
+    # One transaction on the source too: a bot still running cannot admit a job between
+    # the check and the copy (on SQLite it waits until the copy is done).
+    async with source.transaction() as read:
+        unfinished = (await read.fetch(_UNFINISHED))[0][0]
+        if unfinished:
+            raise UsageError(
+                f"{unfinished} jobs are still admitted or running here: stop the bot, let "
+                "them finish (or restart it without tokens) and move the books then"
+            )
+        for table, _ in TABLES:
+            if (await target.fetch(f"SELECT count(*) FROM {table}"))[0][0]:  # noqa: S608
+                raise UsageError(f"the target already has {table}: move the books to an empty one")
+        seq = DIALECT_NAMES[source.dialect]["seq"]
+        copied: dict[str, int] = {}
+        async with target.transaction() as write:
+            for table, columns in TABLES:
+                names = ", ".join(columns)
+                order = f" ORDER BY {seq}" if table in _IN_ORDER else ""
+                rows = await read.fetch(f"SELECT {names} FROM {table}{order}")  # noqa: S608
+                marks = ", ".join("?" for _ in columns)
+                insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+                if table == "daily_spend":
+                    # The jobs just copied were settled: no trigger wrote their spend.
+                    insert += (
+                        " ON CONFLICT (day) DO UPDATE SET spent_micros = excluded.spent_micros"
+                    )
+                await write.run_many(insert, rows)
+                copied[table] = len(rows)
     return copied

@@ -55,6 +55,7 @@ def test_every_setting_is_documented_in_the_configuration_reference() -> None:
 def test_discord_shards_read_as_a_count_or_auto_and_ranges(monkeypatch) -> None:
     monkeypatch.setenv("DISCORD_SHARDS", "16")
     monkeypatch.setenv("DISCORD_SHARD_IDS", "0-3, 8")
+    monkeypatch.setenv("DREAMBOT_DATABASE_URL", "postgresql://dreambot@db/dreambot")
     settings = Settings()
     assert (settings.discord_shards, settings.discord_shard_ids) == (16, [0, 1, 2, 3, 8])
     monkeypatch.delenv("DISCORD_SHARD_IDS")
@@ -68,11 +69,14 @@ def test_discord_shards_read_as_a_count_or_auto_and_ranges(monkeypatch) -> None:
         ("auto", "0", "needs DISCORD_SHARDS set to the shard count"),
         ("4", "3-5", "[4, 5] are not shards of 4"),
         ("0", "", "DISCORD_SHARDS"),
+        ("4", "0-1", "share their books through DREAMBOT_DATABASE_URL"),
     ],
 )
 def test_shards_that_cannot_be_are_refused(monkeypatch, shards, ids, said) -> None:
     monkeypatch.setenv("DISCORD_SHARDS", shards)
     monkeypatch.setenv("DISCORD_SHARD_IDS", ids)
+    if "DATABASE_URL" not in said:
+        monkeypatch.setenv("DREAMBOT_DATABASE_URL", "postgresql://dreambot@db/dreambot")
     with pytest.raises(ValidationError, match=said.replace("[", r"\[").replace("]", r"\]")):
         Settings()
 

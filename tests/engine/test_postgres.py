@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 
+import psycopg
 import pytest
 
 from engine import DatabaseUnusableError
@@ -16,6 +17,7 @@ from engine.models import JobState
 from engine.storage import Storage, StoredJob, open_backend
 from engine.storage.backend import Backend
 from engine.storage.db import Database
+from engine.storage.dialect import Lock
 from engine.storage.ledger import Ask, QuotaPolicy
 from engine.storage.migrations import POSTGRES_MIGRATIONS, applied_steps, migrate
 from engine.storage.patience import Write
@@ -91,9 +93,8 @@ async def test_an_unreachable_server_is_named_without_its_password() -> None:
     assert "DREAMBOT_DATABASE_URL" in message
 
 
-async def test_a_settlement_outlasts_the_server_dropping_every_connection(url: str) -> None:
-    refused: list[Write] = []
-    storage = await Storage.open(url, QuotaPolicy(), on_refused=refused.append)
+async def test_pooled_connections_the_server_dropped_are_replaced_unseen(url: str) -> None:
+    storage = await Storage.open(url, QuotaPolicy())
     try:
         await storage.ledger.admit(Ask(job_id="j1", user="telegram:1", story="s", cost=0.5))
         killer = await open_backend(url)
@@ -106,12 +107,50 @@ async def test_a_settlement_outlasts_the_server_dropping_every_connection(url: s
             )
         finally:
             await killer.close()
+        assert await storage.ledger.show("telegram:1") is not None  # a read, not refused
+        assert await storage.settle("j1", JobState.DELIVERED) == 0.5
+        assert await storage.db.fetch("SELECT state, charge FROM jobs") == [
+            ("delivered", "committed")
+        ]
+    finally:
+        await storage.close()
+
+
+async def test_a_settlement_waits_out_a_read_only_server_and_is_recorded_once(url: str) -> None:
+    """The server turned read-only (SQLSTATE 25006, as a standby or an operator's switch):
+    the settlement is retried until the server takes writes again, and charges once."""
+    admin = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    refused: list[Write] = []
+    writable: list[asyncio.Task[None]] = []
+
+    async def make_writable() -> None:
+        await admin.execute("ALTER SYSTEM RESET default_transaction_read_only")
+        await admin.execute("SELECT pg_reload_conf()")
+
+    def heard(what: Write) -> None:
+        refused.append(what)
+        if not writable:
+            writable.append(asyncio.create_task(make_writable()))
+
+    storage = await Storage.open(url, QuotaPolicy(), on_refused=heard)
+    try:
+        await admin.execute("SET default_transaction_read_only = off")  # this session writes
+        await storage.ledger.admit(Ask(job_id="j1", user="telegram:1", story="s", cost=0.5))
+        await admin.execute("ALTER SYSTEM SET default_transaction_read_only = on")
+        await admin.execute("SELECT pg_reload_conf()")
+        while (await storage.db.fetch("SHOW default_transaction_read_only")) != [("on",)]:
+            await asyncio.sleep(0.01)  # the reload reaches each session at its next command
+
         assert await storage.settle("j1", JobState.DELIVERED) == 0.5
         assert Write.SETTLE in refused
         assert await storage.db.fetch("SELECT state, charge FROM jobs") == [
             ("delivered", "committed")
         ]
     finally:
+        await make_writable()
+        for task in writable:
+            await task
+        await admin.close()
         await storage.close()
 
 
@@ -153,3 +192,32 @@ async def test_a_process_starting_leaves_alone_the_jobs_a_live_process_runs(
     finally:
         await second.close()
         await first.close()
+
+
+async def test_claims_lost_with_their_connection_are_taken_again(url: str) -> None:
+    """A server restart (or a network split) drops a process's claims with its connection;
+    the process takes them again before anything else, so a process starting later still
+    leaves its jobs alone."""
+    first, second = await open_backend(url), await open_backend(url)
+    try:
+        assert await first.claim("j1") is True
+        assert await second.claim("j1") is False
+        await second.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks "
+            "WHERE locktype = 'advisory' AND classid = ? AND granted",
+            (Lock.JOB,),
+        )
+        assert await first.claim("j2") is True  # on a new connection, with j1 taken again
+        assert await second.claim("j1") is False
+        await first.release("j1")
+        assert await second.claim("j1") is True
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_malformed_address_is_refused_without_quoting_it() -> None:
+    with pytest.raises(DatabaseUnusableError) as refused:
+        await open_backend("postgresql://dreambot:s3cr%zzet@127.0.0.1:1/books")
+    assert "s3cr" not in str(refused.value) and "percent-encoded" in str(refused.value)
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__
