@@ -79,3 +79,14 @@ def test_every_dependency_is_pinned_in_constraints() -> None:
         name, version = requirement.split("==")
         name = name.split("[")[0]  # psycopg[binary]: the extra's packages are pinned too
         assert pins.get(name.lower().replace("_", "-")) == version, requirement
+
+
+def test_the_postgres_compose_file_points_the_bot_at_its_own_server() -> None:
+    text = (ROOT / "compose.postgres.yaml").read_text(encoding="utf-8")
+    user = re.search(r"POSTGRES_USER: (\S+)", text)[1]
+    database = re.search(r"POSTGRES_DB: (\S+)", text)[1]
+    url = re.search(r"DREAMBOT_DATABASE_URL: (\S+)", text)[1]
+    assert url == f"postgresql://{user}:${{POSTGRES_PASSWORD}}@postgres:5432/{database}"
+    assert re.search(r"^  postgres:\n    image: postgres:\d+$", text, re.MULTILINE)
+    assert "condition: service_healthy" in text  # the bot refuses a server it cannot reach
+    assert "compose.postgres.yaml" in (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
