@@ -8,6 +8,7 @@ keeps serving.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -59,3 +60,24 @@ async def keep_starting(
         log.error("%s: the platform refused the bot's token (%s); %s stays off", name, error, name)
         return False
     return True
+
+
+async def once_held(
+    name: str,
+    hold: Callable[[], Awaitable[bool]],
+    *,
+    poll_s: float,
+    taken_over: Callable[[], Awaitable[object]],
+) -> None:
+    """Return once this process may serve the bot: at once, unless another live process on
+    the same books serves it; then this one stands by, asking again every ``poll_s``, and
+    when it takes over, ``taken_over()`` first (the jobs the other left are this one's)."""
+    waited = False
+    while not await hold():
+        if not waited:
+            log.info("%s: another process serves this bot; standing by to take over", name)
+            waited = True
+        await asyncio.sleep(poll_s)
+    if waited:
+        log.info("%s: the other process stopped; taking the bot over", name)
+        await taken_over()

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.chat_jobs import ChatJobs, Rebuilder
 from bot.metrics import MetricsServer, PrometheusTelemetry
-from bot.platform_start import keep_starting
+from bot.platform_start import keep_starting, once_held
 from bot.providers import build_providers
 from bot.settings import NO_BOT, Settings
 from bot.warm import get_ready
@@ -93,18 +95,34 @@ async def _serve(
     False when every platform refused its token (nothing could be served).
     """
     stop = asyncio.Event()
+    jobs = ChatJobs(engine)
+    platforms: list[Rebuilder] = []
+
+    def standby(
+        key: str, name: str, start: Callable[[], Awaitable[None]]
+    ) -> Callable[[], Awaitable[None]]:
+        # Another process on the same books serving this bot: wait to take it over.
+        async def when_held() -> None:
+            await once_held(
+                name,
+                lambda: engine.books.hold_bot(key),
+                poll_s=settings.standby_poll_s,
+                taken_over=lambda: jobs.resume(platforms),
+            )
+            await start()
+
+        return when_held
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     telegram: TelegramApp | None = None
     discord_app: DiscordApp | None = None
-    jobs = ChatJobs(engine)
     starting: list[asyncio.Task[bool]] = []
     refused: list[bool] = []
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(get_ready(engine), name="warm-up")
-            platforms: list[Rebuilder] = []
             if settings.telegram_token is not None:
                 from bot.lazy_aiogram import import_aiogram
 
@@ -114,9 +132,12 @@ async def _serve(
                 telegram = run_telegram.telegram_app(settings, jobs, ffmpeg)
                 if telegram is not None:
                     platforms.append(telegram.surfaces)
+                    # The bot's id (before the colon) is public; the token is not.
+                    bot_id = settings.telegram_token.get_secret_value().split(":")[0]
+                    serve = standby(f"telegram:{bot_id}", "telegram", telegram.serve)
                     starting.append(
                         group.create_task(
-                            keep_starting("telegram", telegram.serve, refused=run_telegram.REFUSED),
+                            keep_starting("telegram", serve, refused=run_telegram.REFUSED),
                             name="telegram",
                         )
                     )
@@ -126,13 +147,13 @@ async def _serve(
                 discord_app = run_discord.discord_app(settings, jobs, ffmpeg)
                 platforms.append(discord_app.surfaces)
                 token = settings.discord_token.get_secret_value()
+                # Processes serving other shards of the same bot do not wait for each other.
+                share = ",".join(map(str, settings.discord_shard_ids)) or "all"
+                bot_key = f"discord:{hashlib.sha256(token.encode()).hexdigest()[:16]}:{share}"
+                serve = standby(bot_key, "discord", run_discord.starter(discord_app, token))
                 starting.append(
                     group.create_task(
-                        keep_starting(
-                            "discord",
-                            run_discord.starter(discord_app, token),
-                            refused=run_discord.REFUSED,
-                        ),
+                        keep_starting("discord", serve, refused=run_discord.REFUSED),
                         name="discord",
                     )
                 )

@@ -159,6 +159,10 @@ class Settings(BaseSettings):
         default=DISCORD_PUBLIC_GATEWAY, validation_alias="DISCORD_GATEWAY_URL"
     )
 
+    # A second process with the same bot token on the same PostgreSQL stands by, asking
+    # this often whether the first has stopped.
+    standby_poll_s: float = Field(default=5.0, gt=0)
+
     # Running for real: metrics, shutdown and disk.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)  # None: no endpoint
     metrics_addr: str = "127.0.0.1"

@@ -52,6 +52,11 @@ class Books:
         target that is not empty)."""
         return await copy_books(self.storage.db, target.storage.db)
 
+    async def hold_bot(self, name: str) -> bool:
+        """Whether this process may serve the bot ``name`` (a token and shard share): False
+        while another live process on the same books serves it, or the books cannot say."""
+        return await self.storage.db.hold(name) is True
+
     async def close(self) -> None:
         """Close the database."""
         await self.storage.close()

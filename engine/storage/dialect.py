@@ -28,6 +28,7 @@ class Lock(enum.IntEnum):
     CHAT = 0x64726D02  # a capped chat's admissions
     BUDGET = 0x64726D03  # a day's budget
     JOB = 0x64726D04  # a running job, held for its process's life (session-level)
+    BOT = 0x64726D05  # a bot token (and shard share) one process serves; others stand by
 
 
 class Dialect(enum.StrEnum):

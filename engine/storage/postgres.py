@@ -62,7 +62,8 @@ class PostgresDatabase:
         # own for the process's life: when the process dies, its connection and claims go.
         self._claims: psycopg.AsyncConnection[Any] | None = None
         self._claims_lock = asyncio.Lock()
-        self._held: set[str] = set()  # the jobs this process holds, to take again on reconnect
+        # The jobs and bots this process holds, to take again on a new claims connection.
+        self._held: set[tuple[Lock, str]] = set()
 
     @classmethod
     async def open(
@@ -131,34 +132,41 @@ class PostgresDatabase:
         """Hold ``job_id`` by a session advisory lock (``pg_try_advisory_lock``): True if
         held now, False if another live process holds it, None if the server cannot say
         (it cannot be reached)."""
-        async with self._claims_lock:
-            try:
-                rows = await self._on_claims(_TAKE, job_id)
-            except psycopg.Error as exc:
-                log.warning("job %s: cannot tell whether another process holds it: %s", job_id, exc)
-                return None
-            if rows[0][0]:
-                self._held.add(job_id)
-            return bool(rows[0][0])
+        return await self._take(Lock.JOB, job_id)
 
     async def release(self, job_id: str) -> None:
         """Let go of ``job_id``'s lock (``pg_advisory_unlock``)."""
         async with self._claims_lock:
-            self._held.discard(job_id)
+            self._held.discard((Lock.JOB, job_id))
             try:
-                await self._on_claims(_GIVE_BACK, job_id)
+                await self._on_claims(_GIVE_BACK, Lock.JOB, job_id)
             except psycopg.Error as exc:
                 log.warning("job %s: its claim could not be released: %s", job_id, exc)
 
-    async def _on_claims(self, sql: str, job_id: str) -> list[Row]:
-        """``sql`` about ``job_id`` on the claims connection; once more on a new one if the
+    async def hold(self, name: str) -> bool | None:
+        """Serve the bot ``name`` for this process's life, as ``claim`` holds a job."""
+        return await self._take(Lock.BOT, name)
+
+    async def _take(self, kind: Lock, key: str) -> bool | None:
+        async with self._claims_lock:
+            try:
+                rows = await self._on_claims(_TAKE, kind, key)
+            except psycopg.Error as exc:
+                log.warning("%s: cannot tell whether another process holds it: %s", key, exc)
+                return None
+            if rows[0][0]:
+                self._held.add((kind, key))
+            return bool(rows[0][0])
+
+    async def _on_claims(self, sql: str, kind: Lock, key: str) -> list[Row]:
+        """``sql`` about ``key`` on the claims connection; once more on a new one if the
         server had dropped it (found only by using it)."""
         try:
-            return await _run(await self._claims_connection(), sql, (Lock.JOB, job_id))
+            return await _run(await self._claims_connection(), sql, (kind, key))
         except psycopg.OperationalError:
             if self._claims is None or not (self._claims.broken or self._claims.closed):
                 raise
-        return await _run(await self._claims_connection(), sql, (Lock.JOB, job_id))
+        return await _run(await self._claims_connection(), sql, (kind, key))
 
     async def _claims_connection(self) -> psycopg.AsyncConnection[Any]:
         """The claims connection; a new one takes again every lock the lost one held (the
@@ -168,12 +176,10 @@ class PostgresDatabase:
         self._claims = await psycopg.AsyncConnection.connect(
             self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, **KEEPALIVES
         )
-        for job_id in sorted(self._held):
-            if not (await _run(self._claims, _TAKE, (Lock.JOB, job_id)))[0][0]:
-                # Another process started meanwhile and took it over: both may run it now.
-                log.warning(
-                    "job %s: another process took it over while the server was away", job_id
-                )
+        for kind, key in sorted(self._held):
+            if not (await _run(self._claims, _TAKE, (kind, key)))[0][0]:
+                # Another process took it meanwhile: both may run (or serve) it now.
+                log.warning("%s: another process took it over meanwhile", key)
         return self._claims
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
