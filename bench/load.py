@@ -64,23 +64,31 @@ async def sample_lag(lags: list[float], stop: asyncio.Event) -> None:
         lags.append(time.perf_counter() - asked - LAG_TICK_S)
 
 
-async def main(args: argparse.Namespace) -> dict[str, object]:
+async def crowd_engine(root: Path, args: argparse.Namespace, books: Books) -> Engine:
+    """An engine with the product's default limits on fake providers (``--scale``,
+    ``--scenes``) that hand out real 1280x720 media made under ``root``, warmed up."""
     latency = {role: seconds * args.scale for role, seconds in LATENCIES.items()}
+    render, limits = RenderConfig(), Limits()
+    ffmpeg = FFmpeg(locate_ffmpeg(), max_procs=limits.ffmpeg, timeout_s=600)
+    media = await FakeMedia.make(
+        ffmpeg, root / "media", width=render.width, height=render.height,
+        clip_s=81 / 16, clip_fps=16, narration_s=5.0,
+    )  # fmt: skip
+    fake = FakeProviders(media, scenes=args.scenes, latency=latency)
+    providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
+    config = EngineConfig(work_dir=root / "work", render=render, limits=limits)
+    engine = Engine(config, providers, ffmpeg, books=books)
+    await engine.warm_up()
+    return engine
+
+
+async def main(args: argparse.Namespace) -> dict[str, object]:
+    render = RenderConfig()
     with tempfile.TemporaryDirectory(prefix="dreambot-load-") as scratch:
         root = Path(scratch)
-        render, limits = RenderConfig(), Limits()
-        ffmpeg = FFmpeg(locate_ffmpeg(), max_procs=limits.ffmpeg, timeout_s=600)
-        media = await FakeMedia.make(
-            ffmpeg, root / "media", width=render.width, height=render.height,
-            clip_s=81 / 16, clip_fps=16, narration_s=5.0,
-        )  # fmt: skip
-        fake = FakeProviders(media, scenes=args.scenes, latency=latency)
-        providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
-        config = EngineConfig(work_dir=root / "work", render=render, limits=limits)
         books = await Books.open(root / "books.sqlite3", QuotaPolicy.unlimited())
         try:
-            engine = Engine(config, providers, ffmpeg, books=books)
-            await engine.warm_up()
+            engine = await crowd_engine(root, args, books)
             tickets = [
                 await engine.admit(STORY.format(n=n), requester=f"bench:{n}")
                 for n in range(args.jobs)

@@ -34,33 +34,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.figures import machine, p99, report
-from bench.load import STORY, CrowdSurface
-from bench.pipeline import LATENCIES, describe
+from bench.load import STORY, CrowdSurface, crowd_engine
+from bench.pipeline import describe
 from bench.quota import fresh_location, measure, postgres_server
-from engine import Books, Engine, EngineConfig, Providers, QuotaPolicy
-from engine.config import Limits, RenderConfig
-from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
-from tests.fakes.providers import FakeMedia, FakeProviders
+from engine import Books, QuotaPolicy
+from engine.config import RenderConfig
 
 
 async def serve(args: argparse.Namespace) -> None:
     """One process of P: get ready, say so, wait for the common start, run its share."""
-    latency = {role: seconds * args.scale for role, seconds in LATENCIES.items()}
     with tempfile.TemporaryDirectory(prefix="dreambot-scale-") as scratch:
-        root = Path(scratch)
-        render, limits = RenderConfig(), Limits()
-        ffmpeg = FFmpeg(locate_ffmpeg(), max_procs=limits.ffmpeg, timeout_s=600)
-        media = await FakeMedia.make(
-            ffmpeg, root / "media", width=render.width, height=render.height,
-            clip_s=81 / 16, clip_fps=16, narration_s=5.0,
-        )  # fmt: skip
-        fake = FakeProviders(media, scenes=args.scenes, latency=latency)
-        providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
-        config = EngineConfig(work_dir=root / "work", render=render, limits=limits)
         books = await Books.open(args.url, QuotaPolicy.unlimited())
         try:
-            engine = Engine(config, providers, ffmpeg, books=books)
-            await engine.warm_up()
+            engine = await crowd_engine(Path(scratch), args, books)
             print("ready", flush=True)
             started = float(await asyncio.to_thread(sys.stdin.readline))
             mine = range(args.serve, args.jobs, args.of)
