@@ -79,6 +79,15 @@ class PostgresDatabase:
         A server that cannot be reached or refuses the login is a ``DatabaseUnusableError``
         naming it as ``name`` (never with its password), and no pool is left open.
         """
+        try:
+            conninfo_to_dict(url)
+        except psycopg.ProgrammingError:
+            raise DatabaseUnusableError(
+                name,
+                "is not an address psycopg can read",
+                advice="Check DREAMBOT_DATABASE_URL: postgresql://user:password@host:port"
+                "/database, with any of :/?#[]@% in the password percent-encoded",
+            ) from None  # psycopg's message quotes the address, password and all
         pool: AsyncConnectionPool = AsyncConnectionPool(
             url,
             min_size=1,
@@ -92,7 +101,6 @@ class PostgresDatabase:
             name="dreambot",
         )
         try:
-            conninfo_to_dict(url)  # a malformed URL: psycopg's message would quote it whole
             # One connection first: the pool would retry a refused login until its timeout.
             probe = await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S)
             await probe.close()
@@ -103,14 +111,7 @@ class PostgresDatabase:
                 await migrate(tx, until=migrate_until, dialect=Dialect.POSTGRES)
         except BaseException as exc:
             await pool.close()
-            if isinstance(exc, psycopg.ProgrammingError):
-                raise DatabaseUnusableError(
-                    name,
-                    "is not an address psycopg can read",
-                    advice="Check DREAMBOT_DATABASE_URL: postgresql://user:password@host:port"
-                    "/database, with any of :/?#[]@% in the password percent-encoded",
-                ) from None  # psycopg's message quotes the address, password and all
-            if isinstance(exc, PoolTimeout | psycopg.Error):
+            if isinstance(exc, PoolTimeout | psycopg.OperationalError):
                 raise DatabaseUnusableError(
                     name,
                     "cannot be reached or refused the login",
