@@ -49,10 +49,13 @@ class Statement(str):
         return made
 
 
-# Outside string literals and quoted names, `?` and `:name` are parameters ('::' is
-# PostgreSQL's cast, not one). psycopg reads `%` as a placeholder everywhere, in literals
-# too, so every `%` is doubled.
-_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|::|\?|:([A-Za-z_]\w*)|%""")
+# Outside string literals, quoted names, dollar-quoted bodies (PL/pgSQL) and `--` comments,
+# `?` and `:name` are parameters ('::' is PostgreSQL's cast, not one). psycopg reads `%`
+# as a placeholder everywhere, in all of those too, so every `%` is doubled.
+_TOKENS = re.compile(
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\$\$.*?\$\$|--[^\n]*|::|\?|:([A-Za-z_]\w*)|%""",
+    re.DOTALL,
+)
 
 
 @functools.lru_cache(maxsize=512)
@@ -61,7 +64,7 @@ def to_pyformat(text: str) -> str:
 
     def rewrite(match: re.Match[str]) -> str:
         found = match.group(0)
-        if found[0] in "'\"":
+        if found[0] in "'\"$" or found.startswith("--"):
             return found.replace("%", "%%")
         if found == "?":
             return "%s"

@@ -159,6 +159,8 @@ async def test_statements_in_sqlite_form_mean_the_same_on_postgres(db: Backend) 
     # `::` is a cast, not a named parameter.
     assert await db.fetch("SELECT ? || '?%', '7'::int % 4", ("a",)) == [("a?%", 3)]
     assert await db.fetch("SELECT :x || :x", {"x": "b"}) == [("bb",)]
+    # Nor in a dollar-quoted body (PL/pgSQL) or after `--`.
+    assert await db.fetch("SELECT $$a?b%$$ || ? -- c? :d 5%\n", ("e",)) == [("a?b%e",)]
 
 
 async def test_a_process_starting_leaves_alone_the_jobs_a_live_process_runs(
