@@ -274,6 +274,8 @@ class Engine:
         """
         tasks = []
         for stored in await self._storage.jobs.unfinished():
+            if stored.job_id in self._runs:
+                continue  # running here already (a resume after a standby took a bot over)
             if not await self._storage.db.claim(stored.job_id):
                 continue  # another live process runs it, or the server cannot say now
             if not await self._storage.jobs.is_unfinished(stored.job_id):

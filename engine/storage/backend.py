@@ -39,8 +39,8 @@ class Backend(Protocol):
 
     async def claim(self, job_id: str) -> bool | None:
         """Hold ``job_id`` for this process until ``release`` or the process ends: True if
-        held now, False if another live process holds it (this one must leave the job
-        alone), None if the database cannot say now."""
+        taken now, False if a live process holds it already, this one included (then it is
+        not to be resumed), None if the database cannot say now."""
         ...
 
     async def release(self, job_id: str) -> None:

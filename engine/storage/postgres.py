@@ -131,8 +131,8 @@ class PostgresDatabase:
 
     async def claim(self, job_id: str) -> bool | None:
         """Hold ``job_id`` by a session advisory lock (``pg_try_advisory_lock``): True if
-        held now, False if another live process holds it, None if the server cannot say
-        (it cannot be reached)."""
+        taken now, False if another live process holds it or this one already does (it
+        runs here), None if the server cannot say (it cannot be reached)."""
         return await self._take(Lock.JOB, job_id)
 
     async def release(self, job_id: str) -> None:
@@ -150,6 +150,11 @@ class PostgresDatabase:
 
     async def _take(self, kind: Lock, key: str) -> bool | None:
         async with self._claims_lock:
+            if (kind, key) in self._held:
+                # Session locks stack: taken twice, one release would leave it held. A job
+                # held already runs here (not to be resumed); a bot held already is served
+                # here (its start is being retried).
+                return kind is Lock.BOT
             try:
                 rows = await self._on_claims(_TAKE, kind, key)
             except psycopg.Error as exc:

@@ -106,7 +106,7 @@ async def test_cancel_stops_refunds_once_and_tells_the_surface(
 
 
 async def test_a_restart_resumes_and_re_attaches_without_resubmitting(
-    config, ffmpeg, media, storage
+    config, ffmpeg, media, storage, location
 ) -> None:
     # Held clips must not hit their deadline however slow the machine: the "crash" ends them.
     config = replace(
@@ -134,13 +134,16 @@ async def test_a_restart_resumes_and_re_attaches_without_resubmitting(
             await asyncio.Event().wait()  # the process "dies" while clips are queued
 
     first.hook = hold
-    engine = engine_for(config, ffmpeg, first, storage)
+    # The first process has books of its own (its own connection, and its own job claims).
+    gone = await Storage.open(location, QuotaPolicy(daily_quota=5))
+    engine = engine_for(config, ffmpeg, first, gone)
     request = await engine.admit(STORY, requester=USER)
     job = asyncio.create_task(engine.dream(request, surface, surface_ref="msg:1"))
     await asyncio.wait_for(clips_submitted.wait(), timeout=30)
     job.cancel()  # not engine.cancel(): this is the process going away, not the user
     with pytest.raises(asyncio.CancelledError):
         await job
+    await gone.close()
     assert await job_state(storage, request.job_id) == ("running", "reserved")
 
     # A new process: the same remote provider (its queue remembers what was submitted).
@@ -169,10 +172,16 @@ async def test_a_restart_resumes_and_re_attaches_without_resubmitting(
     assert await job_state(storage, request.job_id) == ("delivered", "committed")
 
 
-async def test_a_job_that_cannot_resume_fails_with_a_refund(config, ffmpeg, media, storage) -> None:
+async def test_a_job_that_cannot_resume_fails_with_a_refund(
+    config, ffmpeg, media, storage, location
+) -> None:
+    gone = await Storage.open(location, QuotaPolicy(daily_quota=5))  # the process before
+    request = await engine_for(config, ffmpeg, FakeProviders(media), gone).admit(
+        STORY, requester=USER
+    )
+    await gone.jobs.start(request.job_id, Path("/nonexistent"), "gone")
+    await gone.close()
     engine = engine_for(config, ffmpeg, FakeProviders(media), storage)
-    request = await engine.admit(STORY, requester=USER)
-    await storage.jobs.start(request.job_id, Path("/nonexistent"), "gone")
 
     async def rebuild(stored: StoredJob) -> None:
         return None  # the adapter cannot find the message any more

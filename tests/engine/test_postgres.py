@@ -223,3 +223,24 @@ async def test_a_malformed_address_is_refused_without_quoting_it() -> None:
         await open_backend("postgresql://dreambot:s3cr%zzet@127.0.0.1:1/books")
     assert "s3cr" not in str(refused.value) and "percent-encoded" in str(refused.value)
     assert refused.value.__cause__ is None and refused.value.__suppress_context__
+
+
+async def test_a_process_resuming_again_leaves_alone_the_jobs_it_runs(
+    url: str, config, ffmpeg, media
+) -> None:
+    """After a standby takes a bot over it resumes what is unheld; the jobs this process
+    admitted itself (its other bot's) are held by its own session, which would take the
+    lock again: they must not be run twice."""
+    storage = await Storage.open(url, QuotaPolicy())
+    try:
+        engine = engine_for(config, ffmpeg, FakeProviders(media), storage)
+        await engine.admit(STORY, requester="telegram:1")
+        rebuilt: list[str] = []
+
+        async def rebuild(stored: StoredJob) -> RecordingSurface:
+            rebuilt.append(stored.job_id)
+            return RecordingSurface()
+
+        assert await engine.resume(rebuild) == [] and rebuilt == []
+    finally:
+        await storage.close()
