@@ -64,6 +64,9 @@ async def run(settings: Settings, books: Books | None = None) -> int:
             estimate_cost=built.estimate_cost, telemetry=telemetry,
         )  # fmt: skip
         served = await _serve(settings, engine, ffmpeg, built.choice)
+    if served is None:
+        print("dreambot: another process serves this bot now; see the log", file=sys.stderr)
+        return 1  # not a clean stop: a supervisor starts it again, as a standby
     if not served:
         print("dreambot: every platform refused its bot token; see the log", file=sys.stderr)
         return 2
@@ -89,18 +92,44 @@ async def _serve(
     engine: Engine,
     ffmpeg: FFmpeg,
     choice: dict[str, str],
-) -> bool:
+) -> bool | None:
     """The bots, resumed jobs and housekeeping until a stop signal; then a graceful stop.
 
-    False when every platform refused its token (nothing could be served).
+    False when every platform refused its token (nothing could be served); None when
+    another process took a bot over (this one's hold on it was lost with its database
+    connection), which ends this one at once.
     """
     stop = asyncio.Event()
     jobs = ChatJobs(engine)
     platforms: list[Rebuilder] = []
 
+    held: dict[str, str] = {}  # the bots this process serves: their hold's key, their name
+    lost: list[str] = []
+
+    async def watch_holds() -> None:
+        # A server restart or a network split drops this process's holds with its
+        # connection, and a standby may take the bot meanwhile: then only one may serve.
+        while not lost:
+            await asyncio.sleep(settings.standby_poll_s)
+            try:
+                gone = await engine.books.bots_lost(list(held))
+            except Exception as exc:  # the server away for now: asked again next time
+                log.warning("cannot check this process's hold on its bots: %s", exc)
+                continue
+            for key in gone:
+                log.error(
+                    "%s: another process serves this bot now (this one's hold on it went with "
+                    "its database connection); stopping so that only one does",
+                    held[key],
+                )
+                lost.append(key)
+        stop.set()
+
     def standby(
         key: str, name: str, start: Callable[[], Awaitable[None]]
     ) -> Callable[[], Awaitable[None]]:
+        held[key] = name
+
         # Another process on the same books serving this bot: wait to take it over.
         async def when_held() -> None:
             await once_held(
@@ -148,7 +177,7 @@ async def _serve(
                 platforms.append(discord_app.surfaces)
                 token = settings.discord_token.get_secret_value()
                 # Processes serving other shards of the same bot do not wait for each other.
-                share = ",".join(map(str, settings.discord_shard_ids)) or "all"
+                share = ",".join(map(str, sorted(set(settings.discord_shard_ids)))) or "all"
                 bot_key = f"discord:{hashlib.sha256(token.encode()).hexdigest()[:16]}:{share}"
                 serve = standby(bot_key, "discord", run_discord.starter(discord_app, token))
                 starting.append(
@@ -159,6 +188,7 @@ async def _serve(
                 )
             adapters = [app for app in (telegram, discord_app) if app is not None]
             group.create_task(_stop_if_all_refused(starting, stop, refused))
+            group.create_task(watch_holds(), name="holds")
             await jobs.resume(platforms)
             if engine.housekeeper is not None:
                 group.create_task(engine.housekeeper.run())
@@ -168,7 +198,8 @@ async def _serve(
                 # No new updates are taken; Telegram keeps them for the next start.
                 with contextlib.suppress(RuntimeError):
                     await telegram.dispatcher.stop_polling()
-            left = await engine.drain(settings.shutdown_grace_s)
+            # A bot lost to another process: its jobs are that one's now, not to be finished.
+            left = await engine.drain(0 if lost else settings.shutdown_grace_s)
             log.info("stopping: %d running jobs will resume on the next start", left)
             raise _ShutdownError
     except* _ShutdownError:
@@ -182,7 +213,7 @@ async def _serve(
             await telegram.bot.session.close()
         if discord_app is not None:
             await discord_app.close()
-    return not refused
+    return None if lost else not refused
 
 
 async def _stop_if_all_refused(

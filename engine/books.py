@@ -57,6 +57,11 @@ class Books:
         while another live process on the same books serves it, or the books cannot say."""
         return await self.storage.db.hold(name) is True
 
+    async def bots_lost(self, names: list[str]) -> list[str]:
+        """Which of the bots ``names`` this process served and another process serves now
+        (the server dropped this one's hold on them meanwhile)."""
+        return [name for name in await self.storage.db.lost() if name in names]
+
     async def close(self) -> None:
         """Close the database."""
         await self.storage.close()

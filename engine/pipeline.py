@@ -278,39 +278,48 @@ class Engine:
                 continue  # running here already (a resume after a standby took a bot over)
             if not await self._storage.db.claim(stored.job_id):
                 continue  # another live process runs it, or the server cannot say now
-            if not await self._storage.jobs.is_unfinished(stored.job_id):
-                # It ended between the listing and the claim (its process let go of it).
-                await self._storage.db.release(stored.job_id)
-                continue
-            journal = Journal(
-                stored.job_id, self._storage.jobs, files=stored.files, requests=stored.requests
-            )
             try:
-                surface = await rebuild(stored)
-            except BaseException:
+                task = await self._resume_one(stored, rebuild)
+            except Exception:
+                # One job that cannot be picked up must not keep the others from resuming.
+                log.exception("job %s: could not be resumed now", stored.job_id)
+                task = None
+            if task is None:
                 await self._storage.db.release(stored.job_id)
-                raise
-            if (ended := read_outcome(stored.workdir)) is not None:
-                await self._settle_ended(stored, ended, surface)
-                continue
-            if surface is None or datetime.now(UTC) - stored.created_at > self._resume_window:
-                await self._give_up(stored, journal, surface)
-                continue
-            language = (
-                Language.parse(stored.language) if stored.language else await _detect(stored.story)
-            )
-            request = DreamRequest(
-                stored.story,
-                stored.user,
-                stored.seed,
-                job_id=stored.job_id,
-                chat=stored.chat,
-                language=language,
-                look=stored.look,
-            )
-            run = JobRun(self._context, request, surface, journal, resumed=True)
-            tasks.append(asyncio.create_task(self._run(run, None), name=f"resume-{stored.job_id}"))
+            else:
+                tasks.append(task)
         return tasks
+
+    async def _resume_one(
+        self, stored: StoredJob, rebuild: Rebuild
+    ) -> asyncio.Task[DreamResult] | None:
+        """Continue one claimed job: its task, or None once it is settled here or ended."""
+        if not await self._storage.jobs.is_unfinished(stored.job_id):
+            return None  # it ended between the listing and the claim (its process let go)
+        journal = Journal(
+            stored.job_id, self._storage.jobs, files=stored.files, requests=stored.requests
+        )
+        surface = await rebuild(stored)
+        if (ended := read_outcome(stored.workdir)) is not None:
+            await self._settle_ended(stored, ended, surface)
+            return None
+        if surface is None or datetime.now(UTC) - stored.created_at > self._resume_window:
+            await self._give_up(stored, journal, surface)
+            return None
+        language = (
+            Language.parse(stored.language) if stored.language else await _detect(stored.story)
+        )
+        request = DreamRequest(
+            stored.story,
+            stored.user,
+            stored.seed,
+            job_id=stored.job_id,
+            chat=stored.chat,
+            language=language,
+            look=stored.look,
+        )
+        run = JobRun(self._context, request, surface, journal, resumed=True)
+        return asyncio.create_task(self._run(run, None), name=f"resume-{stored.job_id}")
 
     async def _run(self, run: JobRun, surface_ref: str | None) -> DreamResult:
         self._runs[run.job_id] = run

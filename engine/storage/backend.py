@@ -47,6 +47,10 @@ class Backend(Protocol):
         """Let go of a job this process held (it has ended)."""
         ...
 
+    async def lost(self) -> list[str]:
+        """What this process held (bots, jobs) and another process holds now; each told once."""
+        ...
+
     async def hold(self, name: str) -> bool | None:
         """Serve the bot ``name`` (a token, a shard share) for this process's life: True if
         held now, False while another live process serves it, None if it cannot say."""

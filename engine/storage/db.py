@@ -93,6 +93,10 @@ class Database:
     async def release(self, job_id: str) -> None:
         """Nothing to let go of (``claim``)."""
 
+    async def lost(self) -> list[str]:
+        """Nothing is ever lost to another process (``claim``)."""
+        return []
+
     async def hold(self, name: str) -> bool | None:
         """Always True: one process serves the bots that keep their books in the file."""
         return True

@@ -64,6 +64,7 @@ class PostgresDatabase:
         self._claims_lock = asyncio.Lock()
         # The jobs and bots this process holds, to take again on a new claims connection.
         self._held: set[tuple[Lock, str]] = set()
+        self._lost: set[str] = set()  # held once, another process's since a reconnect
 
     @classmethod
     async def open(
@@ -138,6 +139,8 @@ class PostgresDatabase:
     async def release(self, job_id: str) -> None:
         """Let go of ``job_id``'s lock (``pg_advisory_unlock``)."""
         async with self._claims_lock:
+            if (Lock.JOB, job_id) not in self._held:
+                return  # never taken here, or let go of already
             self._held.discard((Lock.JOB, job_id))
             try:
                 await self._on_claims(_GIVE_BACK, Lock.JOB, job_id)
@@ -184,9 +187,25 @@ class PostgresDatabase:
         )
         for kind, key in sorted(self._held):
             if not (await _run(self._claims, _TAKE, (kind, key)))[0][0]:
-                # Another process took it meanwhile: both may run (or serve) it now.
+                # Another process took it meanwhile: it is that one's now.
                 log.warning("%s: another process took it over meanwhile", key)
+                self._held.discard((kind, key))
+                self._lost.add(key)
         return self._claims
+
+    async def lost(self) -> list[str]:
+        """The bots and jobs this process held and another process holds now, because the
+        server dropped this one's claims connection meanwhile (a restart, a split); each is
+        told once. Checks the connection first, so a drop is found within one call."""
+        async with self._claims_lock:
+            if self._held:
+                try:
+                    await _run(await self._claims_connection(), "SELECT 1", ())
+                except psycopg.OperationalError:
+                    with contextlib.suppress(psycopg.Error):
+                        await self._claims_connection()  # it was dropped: a new one
+            found, self._lost = sorted(self._lost), set()
+            return found
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         """Run one statement on its own (autocommit) and return its rows."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.storage import open_backend
+from engine.storage.dialect import Lock
 from tests.bot.test_run import STORY, show_log
 from tests.fakes.telegram_api import Call, FakeTelegramAPI, FileInfo
 from tests.postgres import fresh_schema
@@ -134,3 +135,31 @@ async def test_a_job_whose_process_was_killed_mid_delivery_ends_in_its_own_messa
     assert names.count(["final.mp4"]) == 1
     assert "accepted for telegram:77" in pair.log(pair.first)
     assert "resumed" in pair.log(pair.second) and "Conflict" not in pair.log(pair.second)
+
+
+async def test_a_process_that_lost_its_hold_stops_and_the_standby_serves_alone(
+    tmp_path,
+) -> None:
+    """The server drops the serving process's hold (its connection ended by the server, as in
+    a restart or a failover) while the process lives on: the standby takes the bot, and the
+    first process, finding it so, stops at once (exit code 1) rather than poll beside it."""
+    with fresh_schema() as url:
+        async with FakeTelegramAPI() as fake, serving_and_standby(tmp_path, fake, url) as pair:
+            books = await open_backend(url)
+            try:
+                await books.fetch(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND classid = ? AND granted",
+                    (Lock.BOT,),
+                )
+            finally:
+                await books.close()
+            await asyncio.wait_for(logged(pair.second, "taking the bot over"), timeout=60)
+            code = await asyncio.wait_for(pair.serving.wait(), timeout=60)
+            fake.push_update(fake.message_update(1, 77, 77, STORY, username="reader"))
+            await asyncio.wait_for(until(lambda: finals(fake) == 1), timeout=180)
+
+    assert code == 1
+    assert "another process serves this bot now" in pair.log(pair.first)
+    assert "accepted for telegram:77" in pair.log(pair.second)
+    assert "accepted for telegram:77" not in pair.log(pair.first)
