@@ -31,6 +31,7 @@ from engine import (
     StoryRejectedError,
     UsageError,
     describe_database,
+    is_server_url,
 )
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
 from engine.providers.local import LocalVoice
@@ -91,7 +92,7 @@ async def run_bots(settings: Settings) -> int:
 async def migrate_books(url: str | None, settings: Settings) -> int:
     """``dreambot db migrate-to``: the SQLite file's books into an empty PostgreSQL database."""
     target = url or settings.database()
-    if not isinstance(target, str) or not target.startswith(("postgresql://", "postgres://")):
+    if not is_server_url(target):
         print(
             "dreambot: name the PostgreSQL database to move to: dreambot db migrate-to URL, "
             "or set DREAMBOT_DATABASE_URL",

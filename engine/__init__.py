@@ -1,6 +1,14 @@
 """dreambot's platform-free engine: a story in, a narrated video out."""
 
-from engine.books import HISTORY_SIZE, Books, JobStats, QuotaPolicy, QuotaView, describe_database
+from engine.books import (
+    HISTORY_SIZE,
+    Books,
+    JobStats,
+    QuotaPolicy,
+    QuotaView,
+    describe_database,
+    is_server_url,
+)
 from engine.config import (
     ROLE_DEFAULTS,
     EngineConfig,
@@ -95,5 +103,6 @@ __all__ = [
     "Wait",
     "WaitReason",
     "describe_database",
+    "is_server_url",
     "retimed",
 ]

@@ -10,13 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.models import PastDream, Preferences
-from engine.storage import Refused, Storage
+from engine.storage import Refused, Storage, is_server_url
 from engine.storage import describe as describe_database
 from engine.storage.jobs import JobStats
 from engine.storage.ledger import QuotaPolicy, QuotaView, utc_now
 from engine.storage.transfer import copy_books
 
-__all__ = ["HISTORY_SIZE", "Books", "JobStats", "QuotaPolicy", "QuotaView", "describe_database"]
+__all__ = [
+    "HISTORY_SIZE",
+    "Books",
+    "JobStats",
+    "QuotaPolicy",
+    "QuotaView",
+    "describe_database",
+    "is_server_url",
+]
 
 HISTORY_SIZE = 10  # dreams /mydreams lists
 

@@ -43,9 +43,9 @@ class Statement(str):
 
     postgres: str
 
-    def __new__(cls, sqlite: str, postgres: str | None = None) -> Statement:
+    def __new__(cls, sqlite: str, postgres: str) -> Statement:
         made = super().__new__(cls, sqlite)
-        made.postgres = to_pyformat(postgres if postgres is not None else sqlite)
+        made.postgres = to_pyformat(postgres)
         return made
 
 

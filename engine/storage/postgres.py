@@ -54,9 +54,8 @@ class PostgresDatabase:
 
     dialect = Dialect.POSTGRES
 
-    def __init__(self, pool: AsyncConnectionPool, name: str, url: str) -> None:
+    def __init__(self, pool: AsyncConnectionPool, url: str) -> None:
         self._pool = pool
-        self.name = name
         self._url = url
         # Job claims are session-level advisory locks, so they live on a connection of their
         # own for the process's life: when the process dies, its connection and claims go.
@@ -106,7 +105,7 @@ class PostgresDatabase:
             probe = await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S)
             await probe.close()
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
-            database = cls(pool, name, url)
+            database = cls(pool, url)
             async with database.transaction() as tx:
                 await tx.fetch("SELECT pg_advisory_xact_lock(?, 0)", (Lock.MIGRATION,))
                 await migrate(tx, until=migrate_until, dialect=Dialect.POSTGRES)

@@ -41,10 +41,9 @@ DIALECT_NAMES: dict[Dialect, dict[str, str]] = {
 }
 
 
-def sql(template: str, *, postgres: str | None = None) -> Statement:
-    """``template`` with every ``{name}`` written in for each dialect; ``postgres`` is a
-    template of its own for a statement PostgreSQL needs written differently."""
+def sql(template: str) -> Statement:
+    """``template`` with every ``{name}`` written in, once for each dialect."""
     return Statement(
         template.format_map({**NAMES, **DIALECT_NAMES[Dialect.SQLITE]}),
-        (postgres or template).format_map({**NAMES, **DIALECT_NAMES[Dialect.POSTGRES]}),
+        template.format_map({**NAMES, **DIALECT_NAMES[Dialect.POSTGRES]}),
     )
