@@ -139,7 +139,12 @@ class ChatJobs:
             if reply.says_every_refusal or self._is_new_refusal(ask.requester, refusal.reason):
                 await reply.refuse(refusal.notice)
             return None
-        surface = await reply.open_surface(request.job_id, self._remember(request.job_id))
+        try:
+            surface = await reply.open_surface(request.job_id, self._remember(request.job_id))
+        except BaseException:
+            # Nowhere to show it, so nobody would ever hear of it: refunded, not reserved.
+            await asyncio.shield(self.engine.withdraw(request))
+            raise
         self._surfaces.add(surface)
         dream = self.engine.dream(request, surface, surface_ref=surface.ref())
         self._track(asyncio.create_task(dream, name=f"chat-{request.job_id}"), request.job_id)

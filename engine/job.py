@@ -156,11 +156,7 @@ class JobRun:
         self._task = asyncio.current_task()
         settlement = self.context.settlement
         try:
-            # The person hears at once; the job's row and folder are made meanwhile (the
-            # acknowledgement needs neither, and a burst of jobs queues on the database).
-            await asyncio.gather(
-                settlement.start(self.job_id, self.workdir, surface_ref), self._greet()
-            )
+            await self._start(surface_ref)
             result = await self._run()
         except StageFailedError as failure:
             # From here the job is ending: a cancel can no longer change how, and the
@@ -181,6 +177,20 @@ class JobRun:
         outcome = Outcome(JobState.DELIVERED)
         await settlement.settle(self.job_id, self.workdir, outcome, timings=result.timings)
         return result
+
+    async def _start(self, surface_ref: str | None) -> None:
+        # The person hears at once; the job's row and folder are made meanwhile (the
+        # acknowledgement needs neither, and a burst of jobs queues on the database).
+        try:
+            await asyncio.gather(
+                self.context.settlement.start(self.job_id, self.workdir, surface_ref),
+                self._greet(),
+            )
+        except Exception as exc:
+            # A chat that cannot be written to, a folder that cannot be made: the job ends
+            # as failed (refunded, its claim let go) instead of staying reserved forever.
+            log.exception("job %s: could not start", self.job_id)
+            raise StageFailedError(Stage.SCRIPT, describe_failure(exc)) from exc
 
     def cancel(self) -> bool:
         """Stop the job at its owner's request (refunded and told); False if it has ended

@@ -54,6 +54,7 @@ STOPPING = Notice(
     N_("dreambot is restarting. Please send that again in a minute; nothing was charged.")
 )
 NOT_RESUMABLE = Notice(N_("the job could not be resumed after a restart"))
+NOT_STARTED = Notice(N_("the job could not be started"))
 UNAVAILABLE = Notice(
     N_("dreambot cannot take dreams right now. Please try again later; nothing was charged.")
 )
@@ -240,6 +241,12 @@ class Engine:
         """
         journal = Journal(request.job_id, self._storage.jobs)
         return await self._run(JobRun(self._context, request, surface, journal), surface_ref)
+
+    async def withdraw(self, request: DreamRequest) -> None:
+        """Give back an admitted job that never started (its adapter could not open a
+        place to show it): refunded and let go, so nothing stays reserved."""
+        outcome = Outcome(JobState.FAILED, Stage.SCRIPT, NOT_STARTED)
+        await self._settlement.settle(request.job_id, None, outcome)
 
     async def remember_surface(self, job_id: str, surface_ref: str) -> None:
         """Store where a job shows itself, once the adapter knows (e.g. after posting)."""

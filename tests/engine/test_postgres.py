@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import psycopg
 import pytest
 
-from engine import DatabaseUnusableError
+from engine import DatabaseUnusableError, StageFailedError
 from engine.models import JobState
 from engine.storage import Storage, StoredJob, open_backend
 from engine.storage.backend import Backend
@@ -244,3 +244,38 @@ async def test_a_process_resuming_again_leaves_alone_the_jobs_it_runs(
         assert await engine.resume(rebuild) == [] and rebuilt == []
     finally:
         await storage.close()
+
+
+class Unwritable(RecordingSurface):
+    """A chat that refuses the acknowledgement (a deleted chat, a bot removed from it)."""
+
+    async def acknowledge(self, ticket: object) -> None:
+        raise RuntimeError("Forbidden: bot was kicked from the group chat")
+
+
+async def test_a_job_that_cannot_start_or_show_itself_is_refunded_and_let_go(
+    url: str, config, ffmpeg, media
+) -> None:
+    """A job whose chat refuses its first message, or that its adapter gives back before
+    it starts, ends refunded, and no claim is left that would keep other processes off."""
+    first = await Storage.open(url, QuotaPolicy(daily_quota=5))
+    other = await Storage.open(url, QuotaPolicy())
+    try:
+        engine = engine_for(config, ffmpeg, FakeProviders(media), first)
+        unwritable = await engine.admit(STORY, requester="telegram:1")
+        surface = Unwritable()
+        with pytest.raises(StageFailedError):
+            await engine.dream(unwritable, surface)
+        withdrawn = await engine.admit(STORY, requester="telegram:1")
+        await engine.withdraw(withdrawn)
+
+        assert await first.db.fetch("SELECT state, charge FROM jobs ORDER BY created_at") == [
+            ("failed", "refunded"),
+            ("failed", "refunded"),
+        ]
+        assert (await first.ledger.show("telegram:1")).used == 0
+        assert await other.db.claim(unwritable.job_id) is True
+        assert await other.db.claim(withdrawn.job_id) is True
+    finally:
+        await other.close()
+        await first.close()
