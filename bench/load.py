@@ -34,6 +34,7 @@ from bench.pipeline import LATENCIES, TimingSurface, describe
 from engine import Books, Engine, EngineConfig, JobTicket, Providers, QuotaPolicy
 from engine.config import Limits, RenderConfig
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
+from engine.storage.ledger import Then
 from tests.fakes.providers import FakeMedia, FakeProviders
 
 STORY = "Keeper {n} befriends a storm over the sea. The storm visits every night. They sing."
@@ -64,9 +65,12 @@ async def sample_lag(lags: list[float], stop: asyncio.Event) -> None:
         lags.append(time.perf_counter() - asked - LAG_TICK_S)
 
 
-async def crowd_engine(root: Path, args: argparse.Namespace, books: Books) -> Engine:
+async def crowd_engine(
+    root: Path, args: argparse.Namespace, books: Books, enqueue: Then | None = None
+) -> Engine:
     """An engine with the product's default limits on fake providers (``--scale``,
-    ``--scenes``) that hand out real 1280x720 media made under ``root``, warmed up."""
+    ``--scenes``) that hand out real 1280x720 media made under ``root``, warmed up;
+    ``enqueue`` makes it an adapter's, which queues the jobs it admits for workers."""
     latency = {role: seconds * args.scale for role, seconds in LATENCIES.items()}
     render, limits = RenderConfig(), Limits()
     ffmpeg = FFmpeg(locate_ffmpeg(), max_procs=limits.ffmpeg, timeout_s=600)
@@ -77,7 +81,7 @@ async def crowd_engine(root: Path, args: argparse.Namespace, books: Books) -> En
     fake = FakeProviders(media, scenes=args.scenes, latency=latency)
     providers = Providers(script=fake, preview=fake, images=fake, clips=fake, voice=fake)
     config = EngineConfig(work_dir=root / "work", render=render, limits=limits)
-    engine = Engine(config, providers, ffmpeg, books=books)
+    engine = Engine(config, providers, ffmpeg, books=books, enqueue=enqueue)
     await engine.warm_up()
     return engine
 

@@ -15,7 +15,7 @@ import logging
 import random
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -71,6 +71,14 @@ class Reply(Protocol):
         ...
 
 
+class Follows(Protocol):
+    """Shows here the jobs that workers run (engine.dispatch.Follower)."""
+
+    async def follow(self, job_id: str, surface: Surface) -> None: ...
+
+    async def to_follow(self) -> list[StoredJob]: ...
+
+
 class Rebuilder(Protocol):
     """A platform that can turn a stored surface reference back into a surface."""
 
@@ -114,8 +122,16 @@ class Ask:
 class ChatJobs:
     """The jobs chat adapters started: admitted, tracked, drained, cancelled, resumed."""
 
-    def __init__(self, engine: Engine, *, refusal_repeat_s: float = REFUSAL_REPEAT_S) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        refusal_repeat_s: float = REFUSAL_REPEAT_S,
+        follower: Follows | None = None,
+    ) -> None:
         self.engine = engine
+        # In an adapter whose jobs workers run: what shows their progress here.
+        self._follower = follower
         self._repeat_s = refusal_repeat_s
         self._refused: dict[str, tuple[str, float]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -146,8 +162,12 @@ class ChatJobs:
             await asyncio.shield(self.engine.withdraw(request))
             raise
         self._surfaces.add(surface)
-        dream = self.engine.dream(request, surface, surface_ref=surface.ref())
-        self._track(asyncio.create_task(dream, name=f"chat-{request.job_id}"), request.job_id)
+        job: Coroutine[Any, Any, object]
+        if self._follower is not None:
+            job = self._follower.follow(request.job_id, surface)
+        else:
+            job = self.engine.dream(request, surface, surface_ref=surface.ref())
+        self._track(asyncio.create_task(job, name=f"chat-{request.job_id}"), request.job_id)
         return request.job_id
 
     async def again(self, job_id: str, requester: str) -> Ask | None:
@@ -188,10 +208,26 @@ class ChatJobs:
                     return surface
             return None
 
+        if self._follower is not None:
+            return await self._follow_again(self._follower, rebuild)
         tasks = await self.engine.resume(rebuild)
         for task in tasks:
             self._track(task, task.get_name())
         return len(tasks)
+
+    async def _follow_again(
+        self, follower: Follows, rebuild: Callable[[StoredJob], Awaitable[Surface | None]]
+    ) -> int:
+        """After an adapter's restart: follow again every job a worker runs or ran for it."""
+        count = 0
+        for stored in await follower.to_follow():
+            surface = await rebuild(stored)
+            if surface is None:
+                continue  # another adapter's (another bot, another shard)
+            task = asyncio.create_task(follower.follow(stored.job_id, surface))
+            self._track(task, stored.job_id)
+            count += 1
+        return count
 
     async def drain(self) -> None:
         """Wait until every job has ended."""

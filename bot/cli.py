@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from bot.logs import configure_logging
-from bot.settings import NO_BOT, Settings, refused_settings
+from bot.settings import NO_BOT, ProcessRole, Settings, refused_settings
 
 if TYPE_CHECKING:
     from engine import Language
@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "run", help="run the Telegram and Discord bots whose tokens are set, until stopped"
+    ).add_argument(
+        "--role",
+        choices=[role.value for role in ProcessRole],
+        default=ProcessRole.ALL.value,
+        help="all: one process does everything (the default); with DREAMBOT_DATABASE_URL, "
+        "adapter: the chat bots, which queue jobs for workers; worker: runs queued jobs",
     )
     database = commands.add_parser("db", help="the database itself")
     database_commands = database.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
@@ -120,9 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"dreambot: {line}", file=sys.stderr)
         return EXIT_REFUSED
     configure_logging(settings.log_level, settings.log_format)
-    if args.command == "run" and not settings.has_bot:
-        print(NO_BOT, file=sys.stderr)
-        return EXIT_REFUSED
+    if args.command == "run":
+        role = ProcessRole(args.role)
+        if role is not ProcessRole.ALL and settings.database_url is None:
+            print(f"dreambot: --role {role} needs DREAMBOT_DATABASE_URL", file=sys.stderr)
+            return EXIT_REFUSED
+        if role is not ProcessRole.WORKER and not settings.has_bot:
+            print(NO_BOT, file=sys.stderr)
+            return EXIT_REFUSED
     from bot.commands import execute
 
     return execute(args, settings)

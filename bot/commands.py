@@ -15,7 +15,7 @@ from rich.console import Console
 from bot import admin
 from bot.i18n import process_locale, words
 from bot.progress_text import stage_name
-from bot.settings import Settings
+from bot.settings import ProcessRole, Settings
 from bot.terminal import TerminalSurface
 from bot.users import parse_user
 from engine import (
@@ -47,7 +47,7 @@ def execute(args: argparse.Namespace, settings: Settings) -> int:
     """Run the parsed command; return the process exit code."""
     try:
         if args.command == "run":
-            return asyncio.run(run_bots(settings))
+            return asyncio.run(run_bots(settings, ProcessRole(args.role)))
         if args.command == "db":
             return asyncio.run(migrate_books(args.url, settings))
         if args.command != "dream":
@@ -71,19 +71,26 @@ def execute(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_REFUSED
 
 
-async def run_bots(settings: Settings) -> int:
+async def run_bots(settings: Settings, role: ProcessRole = ProcessRole.ALL) -> int:
     """``dreambot run``, with its database checked before the chat libraries are imported.
 
     aiogram alone takes seconds to import, and a damaged database must be refused at once;
-    with no bot to run, no database is made.
+    with no bot to run (and no worker), no database is made.
     """
+    worker = role is ProcessRole.WORKER
     books = (
-        await Books.open(settings.database(), settings.quota_policy()) if settings.has_bot else None
+        await Books.open(settings.database(), settings.quota_policy())
+        if settings.has_bot or worker
+        else None
     )
     try:
+        if worker and books is not None:
+            from bot.worker import work
+
+            return await work(settings, books)
         from bot.run import run
 
-        return await run(settings, books)
+        return await run(settings, books, role)
     finally:
         if books is not None:
             await books.close()

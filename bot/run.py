@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from bot.chat_jobs import ChatJobs, Rebuilder
 from bot.metrics import MetricsServer, PrometheusTelemetry
 from bot.platform_start import keep_starting, once_held
 from bot.providers import build_providers
-from bot.settings import NO_BOT, Settings
+from bot.settings import NO_BOT, ProcessRole, Settings
 from bot.warm import get_ready
 from engine import Books, Engine, Retention, UsageError
 from engine.media.ffmpeg import FFmpeg, locate_ffmpeg
@@ -27,43 +28,38 @@ if TYPE_CHECKING:
     # when its token is set: aiogram alone takes seconds (issue 16).
     from bot.discord_app import DiscordApp
     from bot.telegram_app import TelegramApp
+    from engine.dispatch import Dispatch, Follower
 
 log = logging.getLogger(__name__)
 
 
-async def run(settings: Settings, books: Books | None = None) -> int:
+async def run(
+    settings: Settings, books: Books | None = None, role: ProcessRole = ProcessRole.ALL
+) -> int:
     """Run every bot whose token is set until SIGTERM/SIGINT; 2 when there is none.
 
     ``books`` is the database already opened by the caller, who closes it; without it the
-    database is opened (and closed) here.
+    database is opened (and closed) here. As an adapter, the jobs are queued for workers
+    and their progress is followed from the database.
     """
     if not settings.has_bot:
         print(NO_BOT, file=sys.stderr)
         return 2
-    config = settings.engine_config()
-    ffmpeg = FFmpeg(
-        locate_ffmpeg(), max_procs=config.limits.ffmpeg, timeout_s=config.limits.ffmpeg_timeout_s
-    )
     async with contextlib.AsyncExitStack() as stack:
         try:
-            built = build_providers(settings, ffmpeg, config.render)
-            stack.push_async_callback(built.close)
-            telemetry = serve_metrics(settings, stack)
+            built = await build_engine(settings, books, stack, role)
         except (UsageError, OSError) as exc:
             print(f"dreambot: {exc}", file=sys.stderr)
             return 2
-        if books is None:
-            books = await Books.open(settings.database(), settings.quota_policy())
-            stack.push_async_callback(books.close)
-        retention = Retention(
-            keep=timedelta(hours=settings.media_retention_h),
-            budget_bytes=settings.disk_budget_mb * 2**20,
-        )
-        engine = Engine(
-            config, built.providers, ffmpeg, books=books, use_cache=True, retention=retention,
-            estimate_cost=built.estimate_cost, telemetry=telemetry,
-        )  # fmt: skip
-        served = await _serve(settings, engine, ffmpeg, built.choice)
+        follower = None
+        if built.dispatch is not None:
+            from engine.dispatch import follower_for
+
+            follower = follower_for(
+                built.url, built.engine.books, built.engine.config.work_dir,
+                poll_s=settings.standby_poll_s,
+            )  # fmt: skip
+        served = await _serve(settings, built.engine, built.ffmpeg, built.choice, follower)
     if served is None:
         print("dreambot: another process serves this bot now; see the log", file=sys.stderr)
         return 1  # not a clean stop: a supervisor starts it again, as a standby
@@ -71,6 +67,54 @@ async def run(settings: Settings, books: Books | None = None) -> int:
         print("dreambot: every platform refused its bot token; see the log", file=sys.stderr)
         return 2
     return 0
+
+
+@dataclass
+class Built:
+    """An engine made from the settings, with what was made for it."""
+
+    engine: Engine
+    ffmpeg: FFmpeg
+    choice: dict[str, str]
+    dispatch: Dispatch | None
+    url: str
+
+
+async def build_engine(
+    settings: Settings, books: Books | None, stack: contextlib.AsyncExitStack, role: ProcessRole
+) -> Built:
+    """The engine of a `dreambot run` process, closed with ``stack`` (UsageError, OSError).
+
+    An adapter's engine queues each job it admits (``engine.dispatch``) instead of running
+    it; a worker's runs what the queue gives it.
+    """
+    config = settings.engine_config()
+    ffmpeg = FFmpeg(
+        locate_ffmpeg(), max_procs=config.limits.ffmpeg, timeout_s=config.limits.ffmpeg_timeout_s
+    )
+    built = build_providers(settings, ffmpeg, config.render)
+    stack.push_async_callback(built.close)
+    telemetry = serve_metrics(settings, stack)
+    if books is None:
+        books = await Books.open(settings.database(), settings.quota_policy())
+        stack.push_async_callback(books.close)
+    url = settings.database_url.get_secret_value() if settings.database_url else ""
+    dispatch = None
+    if role is not ProcessRole.ALL:
+        from engine.dispatch import open_dispatch
+
+        dispatch = await open_dispatch(url, books)
+        stack.push_async_callback(dispatch.close)
+    retention = Retention(
+        keep=timedelta(hours=settings.media_retention_h),
+        budget_bytes=settings.disk_budget_mb * 2**20,
+    )
+    engine = Engine(
+        config, built.providers, ffmpeg, books=books, use_cache=True, retention=retention,
+        estimate_cost=built.estimate_cost, telemetry=telemetry,
+        enqueue=dispatch.defer_in if role is ProcessRole.ADAPTER and dispatch else None,
+    )  # fmt: skip
+    return Built(engine, ffmpeg, built.choice, dispatch, url)
 
 
 def serve_metrics(settings: Settings, stack: contextlib.AsyncExitStack) -> Telemetry | None:
@@ -92,6 +136,7 @@ async def _serve(
     engine: Engine,
     ffmpeg: FFmpeg,
     choice: dict[str, str],
+    follower: Follower | None = None,
 ) -> bool | None:
     """The bots, resumed jobs and housekeeping until a stop signal; then a graceful stop.
 
@@ -100,7 +145,7 @@ async def _serve(
     connection), which ends this one at once.
     """
     stop = asyncio.Event()
-    jobs = ChatJobs(engine)
+    jobs = ChatJobs(engine, follower=follower)
     platforms: list[Rebuilder] = []
 
     held: dict[str, str] = {}  # the bots this process serves: their hold's key, their name
@@ -189,6 +234,8 @@ async def _serve(
             adapters = [app for app in (telegram, discord_app) if app is not None]
             group.create_task(_stop_if_all_refused(starting, stop, refused))
             group.create_task(watch_holds(), name="holds")
+            if follower is not None:
+                group.create_task(follower.listen(), name="job-events")
             await jobs.resume(platforms)
             if engine.housekeeper is not None:
                 group.create_task(engine.housekeeper.run())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -49,6 +50,14 @@ def refused_settings(error: ValidationError) -> list[str]:
         message = str(problem["msg"]).removeprefix("Value error, ")
         lines.append(f"{name}: {message}" if name else message)
     return lines
+
+
+class ProcessRole(enum.StrEnum):
+    """What one `dreambot run` process does (``--role``)."""
+
+    ALL = "all"  # the chat bots and their jobs, in this process
+    ADAPTER = "adapter"  # the chat bots; jobs are queued for workers
+    WORKER = "worker"  # runs queued jobs; no chat bot
 
 
 class Settings(BaseSettings):
@@ -162,6 +171,11 @@ class Settings(BaseSettings):
     # A second process with the same bot token on the same PostgreSQL stands by, asking
     # this often whether the first has stopped.
     standby_poll_s: float = Field(default=5.0, gt=0)
+    # `dreambot run --role worker`: jobs at once per worker, and how a dead worker is found
+    # (no heartbeat for worker_stall_s: its jobs go back in the queue).
+    worker_jobs: int = Field(default=2, ge=1)
+    worker_heartbeat_s: float = Field(default=10.0, gt=0)
+    worker_stall_s: float = Field(default=30.0, gt=0)
 
     # Running for real: metrics, shutdown and disk.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)  # None: no endpoint

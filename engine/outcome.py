@@ -68,7 +68,7 @@ def write_outcome(workdir: Path, outcome: Outcome) -> bool:
         {
             "state": outcome.state.value,
             "stage": outcome.stage.value if outcome.stage else None,
-            "notice": _notice_data(outcome.notice) if outcome.notice else None,
+            "notice": notice_data(outcome.notice) if outcome.notice else None,
         }
     )
     try:
@@ -110,7 +110,7 @@ def read_outcome(workdir: Path | None) -> Outcome | None:
         return Outcome(
             JobState(data["state"]),
             Stage(data["stage"]) if data["stage"] else None,
-            _notice_of(data["notice"]) if data["notice"] else None,
+            notice_of(data["notice"]) if data["notice"] else None,
         )
     except FileNotFoundError:
         return None
@@ -127,7 +127,7 @@ def read_outcome(workdir: Path | None) -> Outcome | None:
         return None
 
 
-def _notice_data(notice: Notice) -> dict[str, Any]:
+def notice_data(notice: Notice) -> dict[str, Any]:
     return {
         "message": notice.message,
         "plural": notice.plural,
@@ -138,7 +138,7 @@ def _notice_data(notice: Notice) -> dict[str, Any]:
 
 def _value_data(value: Value) -> dict[str, Any]:
     if isinstance(value, Notice):
-        return {"notice": _notice_data(value)}
+        return {"notice": notice_data(value)}
     if isinstance(value, Language):
         return {"language": value.tag}
     if isinstance(value, Named):
@@ -146,7 +146,7 @@ def _value_data(value: Value) -> dict[str, Any]:
     return {"text": value} if isinstance(value, str) else {"number": value}
 
 
-def _notice_of(data: dict[str, Any]) -> Notice:
+def notice_of(data: dict[str, Any]) -> Notice:
     return Notice(
         data["message"],
         {key: _value_of(value) for key, value in data["values"].items()},
@@ -157,7 +157,7 @@ def _notice_of(data: dict[str, Any]) -> Notice:
 
 def _value_of(data: dict[str, Any]) -> Value:
     if "notice" in data:
-        return _notice_of(data["notice"])
+        return notice_of(data["notice"])
     if "language" in data:
         return Language.parse(data["language"])
     return data["text"] if "text" in data else data["number"]  # type: ignore[no-any-return]

@@ -16,7 +16,13 @@ from engine.books import Books
 from engine.cache import Cache, MediaCache, NoCache
 from engine.calls import ProviderGates
 from engine.config import EngineConfig
-from engine.errors import AdmissionRefusedError, EngineError, Refusal, StoryRejectedError
+from engine.errors import (
+    AdmissionRefusedError,
+    EngineError,
+    Refusal,
+    StageFailedError,
+    StoryRejectedError,
+)
 from engine.housekeeping import CACHE_FOLDER, Housekeeper, Retention
 from engine.job import JobContext, JobRun
 from engine.journal import Journal
@@ -42,7 +48,7 @@ from engine.ports import Providers, Surface
 from engine.settlement import Settlement
 from engine.step import abandon_pending
 from engine.storage import StoredJob
-from engine.storage.ledger import Ask
+from engine.storage.ledger import Ask, Then
 from engine.story import validate_story
 from engine.telemetry import NoTelemetry, Telemetry
 from engine.waiting import Typical
@@ -80,8 +86,11 @@ class Engine:
         estimate_cost: Callable[[str], float] | None = None,
         resume_window: timedelta = timedelta(hours=6),
         telemetry: Telemetry | None = None,
+        enqueue: Then | None = None,
     ) -> None:
         self.config = config
+        # Set in an adapter whose jobs workers run: admitting a job queues it, in one commit.
+        self._enqueue = enqueue
         self.providers = providers
         self.books = books
         self.telemetry = telemetry or NoTelemetry()
@@ -198,22 +207,18 @@ class Engine:
                 log.warning("moderation could not run: %s", exc)
                 raise StoryRejectedError(CHECK_UNAVAILABLE) from None
         cost = self._estimate_cost(request.story)
+        ask = Ask(
+            request.job_id, requester, request.story, chat, seed, cost, language.tag,
+            look.to_json(),
+        )  # fmt: skip
+        if self._enqueue is not None:
+            await ledger.admit(ask, self._enqueue)  # a worker claims it when it takes it
+            return request
         # Held before its row exists: a process starting meanwhile must not resume it. A
         # claim the database cannot confirm (None) still runs: the job is this process's.
         await self._storage.db.claim(request.job_id)
         try:
-            await ledger.admit(
-                Ask(
-                    request.job_id,
-                    requester,
-                    request.story,
-                    chat,
-                    seed,
-                    cost,
-                    language.tag,
-                    look.to_json(),
-                )
-            )
+            await ledger.admit(ask)
         except BaseException:
             await self._storage.db.release(request.job_id)
             raise
@@ -297,8 +302,40 @@ class Engine:
                 tasks.append(task)
         return tasks
 
+    async def run_queued(
+        self, job_id: str, surface: Surface, *, by_user: Callable[[], bool]
+    ) -> bool:
+        """Run a job a worker took from the queue, to its end; False when another live
+        process holds it (it is to be tried later).
+
+        Cancelled meanwhile, ``by_user()`` says whether the person asked (the job is then
+        refunded and told) or this worker is stopping (it stays unfinished, to be resumed
+        from its journal by whichever worker takes it next).
+        """
+        if await self._storage.db.claim(job_id) is False:
+            return False
+        stored = await self._storage.jobs.unfinished_one(job_id)
+        if stored is None:
+            await self._storage.db.release(job_id)
+            return True  # it ended already (its worker died after settling it)
+        started = stored.workdir is not None  # a worker before this one acknowledged it
+        task = await self._resume_one(stored, lambda _: _surface(surface), resumed=started)
+        if task is None:
+            return True
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not (by_user() and self.cancel(job_id)):
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            raise
+        except StageFailedError:
+            pass  # settled and told
+        return True
+
     async def _resume_one(
-        self, stored: StoredJob, rebuild: Rebuild
+        self, stored: StoredJob, rebuild: Rebuild, *, resumed: bool = True
     ) -> asyncio.Task[DreamResult] | None:
         """Continue one claimed job: its task, or None once it is settled here or ended."""
         if not await self._storage.jobs.is_unfinished(stored.job_id):
@@ -325,7 +362,7 @@ class Engine:
             language=language,
             look=stored.look,
         )
-        run = JobRun(self._context, request, surface, journal, resumed=True)
+        run = JobRun(self._context, request, surface, journal, resumed=resumed)
         return asyncio.create_task(self._run(run, None), name=f"resume-{stored.job_id}")
 
     async def _run(self, run: JobRun, surface_ref: str | None) -> DreamResult:
@@ -365,6 +402,10 @@ class Engine:
             await surface.fail(
                 JobFailure(stored.job_id, stage, notice, cancelled=cancelled, refunded=True)
             )
+
+
+async def _surface(surface: Surface) -> Surface:
+    return surface
 
 
 async def _detect(story: str) -> Language:

@@ -90,3 +90,17 @@ def test_the_postgres_compose_file_points_the_bot_at_its_own_server() -> None:
     assert re.search(r"^  postgres:\n    image: postgres:\d+$", text, re.MULTILINE)
     assert "condition: service_healthy" in text  # the bot refuses a server it cannot reach
     assert "compose.postgres.yaml" in (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+
+
+def test_the_workers_compose_file_runs_one_adapter_and_two_workers_on_that_server() -> None:
+    text = (ROOT / "compose.workers.yaml").read_text(encoding="utf-8")
+    postgres = (ROOT / "compose.postgres.yaml").read_text(encoding="utf-8")
+    commands = re.findall(r"^    command: (.+)$", text, re.MULTILINE)
+    assert [json.loads(c) for c in commands] == [
+        ["run", "--role", "adapter"],
+        ["run", "--role", "worker"],
+    ]
+    assert re.search(r"replicas: (\d+)", text)[1] == "2"
+    url = re.search(r"DREAMBOT_DATABASE_URL: (\S+)", postgres)[1]
+    assert re.search(r"DREAMBOT_DATABASE_URL: (\S+)", text)[1] == url
+    assert "compose.workers.yaml" in (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")

@@ -27,6 +27,14 @@ _UNFINISHED = sql(
     "SELECT id, user_key, chat_key, story, language, look, seed, surface, workdir, created_at "
     "FROM jobs WHERE state IN {unfinished} ORDER BY created_at"
 )
+_UNFINISHED_ONE = sql(
+    "SELECT id, user_key, chat_key, story, language, look, seed, surface, workdir, created_at "
+    "FROM jobs WHERE id = ? AND state IN {unfinished}"
+)
+_ONE = (
+    "SELECT id, user_key, chat_key, story, language, look, seed, surface, workdir, created_at "
+    "FROM jobs WHERE id = ?"
+)
 _PAST = (
     "SELECT id, user_key, story, chat_key, language, look, seed, state, surface, created_at "
     "FROM jobs"
@@ -219,6 +227,16 @@ class JobStore:
         """Every job that was admitted or running when the process last stopped."""
         rows = await self.db.fetch(_UNFINISHED)
         return [await self._load(*row) for row in rows]
+
+    async def unfinished_one(self, job_id: str) -> StoredJob | None:
+        """One job, if it is admitted or running still."""
+        rows = await self.db.fetch(_UNFINISHED_ONE, (job_id,))
+        return await self._load(*rows[0]) if rows else None
+
+    async def one(self, job_id: str) -> StoredJob | None:
+        """One job, however it ended, as ``unfinished`` would list it."""
+        rows = await self.db.fetch(_ONE, (job_id,))
+        return await self._load(*rows[0]) if rows else None
 
     async def stats(self, day: str) -> JobStats:
         """Jobs by state, median stage times and today's spend."""

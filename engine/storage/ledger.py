@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -79,6 +79,8 @@ _ADMIT_LOCKED = sql(
     + "RETURNING id"
 )
 _LOCK = "SELECT pg_advisory_xact_lock(?, hashtext(?))"
+# What else an admission writes in its transaction: (the transaction, the job's id).
+Then = Callable[[Transaction, str], Awaitable[None]]
 
 
 _SHOW = sql("""SELECT
@@ -183,10 +185,16 @@ class Ledger:
         self._pending: list[tuple[Ask, asyncio.Future[None]]] = []
         self._draining: asyncio.Task[None] | None = None
 
-    async def admit(self, ask: Ask) -> None:
-        """Reserve one dream for ``ask`` or raise AdmissionRefusedError."""
+    async def admit(self, ask: Ask, then: Then | None = None) -> None:
+        """Reserve one dream for ``ask`` or raise AdmissionRefusedError.
+
+        ``then`` runs inside the admitting transaction, once the job is admitted (to queue
+        it for a worker in the same commit); only PostgreSQL has workers to queue for.
+        """
         if self.db.dialect is Dialect.POSTGRES:
-            return await self._admit_locked(ask)
+            return await self._admit_locked(ask, then)
+        if then is not None:
+            raise ValueError("only PostgreSQL admits for workers")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((ask, future))
         if self._draining is None or self._draining.done():
@@ -305,7 +313,7 @@ class Ledger:
                 else:
                     future.set_result(None)
 
-    async def _admit_locked(self, ask: Ask) -> None:
+    async def _admit_locked(self, ask: Ask, then: Then | None) -> None:
         """Admit one ask on PostgreSQL, under the locks that make its checks exact."""
         now = self._clock()
         day = now.date().isoformat()
@@ -319,6 +327,8 @@ class Ledger:
             if self.policy.daily_budget is not None:
                 await tx.fetch(_LOCK, (Lock.BUDGET, day))
             if await tx.fetch(_ADMIT_LOCKED, self._params(ask, now)):
+                if then is not None:
+                    await then(tx, ask.job_id)
                 return
             refusals = await self._diagnose(tx, [ask], day, next_reset(now))
         raise refusals[ask.job_id]

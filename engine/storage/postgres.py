@@ -224,6 +224,11 @@ class PostgresTransaction:
     def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
         self._connection = connection
 
+    @property
+    def connection(self) -> psycopg.AsyncConnection[Any]:
+        """The connection, for a library that writes in the same transaction (the queue)."""
+        return self._connection
+
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         """Run one statement and return its rows."""
         return await _run(self._connection, sql, params)
