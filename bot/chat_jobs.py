@@ -164,6 +164,8 @@ class ChatJobs:
         self._surfaces.add(surface)
         job: Coroutine[Any, Any, object]
         if self._follower is not None:
+            if ref := surface.ref():  # known before posting (a Discord interaction)
+                await self.engine.remember_surface(request.job_id, ref)
             job = self._follower.follow(request.job_id, surface)
         else:
             job = self.engine.dream(request, surface, surface_ref=surface.ref())

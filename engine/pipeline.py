@@ -319,8 +319,14 @@ class Engine:
             await self._storage.db.release(job_id)
             return True  # it ended already (its worker died after settling it)
         started = stored.workdir is not None  # a worker before this one acknowledged it
-        task = await self._resume_one(stored, lambda _: _surface(surface), resumed=started)
+        try:
+            task = await self._resume_one(stored, lambda _: _surface(surface), resumed=started)
+        except BaseException:
+            # Let go, or this worker would call the job busy each time it is retried here.
+            await self._storage.db.release(job_id)
+            raise
         if task is None:
+            await self._storage.db.release(job_id)
             return True
         try:
             await asyncio.shield(task)

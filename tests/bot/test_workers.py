@@ -27,6 +27,10 @@ from tests.runs import ROOT, run_environment
 SCENES = scene_count_for(STORY)
 
 
+def clips_polled(fal: FakeFalQueue) -> int:
+    return sum(fal.status_calls[rid] > 0 for rid in fal.submitted_ids(CLIP))
+
+
 async def start(folder: Path, environment: dict[str, str], role: str) -> asyncio.subprocess.Process:
     folder.mkdir()
     log = (folder / "run.log").open("wb")
@@ -104,9 +108,9 @@ async def test_a_worker_killed_mid_clip_is_replaced_and_each_clip_is_submitted_o
             openai.speech_file = media.narration
             async with fleet(tmp_path, (telegram, discord_api), fal, openai, url) as processes:
                 telegram.push_update(telegram.message_update(1, 77, 77, STORY, username="reader"))
-                await asyncio.wait_for(
-                    until(lambda: len(fal.submitted_ids(CLIP)) == SCENES), timeout=120
-                )
+                # Killed once every clip is in fal's queue and its id journalled (an id is
+                # stored before its first status poll, so polled means recorded).
+                await asyncio.wait_for(until(lambda: clips_polled(fal) == SCENES), timeout=120)
                 running = next(
                     name
                     for name in ("one", "two")

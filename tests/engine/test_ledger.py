@@ -120,8 +120,10 @@ async def test_a_budget_is_exact_where_floats_would_drift(db) -> None:
     ledger = Ledger(db, QuotaPolicy(daily_budget=0.3), clock=lambda: NOON)
     results = await outcomes(ledger, [ask(f"discord:{n}", cost=0.1) for n in range(4)])
 
-    assert results[:3] == [None, None, None]
-    assert results[3] is not None and results[3].refusal is Refusal.BUDGET
+    # Which three is up to who takes the budget's lock first (on PostgreSQL, not the order
+    # the asks were made in).
+    assert results.count(None) == 3
+    assert [r.refusal for r in results if r is not None] == [Refusal.BUDGET]
     assert await ledger.spent_today() == 0.3
 
 
