@@ -158,31 +158,29 @@ async def crowd(processes: int, args: argparse.Namespace, url: str) -> list[floa
     return finals
 
 
+def finals_figures(prefix: str, done: list[float]) -> dict[str, object]:
+    """Throughput and time-to-final of one crowd, its finals timed from the common start."""
+    makespan = max(done)
+    return {
+        f"{prefix}_jobs_per_min": round(len(done) / makespan * 60, 2),
+        f"{prefix}_p50_final_s": round(statistics.median(done), 2),
+        f"{prefix}_p99_final_s": round(p99(done), 2),
+        f"{prefix}_last_final_s": round(makespan, 2),
+    }
+
+
 async def main(args: argparse.Namespace) -> dict[str, object]:
     figures: dict[str, object] = {}
     with postgres_server(args.database_url) as server, tempfile.TemporaryDirectory() as scratch:
         for processes in args.processes:
             location = fresh_location("postgres", Path(scratch), server)
-            done = await crowd(processes, args, str(location))
-            makespan = max(done)
-            figures |= {
-                f"p{processes}_jobs_per_min": round(len(done) / makespan * 60, 2),
-                f"p{processes}_p50_final_s": round(statistics.median(done), 2),
-                f"p{processes}_p99_final_s": round(p99(done), 2),
-                f"p{processes}_last_final_s": round(makespan, 2),
-            }
+            figures |= finals_figures(f"p{processes}", await crowd(processes, args, str(location)))
         for processes in args.processes:
             location = fresh_location("postgres", Path(scratch), server)
             done = await crowd_of_workers(processes, args, str(location))
             if len(done) != args.jobs:
                 raise RuntimeError(f"{args.jobs - len(done)} jobs got no final")
-            makespan = max(done)
-            figures |= {
-                f"w{processes}_jobs_per_min": round(len(done) / makespan * 60, 2),
-                f"w{processes}_p50_final_s": round(statistics.median(done), 2),
-                f"w{processes}_p99_final_s": round(p99(done), 2),
-                f"w{processes}_last_final_s": round(makespan, 2),
-            }
+            figures |= finals_figures(f"w{processes}", done)
         for backend in ("sqlite", "postgres"):
             admitted = await measure(backend, args.users, 1, server)
             figures[f"{backend}_p99_admit_ms"] = admitted[f"{backend}_p99_admit_ms"]

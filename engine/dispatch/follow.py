@@ -82,12 +82,11 @@ class Follower:
     async def _apply(self, job_id: str, surface: Surface) -> bool:
         """Apply what is open; True once the job's end was among it."""
         events = await self._events.open_events(job_id)
-        for position, event in enumerate(events):
-            later = events[position + 1 :]
-            if event.kind is EventKind.PROGRESS and any(
-                e.kind is EventKind.PROGRESS for e in later
-            ):
-                await self._events.mark([event.seq], EventOutcome.SKIPPED)
+        progress = [e.seq for e in events if e.kind is EventKind.PROGRESS]
+        replaced = set(progress[:-1])  # each snapshot but the latest, marked at once
+        await self._events.mark(sorted(replaced), EventOutcome.SKIPPED)
+        for event in events:
+            if event.seq in replaced:
                 continue
             await self._events.mark([event.seq], await self._one(event, surface))
             if event.kind is EventKind.END:
