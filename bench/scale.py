@@ -43,7 +43,7 @@ from bench.pipeline import describe
 from bench.quota import fresh_location, measure, postgres_server
 from engine import Books, QuotaPolicy
 from engine.config import RenderConfig
-from engine.dispatch import follower_for, open_dispatch, work_queue
+from engine.dispatch import RemoteJobs, open_dispatch, work_queue
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -103,8 +103,8 @@ async def crowd_of_workers(processes: int, args: argparse.Namespace, url: str) -
         dispatch = await open_dispatch(url, books)
         try:
             engine = await crowd_engine(Path(scratch), args, books, dispatch.defer_in)
-            follower = follower_for(url, books, Path(scratch) / "adapter", poll_s=1.0)
-            listening = asyncio.create_task(follower.listen())
+            remote = RemoteJobs(engine, dispatch, url, poll_s=1.0)
+            listening = asyncio.create_task(remote.listen())
             for child in children:
                 assert child.stdout is not None
                 if (await child.stdout.readline()).strip() != b"ready":
@@ -116,7 +116,7 @@ async def crowd_of_workers(processes: int, args: argparse.Namespace, url: str) -
             ]
             surfaces = [CrowdSurface(started=started) for _ in tickets]
             await asyncio.gather(
-                *(follower.follow(t.job_id, s) for t, s in zip(tickets, surfaces, strict=True))
+                *(remote.follow(t.job_id, s) for t, s in zip(tickets, surfaces, strict=True))
             )
             listening.cancel()
             await asyncio.gather(listening, return_exceptions=True)

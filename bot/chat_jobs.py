@@ -71,12 +71,14 @@ class Reply(Protocol):
         ...
 
 
-class Follows(Protocol):
-    """Shows here the jobs that workers run (engine.dispatch.Follower)."""
+class Remote(Protocol):
+    """The jobs workers run, shown and cancelled here (engine.dispatch.RemoteJobs)."""
 
     async def follow(self, job_id: str, surface: Surface) -> None: ...
 
     async def to_follow(self) -> list[StoredJob]: ...
+
+    async def cancel(self, job_id: str) -> bool: ...
 
 
 class Rebuilder(Protocol):
@@ -127,11 +129,11 @@ class ChatJobs:
         engine: Engine,
         *,
         refusal_repeat_s: float = REFUSAL_REPEAT_S,
-        follower: Follows | None = None,
+        remote: Remote | None = None,
     ) -> None:
         self.engine = engine
-        # In an adapter whose jobs workers run: what shows their progress here.
-        self._follower = follower
+        # In an adapter whose jobs workers run: what shows and cancels them here.
+        self._remote = remote
         self._repeat_s = refusal_repeat_s
         self._refused: dict[str, tuple[str, float]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -163,14 +165,20 @@ class ChatJobs:
             raise
         self._surfaces.add(surface)
         job: Coroutine[Any, Any, object]
-        if self._follower is not None:
+        if self._remote is not None:
             if ref := surface.ref():  # known before posting (a Discord interaction)
                 await self.engine.remember_surface(request.job_id, ref)
-            job = self._follower.follow(request.job_id, surface)
+            job = self._remote.follow(request.job_id, surface)
         else:
             job = self.engine.dream(request, surface, surface_ref=surface.ref())
         self._track(asyncio.create_task(job, name=f"chat-{request.job_id}"), request.job_id)
         return request.job_id
+
+    async def cancel(self, job_id: str) -> bool:
+        """The owner's Cancel: the job is refunded and told; False if it has ended."""
+        if self._remote is not None:
+            return await self._remote.cancel(job_id)
+        return self.engine.cancel(job_id)
 
     async def again(self, job_id: str, requester: str) -> Ask | None:
         """A job's story again, as it was made, with a new seed.
@@ -210,23 +218,23 @@ class ChatJobs:
                     return surface
             return None
 
-        if self._follower is not None:
-            return await self._follow_again(self._follower, rebuild)
+        if self._remote is not None:
+            return await self._follow_again(self._remote, rebuild)
         tasks = await self.engine.resume(rebuild)
         for task in tasks:
             self._track(task, task.get_name())
         return len(tasks)
 
     async def _follow_again(
-        self, follower: Follows, rebuild: Callable[[StoredJob], Awaitable[Surface | None]]
+        self, remote: Remote, rebuild: Callable[[StoredJob], Awaitable[Surface | None]]
     ) -> int:
         """After an adapter's restart: follow again every job a worker runs or ran for it."""
         count = 0
-        for stored in await follower.to_follow():
+        for stored in await remote.to_follow():
             surface = await rebuild(stored)
             if surface is None:
                 continue  # another adapter's (another bot, another shard)
-            task = asyncio.create_task(follower.follow(stored.job_id, surface))
+            task = asyncio.create_task(remote.follow(stored.job_id, surface))
             self._track(task, stored.job_id)
             count += 1
         return count

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     # when its token is set: aiogram alone takes seconds (issue 16).
     from bot.discord_app import DiscordApp
     from bot.telegram_app import TelegramApp
-    from engine.dispatch import Dispatch, Follower
+    from engine.dispatch import Dispatch, RemoteJobs
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +51,14 @@ async def run(
         except (UsageError, OSError) as exc:
             print(f"dreambot: {exc}", file=sys.stderr)
             return 2
-        follower = None
+        remote = None
         if built.dispatch is not None:
-            from engine.dispatch import follower_for
+            from engine.dispatch import RemoteJobs
 
-            follower = follower_for(
-                built.url, built.engine.books, built.engine.config.work_dir,
-                poll_s=settings.standby_poll_s,
-            )  # fmt: skip
-        served = await _serve(settings, built.engine, built.ffmpeg, built.choice, follower)
+            remote = RemoteJobs(
+                built.engine, built.dispatch, built.url, poll_s=settings.standby_poll_s
+            )
+        served = await _serve(settings, built.engine, built.ffmpeg, built.choice, remote)
     if served is None:
         print("dreambot: another process serves this bot now; see the log", file=sys.stderr)
         return 1  # not a clean stop: a supervisor starts it again, as a standby
@@ -136,7 +135,7 @@ async def _serve(
     engine: Engine,
     ffmpeg: FFmpeg,
     choice: dict[str, str],
-    follower: Follower | None = None,
+    remote: RemoteJobs | None = None,
 ) -> bool | None:
     """The bots, resumed jobs and housekeeping until a stop signal; then a graceful stop.
 
@@ -145,7 +144,7 @@ async def _serve(
     connection), which ends this one at once.
     """
     stop = asyncio.Event()
-    jobs = ChatJobs(engine, follower=follower)
+    jobs = ChatJobs(engine, remote=remote)
     platforms: list[Rebuilder] = []
 
     held: dict[str, str] = {}  # the bots this process serves: their hold's key, their name
@@ -234,8 +233,8 @@ async def _serve(
             adapters = [app for app in (telegram, discord_app) if app is not None]
             group.create_task(_stop_if_all_refused(starting, stop, refused))
             group.create_task(watch_holds(), name="holds")
-            if follower is not None:
-                group.create_task(follower.listen(), name="job-events")
+            if remote is not None:
+                group.create_task(remote.listen(), name="job-events")
             await jobs.resume(platforms)
             if engine.housekeeper is not None:
                 group.create_task(engine.housekeeper.run())

@@ -24,13 +24,14 @@ from engine.errors import (
     StoryRejectedError,
 )
 from engine.housekeeping import CACHE_FOLDER, Housekeeper, Retention
-from engine.job import JobContext, JobRun
+from engine.job import CANCELLED, JobContext, JobRun
 from engine.journal import Journal
 from engine.language import detect_language
 from engine.language import is_loaded as detector_loaded
 from engine.language import warm_up as warm_up_detector
 from engine.media.ffmpeg import FFmpeg
 from engine.models import (
+    Action,
     DreamRequest,
     DreamResult,
     JobFailure,
@@ -262,6 +263,32 @@ class Engine:
         run = self._runs.get(job_id)
         return run is not None and run.cancel()
 
+    async def cancel_waiting(self, job_id: str, surface: Surface) -> bool:
+        """Cancel, at its owner's request, a queued job that no process runs (it waits for
+        a worker, or its worker died): refunded, then told on ``surface``. False when it
+        has ended, or a live process holds it (that one settles it)."""
+        if not await self._storage.db.claim(job_id):
+            return False
+        try:
+            return await self._cancel_claimed(job_id, surface)
+        finally:
+            await self._storage.db.release(job_id)
+
+    async def _cancel_claimed(self, job_id: str, surface: Surface) -> bool:
+        stored = await self._storage.jobs.unfinished_one(job_id)
+        if stored is None:
+            return False
+        journal = Journal(job_id, self._storage.jobs, files=stored.files, requests=stored.requests)
+        # A worker that died may have left clips in fal's queue: nobody will want them now.
+        await abandon_pending(journal, self.providers)
+        stage = Stage.SCENES if Part(PartKind.SCRIPT).name in stored.files else Stage.SCRIPT
+        # The files are on the host of the worker that made them, whose cleaner removes them.
+        await self._settlement.settle(job_id, None, Outcome(JobState.CANCELLED, stage, CANCELLED))
+        log.info("job %s: cancelled before a worker ran it", job_id)
+        await surface.fail(JobFailure(job_id, stage, CANCELLED, cancelled=True, refunded=True))
+        await surface.offer_actions([Action.REGENERATE])
+        return True
+
     def is_running(self, job_id: str) -> bool:
         """Whether a job is running in this process."""
         run = self._runs.get(job_id)
@@ -314,16 +341,16 @@ class Engine:
         """
         if await self._storage.db.claim(job_id) is False:
             return False
-        stored = await self._storage.jobs.unfinished_one(job_id)
-        if stored is None:
-            await self._storage.db.release(job_id)
-            return True  # it ended already (its worker died after settling it)
-        started = stored.workdir is not None  # a worker before this one acknowledged it
         try:
-            task = await self._resume_one(stored, lambda _: _surface(surface), resumed=started)
-        except BaseException:
-            # Let go, or this worker would call the job busy each time it is retried here.
-            await self._storage.db.release(job_id)
+            task = await self._queued_task(job_id, surface)
+        except BaseException as stopped:
+            try:
+                if isinstance(stopped, asyncio.CancelledError) and by_user():
+                    # Asked before its run began: settled here, as its run would have.
+                    await asyncio.shield(self._cancel_claimed(job_id, surface))
+            finally:
+                # Let go, or this worker would call the job busy each time it is retried.
+                await self._storage.db.release(job_id)
             raise
         if task is None:
             await self._storage.db.release(job_id)
@@ -331,14 +358,34 @@ class Engine:
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
-            if not (by_user() and self.cancel(job_id)):
-                task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+            await self._stop_queued(job_id, task, surface, by_user())
             raise
         except StageFailedError:
             pass  # settled and told
         return True
+
+    async def _queued_task(self, job_id: str, surface: Surface) -> asyncio.Task[DreamResult] | None:
+        stored = await self._storage.jobs.unfinished_one(job_id)
+        if stored is None:
+            return None  # it ended already (its worker died after settling it)
+        started = stored.workdir is not None  # a worker before this one acknowledged it
+        return await self._resume_one(stored, lambda _: _surface(surface), resumed=started)
+
+    async def _stop_queued(
+        self, job_id: str, task: asyncio.Task[DreamResult], surface: Surface, by_user: bool
+    ) -> None:
+        """The worker's task was cancelled: stop the run as the person asked, or leave it
+        unfinished for the next worker (this one is stopping)."""
+        if not by_user:
+            task.cancel()
+        elif not self.cancel(job_id) and job_id not in self._runs and not task.done():
+            # Asked before the run's first step: it never begins, and is settled here.
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await asyncio.shield(self._cancel_claimed(job_id, surface))
+        # A run that is ending (delivering, or settling a failure) ends as it was going to.
+        with contextlib.suppress(BaseException):
+            await task
 
     async def _resume_one(
         self, stored: StoredJob, rebuild: Rebuild, *, resumed: bool = True

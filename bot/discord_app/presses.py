@@ -37,7 +37,7 @@ class DiscordPresses:
         """Cancel the job, dream its story again, or share its video."""
         words = words_of(interaction)
         if action is Action.CANCEL:
-            stopped = self._jobs.engine.cancel(job)
+            stopped = await self._jobs.cancel(job)
             await interaction.response.send_message(
                 words._("Cancelling…") if stopped else words._("It has already finished."),
                 ephemeral=True,

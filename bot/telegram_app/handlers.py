@@ -170,7 +170,7 @@ async def press(
         return
     message = query.message
     if callback_data.action is Action.CANCEL:
-        stopped = engine.cancel(job)
+        stopped = await jobs.cancel(job)
         await query.answer(
             words._("Cancelling…") if stopped else words._("It has already finished.")
         )

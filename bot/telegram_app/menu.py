@@ -57,7 +57,7 @@ async def cancel_command(message: Message, engine: Engine, jobs: ChatJobs, words
     if message.from_user is None:
         return
     running = await engine.books.unfinished_of(user_key(Platform.TELEGRAM, message.from_user.id))
-    stopped = [job for job in running if engine.cancel(job)]
+    stopped = [job for job in running if await jobs.cancel(job)]
     if stopped:
         await message.reply(words._("Cancelling your dream…"))
     else:

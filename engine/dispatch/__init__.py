@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 
 from engine.books import Books
 from engine.dispatch.events import EventLog
@@ -16,8 +15,10 @@ from engine.dispatch.follow import Follower
 from engine.dispatch.queue import Dispatch, JobBusyError
 from engine.dispatch.relay import RelaySurface
 from engine.pipeline import Engine
+from engine.ports import Surface
+from engine.storage.jobs import StoredJob
 
-__all__ = ["Dispatch", "Follower", "follower_for", "open_dispatch", "work_queue"]
+__all__ = ["Dispatch", "RemoteJobs", "open_dispatch", "work_queue"]
 
 # How long a worker waits for the adapter to say the chat took the final: long enough for
 # an adapter restart, after which the job fails (refunded) rather than hang.
@@ -31,10 +32,50 @@ async def open_dispatch(url: str, books: Books) -> Dispatch:
     return dispatch
 
 
-def follower_for(url: str, books: Books, work_dir: Path, *, poll_s: float) -> Follower:
-    """What an adapter applies its jobs' events with."""
-    storage = books.storage
-    return Follower(EventLog(storage.db), storage.jobs, url, work_dir, poll_s=poll_s)
+class RemoteJobs:
+    """An adapter's hold on the jobs workers run for it: shown here, cancelled from here."""
+
+    def __init__(self, engine: Engine, dispatch: Dispatch, url: str, *, poll_s: float) -> None:
+        storage = engine.books.storage
+        self._engine = engine
+        self._dispatch = dispatch
+        self._events = EventLog(storage.db)
+        self._follower = Follower(
+            self._events, storage.jobs, url, engine.config.work_dir, poll_s=poll_s
+        )
+
+    async def listen(self) -> None:
+        """Wake the jobs followed here as their events arrive, until cancelled."""
+        await self._follower.listen()
+
+    async def follow(self, job_id: str, surface: Surface) -> None:
+        """Show the job's events on ``surface`` until its worker is done with it."""
+        await self._follower.follow(job_id, surface)
+
+    async def to_follow(self) -> list[StoredJob]:
+        """The jobs an adapter starting follows again."""
+        return await self._follower.to_follow()
+
+    async def cancel(self, job_id: str) -> bool:
+        """The person's Cancel: False when the job has ended (nothing to cancel).
+
+        A job no worker holds is settled here, at once; its queue entry, if a worker takes
+        it still, finds it ended. One a worker runs is stopped by that worker (an abort),
+        which refunds it and says so.
+        """
+        if await _cancel_waiting(self._engine, self._events, job_id):
+            await self._dispatch.take_off(job_id)
+            return True
+        return await self._dispatch.abort(job_id)
+
+
+async def _cancel_waiting(engine: Engine, events: EventLog, job_id: str) -> bool:
+    """Settle a cancelled job no worker runs, and tell its adapter as a worker would."""
+    surface = RelaySurface(job_id, events, delivery_wait_s=DELIVERY_WAIT_S)
+    if not await engine.cancel_waiting(job_id, surface):
+        return False
+    await surface.end()
+    return True
 
 
 async def work_queue(
@@ -61,6 +102,14 @@ async def work_queue(
             raise JobBusyError(job_id)
         await surface.end()
 
+    async def abandoned(job_id: str) -> None:  # its cancel outlived its worker
+        await _cancel_waiting(engine, events, job_id)
+
     await dispatch.work(
-        run, concurrency=concurrency, heartbeat_s=heartbeat_s, stall_s=stall_s, grace_s=grace_s
+        run,
+        abandoned=abandoned,
+        concurrency=concurrency,
+        heartbeat_s=heartbeat_s,
+        stall_s=stall_s,
+        grace_s=grace_s,
     )

@@ -16,7 +16,7 @@ import psycopg
 
 from engine.dispatch.codec import actions_of, failure_of, result_of, snapshot_of
 from engine.dispatch.events import CHANNEL, Event, EventKind, EventLog, EventOutcome
-from engine.models import Action, JobTicket
+from engine.models import JobTicket
 from engine.ports import Surface
 from engine.storage.jobs import JobStore, StoredJob
 
@@ -109,10 +109,7 @@ class Follower:
                 case EventKind.FAIL:
                     await surface.fail(failure_of(body))
                 case EventKind.ACTIONS:
-                    # A Cancel pressed here cannot reach the worker yet: not offered, so
-                    # nobody is told a job was cancelled that runs on (docs/operations.md).
-                    actions = [a for a in actions_of(body) if a is not Action.CANCEL]
-                    await surface.offer_actions(actions)
+                    await surface.offer_actions(actions_of(body))
                 case EventKind.END:
                     pass
         except Exception:

@@ -17,6 +17,7 @@ from typing import cast
 
 import procrastinate
 from procrastinate.job_context import AbortReason, JobContext
+from procrastinate.jobs import Status
 
 from engine.dispatch.events import EVENTS_SCHEMA
 from engine.storage.backend import Backend, Transaction
@@ -27,9 +28,20 @@ log = logging.getLogger(__name__)
 
 TASK = "dreambot.dream"
 QUEUE = "dreams"
-# A job is taken again (by this worker or another) after a stop or a lost claim; the
-# job's own end is settled inside the task, so only its process going away retries it.
-_RETRY = procrastinate.RetryStrategy(max_attempts=1000, wait=1)
+_LONGEST_WAIT_S = 60
+
+
+class _UntilItEnds(procrastinate.BaseRetryStrategy):
+    """A job is taken again, by this worker or another, until it ends. Its end (delivered,
+    failed, cancelled) is settled inside the task, so what comes here is a worker stopping,
+    a job another live process holds, or the server away: never given up on, since the job
+    would stay reserved with nobody to run it; each try a little later, up to a minute."""
+
+    def get_retry_decision(
+        self, *, exception: BaseException, job: procrastinate.jobs.Job
+    ) -> procrastinate.RetryDecision:
+        wait_s = min(2 ** min(job.attempts, 6), _LONGEST_WAIT_S)
+        return procrastinate.RetryDecision(retry_in={"seconds": wait_s})
 
 
 class JobBusyError(Exception):
@@ -37,6 +49,7 @@ class JobBusyError(Exception):
 
 
 Work = Callable[[str, Callable[[], bool]], Awaitable[None]]
+Abandoned = Callable[[str], Awaitable[None]]
 
 
 class Dispatch:
@@ -74,10 +87,31 @@ class Dispatch:
         )
         await deferrer.defer_async(job_id=job_id)
 
+    async def abort(self, job_id: str) -> bool:
+        """Ask the worker running ``job_id`` to stop it; False when no worker has it."""
+        manager = self.app.job_manager
+        for job in await manager.list_jobs_async(
+            queue=QUEUE, lock=job_id, status=Status.DOING.value
+        ):
+            if job.id is not None and await manager.cancel_job_by_id_async(job.id, abort=True):
+                return True
+        return False
+
+    async def take_off(self, job_id: str) -> None:
+        """Take ``job_id`` off the queue if it waits there (a worker taking it would find
+        it ended, so this only spares one the trip)."""
+        manager = self.app.job_manager
+        for job in await manager.list_jobs_async(
+            queue=QUEUE, lock=job_id, status=Status.TODO.value
+        ):
+            if job.id is not None:
+                await manager.cancel_job_by_id_async(job.id)
+
     async def work(
         self,
         run: Work,
         *,
+        abandoned: Abandoned,
         concurrency: int,
         heartbeat_s: float,
         stall_s: float,
@@ -87,16 +121,20 @@ class Dispatch:
         ``by_user()`` says whether a cancel of the run is the person's (not a stop).
 
         Jobs whose worker stopped sending heartbeats ``stall_s`` ago are put back in the
-        queue by every worker, each ``heartbeat_s``.
+        queue by every worker, each ``heartbeat_s``; one whose cancel its worker did not
+        live to carry out is ended by procrastinate instead, and ``abandoned(job_id)``
+        settles it.
         """
 
         async def dream(context: JobContext, job_id: str) -> None:
             # Cancelled by procrastinate: at the person's request (an abort), or because
-            # this worker stops (then the job is queued again, see _RETRY).
+            # this worker stops (then the job is queued again, see _UntilItEnds).
             await run(job_id, lambda: context.abort_reason() is AbortReason.USER_REQUEST)
 
-        self.app.task(name=TASK, queue=QUEUE, pass_context=True, retry=_RETRY)(dream)
-        sweeper = asyncio.create_task(self._sweep(heartbeat_s, stall_s), name="stalled-jobs")
+        self.app.task(name=TASK, queue=QUEUE, pass_context=True, retry=_UntilItEnds())(dream)
+        sweeper = asyncio.create_task(
+            self._sweep(heartbeat_s, stall_s, abandoned), name="stalled-jobs"
+        )
         try:
             await self.app.run_worker_async(
                 queues=[QUEUE],
@@ -113,15 +151,18 @@ class Dispatch:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
 
-    async def _sweep(self, every_s: float, stall_s: float) -> None:
+    async def _sweep(self, every_s: float, stall_s: float, abandoned: Abandoned) -> None:
         manager = self.app.job_manager
         while True:
             await asyncio.sleep(every_s)
             try:
                 for job in await manager.get_stalled_jobs(seconds_since_heartbeat=stall_s):
-                    log.warning(
-                        "job %s: its worker stopped; queued again", job.task_kwargs.get("job_id")
-                    )
+                    job_id = str(job.task_kwargs.get("job_id"))
+                    log.warning("job %s: its worker stopped; queued again", job_id)
                     await manager.retry_job(job)
+                    # procrastinate fails, rather than retries, a job whose abort was asked.
+                    [now] = await manager.list_jobs_async(id=job.id)
+                    if now.status == Status.FAILED.value:
+                        await abandoned(job_id)
             except Exception as exc:  # the server away for now: looked at again next time
                 log.warning("cannot look for stalled jobs now: %s", exc)
