@@ -161,7 +161,11 @@ class ChatJobs:
             surface = await reply.open_surface(request.job_id, self._remember(request.job_id))
         except BaseException:
             # Nowhere to show it, so nobody would ever hear of it: refunded, not reserved.
-            await asyncio.shield(self.engine.withdraw(request))
+            try:
+                await asyncio.shield(self.engine.withdraw(request))
+            except Exception:
+                # The adapter's own error is the one to raise; this one is logged.
+                log.exception("job %s: could not be given back", request.job_id)
             raise
         self._surfaces.add(surface)
         job: Coroutine[Any, Any, object]

@@ -222,6 +222,17 @@ class Settings(BaseSettings):
         """Where the books are kept: the PostgreSQL server if one is named, else the file."""
         return self.database_url.get_secret_value() if self.database_url else self.db
 
+    @model_validator(mode="after")
+    def _stall_after_heartbeats(self) -> Settings:
+        # A stall shorter than two heartbeats would call live workers dead and queue their
+        # jobs again each time (their claims keep them from running twice, at a retry each).
+        if self.worker_stall_s < 2 * self.worker_heartbeat_s:
+            raise ValueError(
+                f"DREAMBOT_WORKER_STALL_S ({self.worker_stall_s:g}) must be at least twice "
+                f"DREAMBOT_WORKER_HEARTBEAT_S ({self.worker_heartbeat_s:g})"
+            )
+        return self
+
     @field_validator("discord_shard_ids", mode="before")
     @classmethod
     def _shard_ranges(cls, value: object) -> object:

@@ -18,6 +18,9 @@ from engine.errors import EngineError
 from engine.models import Action, DreamResult, JobFailure, JobTicket, ProgressSnapshot
 
 _OUTCOME_POLL_S = 0.2
+# A chat edit is paced to about one a second per message anyway: more events would only
+# be skipped by the adapter, each having cost a transaction and a NOTIFY.
+PROGRESS_EVERY_S = 0.5
 
 
 class DeliveryError(EngineError):
@@ -27,10 +30,18 @@ class DeliveryError(EngineError):
 class RelaySurface:
     """One job's surface, written to the job's events."""
 
-    def __init__(self, job_id: str, events: EventLog, *, delivery_wait_s: float) -> None:
+    def __init__(
+        self,
+        job_id: str,
+        events: EventLog,
+        *,
+        delivery_wait_s: float,
+        progress_every_s: float = PROGRESS_EVERY_S,
+    ) -> None:
         self.job_id = job_id
         self._events = events
         self._delivery_wait_s = delivery_wait_s
+        self._progress_every_s = progress_every_s
 
     async def acknowledge(self, ticket: JobTicket) -> None:
         await self._events.append(self.job_id, EventKind.ACKNOWLEDGE, {"title": ticket.title})
@@ -40,7 +51,11 @@ class RelaySurface:
         await self._events.append(self.job_id, EventKind.PREVIEW, {"name": preview.name}, media)
 
     async def show_progress(self, progress: ProgressSnapshot) -> None:
+        """One event, then a pause: the job's reporter hands over only the latest snapshot
+        when it comes back, so changes meanwhile are folded into one event."""
+        started = time.monotonic()
         await self._events.append(self.job_id, EventKind.PROGRESS, snapshot_data(progress))
+        await asyncio.sleep(max(0.0, self._progress_every_s - (time.monotonic() - started)))
 
     async def deliver_final(self, result: DreamResult) -> None:
         media = await asyncio.to_thread(result.final.read_bytes)

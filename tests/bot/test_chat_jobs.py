@@ -12,7 +12,7 @@ from aiogram import Bot
 from aiogram.types import Update
 
 import bot
-from bot.chat_jobs import ChatJobs
+from bot.chat_jobs import Ask, ChatJobs
 from bot.discord_app import DiscordApp, DiscordOptions
 from bot.telegram_app import TelegramApp, TelegramOptions
 from engine import Engine, EngineConfig, Providers
@@ -133,3 +133,32 @@ async def test_one_resume_continues_each_job_on_its_own_platform(
     assert discord_finals and [f.filename for f in discord_finals[-1].files] == ["dream.mp4"]
     rows = await storage.db.fetch("SELECT user_key, state FROM jobs ORDER BY user_key")
     assert rows == [(f"discord:{dp.USER_ID}", "delivered"), (f"telegram:{READER}", "delivered")]
+
+
+class GoneChat:
+    """A chat that is gone by the time its job would show itself, with the books gone
+    too: the job cannot even be given back."""
+
+    says_every_refusal = True
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def refuse(self, notice: object) -> None:
+        raise AssertionError("admitted, not refused")
+
+    async def open_surface(self, job_id: str, remember: object) -> object:
+        await self.storage.close()
+        raise RuntimeError("Forbidden: bot was blocked by the user")
+
+
+async def test_a_job_that_cannot_be_given_back_raises_the_chats_error(
+    tmp_path, config: EngineConfig, ffmpeg: FFmpeg, media: FakeMedia, caplog
+) -> None:
+    storage = await Storage.open(tmp_path / "db.sqlite3", QuotaPolicy(daily_quota=5))
+    providers = FakeProviders(media)
+    engine = Engine(config, Providers(*[providers] * 5), ffmpeg, books=Books(storage))
+    jobs = ChatJobs(engine)
+    with pytest.raises(RuntimeError, match="blocked by the user"):
+        await jobs.start(Ask(STORY, "telegram:1"), GoneChat(storage))  # type: ignore[arg-type]
+    assert "could not be given back" in caplog.text

@@ -81,6 +81,15 @@ def test_shards_that_cannot_be_are_refused(monkeypatch, shards, ids, said) -> No
         Settings()
 
 
+def test_a_stall_timeout_within_two_heartbeats_is_refused(monkeypatch) -> None:
+    monkeypatch.setenv("DREAMBOT_WORKER_HEARTBEAT_S", "10")
+    monkeypatch.setenv("DREAMBOT_WORKER_STALL_S", "15")
+    with pytest.raises(ValidationError, match=r"STALL_S \(15\) must be at least twice"):
+        Settings()
+    monkeypatch.setenv("DREAMBOT_WORKER_STALL_S", "20")
+    assert Settings().worker_stall_s == 20
+
+
 def test_a_refused_setting_is_named_without_its_value_or_any_other(monkeypatch) -> None:
     monkeypatch.setenv("DREAMBOT_DATABASE_URL", "mysql://root:hunter2@db/x")
     monkeypatch.setenv("TELEGRAM_TOKEN", "123:must-not-leak")
