@@ -30,18 +30,10 @@ class DeliveryError(EngineError):
 class RelaySurface:
     """One job's surface, written to the job's events."""
 
-    def __init__(
-        self,
-        job_id: str,
-        events: EventLog,
-        *,
-        delivery_wait_s: float,
-        progress_every_s: float = PROGRESS_EVERY_S,
-    ) -> None:
+    def __init__(self, job_id: str, events: EventLog, *, delivery_wait_s: float) -> None:
         self.job_id = job_id
         self._events = events
         self._delivery_wait_s = delivery_wait_s
-        self._progress_every_s = progress_every_s
 
     async def acknowledge(self, ticket: JobTicket) -> None:
         await self._events.append(self.job_id, EventKind.ACKNOWLEDGE, {"title": ticket.title})
@@ -55,7 +47,7 @@ class RelaySurface:
         when it comes back, so changes meanwhile are folded into one event."""
         started = time.monotonic()
         await self._events.append(self.job_id, EventKind.PROGRESS, snapshot_data(progress))
-        await asyncio.sleep(max(0.0, self._progress_every_s - (time.monotonic() - started)))
+        await asyncio.sleep(max(0.0, PROGRESS_EVERY_S - (time.monotonic() - started)))
 
     async def deliver_final(self, result: DreamResult) -> None:
         media = await asyncio.to_thread(result.final.read_bytes)
