@@ -38,17 +38,23 @@ class Pair:
 
 @contextlib.asynccontextmanager
 async def serving_and_standby(
-    tmp_path: Path, fake: FakeTelegramAPI, url: str
+    tmp_path: Path, fake: FakeTelegramAPI, url: str, *, serving_poll_s: str = "0.1"
 ) -> AsyncIterator[Pair]:
     """`dreambot run` twice with the same token on one server: the first serves, the second
-    has said it stands by; both are stopped (SIGTERM) afterwards, if still running."""
+    has said it stands by; both are stopped (SIGTERM) afterwards, if still running.
+
+    The standby asks every 0.1 s; ``serving_poll_s`` is how often the first checks its hold.
+    """
     first, second = tmp_path / "first", tmp_path / "second"
     started: list[asyncio.subprocess.Process] = []
     try:
-        for folder, ready in ((first, "running: ['TelegramApp']"), (second, "standing by")):
+        for folder, ready, poll_s in (
+            (first, "running: ['TelegramApp']", serving_poll_s),
+            (second, "standing by", "0.1"),
+        ):
             folder.mkdir()
             environment = run_environment(
-                folder, telegram=fake, DREAMBOT_DATABASE_URL=url, DREAMBOT_STANDBY_POLL_S="0.1"
+                folder, telegram=fake, DREAMBOT_DATABASE_URL=url, DREAMBOT_STANDBY_POLL_S=poll_s
             )
             started.append(await start_run(folder, environment))
             await asyncio.wait_for(logged(folder, ready), timeout=60)
@@ -142,9 +148,17 @@ async def test_a_process_that_lost_its_hold_stops_and_the_standby_serves_alone(
 ) -> None:
     """The server drops the serving process's hold (its connection ended by the server, as in
     a restart or a failover) while the process lives on: the standby takes the bot, and the
-    first process, finding it so, stops at once (exit code 1) rather than poll beside it."""
+    first process, finding it so, stops at once (exit code 1) rather than poll beside it.
+
+    Whoever reaches the server first after the drop holds the bot: the first process takes
+    its hold again when it next checks it, and then rightly goes on serving. So that the
+    standby is first, the first process checks every 2 s against the standby's 0.1 s; with
+    both at 0.1 s the outcome was their phase, which any change to start-up could flip."""
     with fresh_schema() as url:
-        async with FakeTelegramAPI() as fake, serving_and_standby(tmp_path, fake, url) as pair:
+        async with (
+            FakeTelegramAPI() as fake,
+            serving_and_standby(tmp_path, fake, url, serving_poll_s="2") as pair,
+        ):
             books = await open_backend(url)
             try:
                 await books.fetch(
