@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from engine.books import Books
 from engine.cache import Cache, MediaCache, NoCache
@@ -61,6 +62,7 @@ STOPPING = Notice(
     N_("dreambot is restarting. Please send that again in a minute; nothing was charged.")
 )
 NOT_RESUMABLE = Notice(N_("the job could not be resumed after a restart"))
+_T = TypeVar("_T")
 NOT_STARTED = Notice(N_("the job could not be started"))
 UNAVAILABLE = Notice(
     N_("dreambot cannot take dreams right now. Please try again later; nothing was charged.")
@@ -270,23 +272,27 @@ class Engine:
         if not await self._storage.db.claim(job_id):
             return False
         try:
-            return await self._cancel_claimed(job_id, surface)
+            return await _to_the_end(self._cancel_claimed(job_id, surface))
         finally:
             await self._storage.db.release(job_id)
 
     async def _cancel_claimed(self, job_id: str, surface: Surface) -> bool:
+        """Settle a claimed job that is not running here as cancelled, and tell; the claim
+        is kept until it is told, so that no worker taking the job meanwhile speaks first."""
         stored = await self._storage.jobs.unfinished_one(job_id)
         if stored is None:
             return False
-        journal = Journal(job_id, self._storage.jobs, files=stored.files, requests=stored.requests)
-        # A worker that died may have left clips in fal's queue: nobody will want them now.
-        await abandon_pending(journal, self.providers)
         stage = Stage.SCENES if Part(PartKind.SCRIPT).name in stored.files else Stage.SCRIPT
+        outcome = Outcome(JobState.CANCELLED, stage, CANCELLED)
         # The files are on the host of the worker that made them, whose cleaner removes them.
-        await self._settlement.settle(job_id, None, Outcome(JobState.CANCELLED, stage, CANCELLED))
-        log.info("job %s: cancelled before a worker ran it", job_id)
+        await self._settlement.settle(job_id, None, outcome, keep_claim=True)
+        log.info("job %s: cancelled where no run of it was going", job_id)
         await surface.fail(JobFailure(job_id, stage, CANCELLED, cancelled=True, refunded=True))
         await surface.offer_actions([Action.REGENERATE])
+        # After telling (the person waits on it, the requests do not): a worker that died
+        # may have left clips in fal's queue, which nobody will want now.
+        journal = Journal(job_id, self._storage.jobs, files=stored.files, requests=stored.requests)
+        await abandon_pending(journal, self.providers)
         return True
 
     def is_running(self, job_id: str) -> bool:
@@ -330,24 +336,29 @@ class Engine:
         return tasks
 
     async def run_queued(
-        self, job_id: str, surface: Surface, *, by_user: Callable[[], bool]
+        self, job_id: str, surface: Surface, *, cancel_asked: Callable[[], Awaitable[bool]]
     ) -> bool:
         """Run a job a worker took from the queue, to its end; False when another live
         process holds it (it is to be tried later).
 
-        Cancelled meanwhile, ``by_user()`` says whether the person asked (the job is then
-        refunded and told) or this worker is stopping (it stays unfinished, to be resumed
-        from its journal by whichever worker takes it next).
+        ``cancel_asked()`` says whether the person asked to cancel it. Asked before its run
+        begins, it is settled cancelled instead. Cancelled meanwhile, the run stops as the
+        person asked (refunded and told), or, when this worker is stopping and nobody
+        asked, stays unfinished, to be resumed from its journal by the next worker.
         """
         if await self._storage.db.claim(job_id) is False:
             return False
         try:
-            task = await self._queued_task(job_id, surface)
+            if await cancel_asked():
+                await _to_the_end(self._cancel_claimed(job_id, surface))
+                task = None
+            else:
+                task = await self._queued_task(job_id, surface)
         except BaseException as stopped:
             try:
-                if isinstance(stopped, asyncio.CancelledError) and by_user():
-                    # Asked before its run began: settled here, as its run would have.
-                    await asyncio.shield(self._cancel_claimed(job_id, surface))
+                if isinstance(stopped, asyncio.CancelledError) and await cancel_asked():
+                    # Asked as its run was being made: settled here, as its run would have.
+                    await _to_the_end(self._cancel_claimed(job_id, surface))
             finally:
                 # Let go, or this worker would call the job busy each time it is retried.
                 await self._storage.db.release(job_id)
@@ -358,7 +369,7 @@ class Engine:
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
-            await self._stop_queued(job_id, task, surface, by_user())
+            await self._stop_queued(job_id, task, surface, await cancel_asked())
             raise
         except StageFailedError:
             pass  # settled and told
@@ -382,7 +393,10 @@ class Engine:
             # Asked before the run's first step: it never begins, and is settled here.
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            await asyncio.shield(self._cancel_claimed(job_id, surface))
+            try:
+                await _to_the_end(self._cancel_claimed(job_id, surface))
+            finally:
+                await self._storage.db.release(job_id)
         # A run that is ending (delivering, or settling a failure) ends as it was going to.
         with contextlib.suppress(BaseException):
             await task
@@ -459,6 +473,17 @@ class Engine:
 
 async def _surface(surface: Surface) -> Surface:
     return surface
+
+
+async def _to_the_end(work: Coroutine[object, object, _T]) -> _T:
+    """Run ``work`` to its end even if the caller is cancelled meanwhile (a settlement
+    half done is worse than a stop a moment late); the cancel is raised after it."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.gather(task, return_exceptions=True)
+        raise
 
 
 async def _detect(story: str) -> Language:

@@ -69,9 +69,12 @@ class Settlement:
         outcome: Outcome,
         *,
         timings: Mapping[Stage, float] | None = None,
+        keep_claim: bool = False,
     ) -> None:
         """End a job as ``outcome`` says: charged if delivered, refunded otherwise; returns
-        once the database has recorded it, however long the database refuses writes."""
+        once the database has recorded it, however long the database refuses writes.
+
+        The job's claim is let go, unless ``keep_claim`` (the caller lets go of it)."""
         if workdir is not None:
             await self.record(workdir, outcome)
         cost = await self._storage.settle(
@@ -81,7 +84,8 @@ class Settlement:
             failure=str(outcome.notice) if outcome.notice else None,
             timings=timings,
         )
-        await self._storage.db.release(job_id)
+        if not keep_claim:
+            await self._storage.db.release(job_id)
         self._telemetry.job_ended(outcome.state)
         if timings:
             self._typical.note(timings)  # the next wait's estimate knows this job

@@ -12,6 +12,7 @@ from bot.discord_app.history import send_again
 from bot.discord_app.locale import words_of
 from bot.discord_app.places import DiscordSurfaces, start_dream
 from bot.discord_app.share import Sharing
+from bot.discord_app.surface import NO_MENTIONS
 from bot.users import Platform, user_key
 from engine import Action
 
@@ -37,10 +38,14 @@ class DiscordPresses:
         """Cancel the job, dream its story again, or share its video."""
         words = words_of(interaction)
         if action is Action.CANCEL:
+            # Answered first: Discord allows 3 s, and a cancel of a job a worker runs goes
+            # through the database (docs/decisions.md).
+            await interaction.response.defer(ephemeral=True)
             stopped = await self._jobs.cancel(job)
-            await interaction.response.send_message(
+            await interaction.followup.send(
                 words._("Cancelling…") if stopped else words._("It has already finished."),
                 ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
             )
         elif action is Action.REGENERATE:
             ask = await self._jobs.again(job, discord_user(interaction.user))

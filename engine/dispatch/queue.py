@@ -19,6 +19,7 @@ import procrastinate
 from procrastinate.job_context import AbortReason, JobContext
 from procrastinate.jobs import Status
 
+from engine.dispatch.cancels import CANCELS_SCHEMA
 from engine.dispatch.events import EVENTS_SCHEMA
 from engine.storage.backend import Backend, Transaction
 from engine.storage.dialect import Lock
@@ -49,7 +50,7 @@ class JobBusyError(Exception):
 
 
 Work = Callable[[str, Callable[[], bool]], Awaitable[None]]
-Abandoned = Callable[[str], Awaitable[None]]
+Sweep = Callable[[], Awaitable[None]]
 
 
 class Dispatch:
@@ -66,7 +67,7 @@ class Dispatch:
         await self.app.open_async()
         async with db.transaction() as tx:
             await tx.fetch("SELECT pg_advisory_xact_lock(?, hashtext(?))", (Lock.MIGRATION, TASK))
-            for statement in EVENTS_SCHEMA:
+            for statement in EVENTS_SCHEMA + CANCELS_SCHEMA:
                 await tx.fetch(statement)
             if await tx.fetch("SELECT to_regclass('procrastinate_jobs')") != [(None,)]:
                 return
@@ -111,7 +112,7 @@ class Dispatch:
         self,
         run: Work,
         *,
-        abandoned: Abandoned,
+        each_sweep: Sweep,
         concurrency: int,
         heartbeat_s: float,
         stall_s: float,
@@ -121,9 +122,7 @@ class Dispatch:
         ``by_user()`` says whether a cancel of the run is the person's (not a stop).
 
         Jobs whose worker stopped sending heartbeats ``stall_s`` ago are put back in the
-        queue by every worker, each ``heartbeat_s``; one whose cancel its worker did not
-        live to carry out is ended by procrastinate instead, and ``abandoned(job_id)``
-        settles it.
+        queue by every worker, each ``heartbeat_s``, which then runs ``each_sweep()``.
         """
 
         async def dream(context: JobContext, job_id: str) -> None:
@@ -133,7 +132,7 @@ class Dispatch:
 
         self.app.task(name=TASK, queue=QUEUE, pass_context=True, retry=_UntilItEnds())(dream)
         sweeper = asyncio.create_task(
-            self._sweep(heartbeat_s, stall_s, abandoned), name="stalled-jobs"
+            self._sweep(heartbeat_s, stall_s, each_sweep), name="stalled-jobs"
         )
         try:
             await self.app.run_worker_async(
@@ -151,18 +150,25 @@ class Dispatch:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
 
-    async def _sweep(self, every_s: float, stall_s: float, abandoned: Abandoned) -> None:
+    async def _sweep(self, every_s: float, stall_s: float, each_sweep: Sweep) -> None:
         manager = self.app.job_manager
         while True:
             await asyncio.sleep(every_s)
             try:
-                for job in await manager.get_stalled_jobs(seconds_since_heartbeat=stall_s):
-                    job_id = str(job.task_kwargs.get("job_id"))
-                    log.warning("job %s: its worker stopped; queued again", job_id)
-                    await manager.retry_job(job)
-                    # procrastinate fails, rather than retries, a job whose abort was asked.
-                    [now] = await manager.list_jobs_async(id=job.id)
-                    if now.status == Status.FAILED.value:
-                        await abandoned(job_id)
+                stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=stall_s)
             except Exception as exc:  # the server away for now: looked at again next time
                 log.warning("cannot look for stalled jobs now: %s", exc)
+                stalled = []
+            for job in stalled:
+                job_id = job.task_kwargs.get("job_id")
+                try:
+                    # A job whose abort was asked is failed by procrastinate, not queued
+                    # again; each_sweep settles it.
+                    await manager.retry_job(job)
+                    log.warning("job %s: its worker stopped; queued again", job_id)
+                except Exception as exc:
+                    log.warning("job %s: cannot be queued again now: %s", job_id, exc)
+            try:
+                await each_sweep()
+            except Exception as exc:
+                log.warning("cannot settle the cancelled jobs now: %s", exc)

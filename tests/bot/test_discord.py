@@ -258,6 +258,10 @@ async def test_buttons_answer_only_the_requester(discord_bot: Build, media: Fake
     assert t.jobs.engine.is_running(job)
 
     await t.press(OWNER, "cancel", job, message_id)
+    answer = t.fake.calls_to("callback")[-1].body
+    assert answer["type"] == 6  # DEFERRED_UPDATE_MESSAGE: answered within Discord's 3 s
+    said = t.fake.calls_to("followup")[-1].body
+    assert said["content"] == "Cancelling…" and said["flags"] & 64
     release.set()
     await t.jobs.drain()
     assert "Cancelled" in t.fake.original(payload).content

@@ -167,3 +167,37 @@ async def test_a_cancel_its_dead_worker_never_carried_out_is_settled_by_another(
         assert await ended(books, request.job_id) == ("cancelled", "refunded")
         assert (await books.storage.ledger.show(USER)).used == 0
         assert await queue_states(books) == [("failed", True)]  # never run again
+
+
+async def test_a_cancel_while_another_process_holds_the_job_is_kept_for_whoever_runs_it(
+    url: str, config, ffmpeg, media
+) -> None:
+    """A worker stopping still holds the job it queued again: the cancel is recorded, the
+    person hears it is cancelling, and the next worker to take the job settles it unrun."""
+    async with side(url) as (books, dispatch):
+        adapter = engine_on(config, ffmpeg, FakeProviders(media), books, dispatch)
+        remote = RemoteJobs(adapter, dispatch, url, poll_s=0.1)
+        request = await adapter.admit(STORY, requester=USER)
+        async with side(url) as (stopping_books, _):
+            assert await stopping_books.storage.db.claim(request.job_id) is True
+            assert await remote.cancel(request.job_id)  # not "it has already finished"
+            assert await ended(books, request.job_id) == ("admitted", "reserved")
+        fake = FakeProviders(media)
+        async with side(url) as (worker_books, worker_dispatch):
+            worker = engine_on(config, ffmpeg, fake, worker_books, None)
+            working = asyncio.create_task(
+                work_queue(
+                    worker_dispatch, worker, concurrency=1, heartbeat_s=0.2, stall_s=5, grace_s=0
+                )
+            )
+            try:
+                surface = RecordingSurface()
+                await asyncio.wait_for(remote.follow(request.job_id, surface), 30)
+            finally:
+                working.cancel()
+                await asyncio.gather(working, return_exceptions=True)
+
+        told_cancelled(surface)
+        assert "ack" not in surface.kinds() and fake.calls == []  # never run
+        assert await ended(books, request.job_id) == ("cancelled", "refunded")
+        assert (await books.storage.ledger.show(USER)).used == 0
