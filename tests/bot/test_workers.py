@@ -120,6 +120,23 @@ def serve_media(fal: FakeFalQueue, openai: OpenAIFake, media: FakeMedia, clip_st
     openai.speech_file = media.narration
 
 
+@contextlib.asynccontextmanager
+async def fleet_at_work(
+    tmp_path: Path, media: FakeMedia, clip_steps: int
+) -> AsyncIterator[tuple[str, FakeTelegramAPI, FakeDiscordAPI, FakeFalQueue, Fleet]]:
+    """The fakes, the media they serve, and the fleet on a schema of its own."""
+    with fresh_schema() as url:
+        async with (
+            FakeTelegramAPI() as telegram,
+            FakeDiscordAPI() as discord_api,
+            FakeFalQueue(oversized_bytes=3 * 2**20) as fal,
+            OpenAIFake() as openai,
+        ):
+            serve_media(fal, openai, media, clip_steps=clip_steps)
+            async with fleet(tmp_path, (telegram, discord_api), fal, openai, url) as started:
+                yield url, telegram, discord_api, fal, started
+
+
 async def jobs_end(url: str, expected: list[tuple[str, str]]) -> None:
     books = await open_backend(url)
     try:
@@ -132,34 +149,25 @@ async def jobs_end(url: str, expected: list[tuple[str, str]]) -> None:
 async def test_a_worker_killed_mid_clip_is_replaced_and_each_clip_is_submitted_once(
     tmp_path, media: FakeMedia
 ) -> None:
-    with fresh_schema() as url:
-        async with (
-            FakeTelegramAPI() as telegram,
-            FakeDiscordAPI() as discord_api,
-            FakeFalQueue(oversized_bytes=3 * 2**20) as fal,
-            OpenAIFake() as openai,
-        ):
-            # Long enough in the queue (at 0.05 s a poll) to be killed waiting for it.
-            serve_media(fal, openai, media, clip_steps=60)
-            async with fleet(tmp_path, (telegram, discord_api), fal, openai, url) as started:
-                telegram.push_update(telegram.message_update(1, 77, 77, STORY, username="reader"))
-                # Killed once every clip is in fal's queue and its id journalled (an id is
-                # stored before its first status poll, so polled means recorded).
-                await asyncio.wait_for(until(lambda: clips_polled(fal) == SCENES), timeout=120)
-                running = next(
-                    name
-                    for name in ("one", "two")
-                    if "accepted for telegram:77" in started.log_of(name)
-                )
-                await started.kill(running)
-                await asyncio.wait_for(until(lambda: finals(telegram) == 1), timeout=180)
-                submitted = fal.submitted_ids(CLIP)
-                # The worker left serves Discord too.
-                payload = discord_api.command_payload("dream", {"story": STORY})
-                await discord_api.send_interaction(payload)
-                await discord_api.wait_until(lambda: discord_final(discord_api, payload), 180)
-                delivered = [("delivered", "committed")] * 2
-                await asyncio.wait_for(jobs_end(url, delivered), timeout=30)
+    # Long enough in the queue (at 0.05 s a poll) to be killed waiting for it.
+    async with fleet_at_work(tmp_path, media, clip_steps=60) as world:
+        url, telegram, discord_api, fal, started = world
+        telegram.push_update(telegram.message_update(1, 77, 77, STORY, username="reader"))
+        # Killed once every clip is in fal's queue and its id journalled (an id is
+        # stored before its first status poll, so polled means recorded).
+        await asyncio.wait_for(until(lambda: clips_polled(fal) == SCENES), timeout=120)
+        running = next(
+            name for name in ("one", "two") if "accepted for telegram:77" in started.log_of(name)
+        )
+        await started.kill(running)
+        await asyncio.wait_for(until(lambda: finals(telegram) == 1), timeout=180)
+        submitted = fal.submitted_ids(CLIP)
+        # The worker left serves Discord too.
+        payload = discord_api.command_payload("dream", {"story": STORY})
+        await discord_api.send_interaction(payload)
+        await discord_api.wait_until(lambda: discord_final(discord_api, payload), 180)
+        delivered = [("delivered", "committed")] * 2
+        await asyncio.wait_for(jobs_end(url, delivered), timeout=30)
 
     other = "two" if running == "one" else "one"
     assert "resumed" in (tmp_path / other / "run.log").read_text()
@@ -184,36 +192,29 @@ def pressable(telegram: FakeTelegramAPI, chat: int, action: str) -> tuple[int, s
 async def test_an_adapter_killed_mid_job_restarts_in_the_same_message_and_cancels_reach_workers(
     tmp_path, media: FakeMedia
 ) -> None:
-    with fresh_schema() as url:
-        async with (
-            FakeTelegramAPI() as telegram,
-            FakeDiscordAPI() as discord_api,
-            FakeFalQueue(oversized_bytes=3 * 2**20) as fal,
-            OpenAIFake() as openai,
-        ):
-            serve_media(fal, openai, media, clip_steps=60)
-            async with fleet(tmp_path, (telegram, discord_api), fal, openai, url) as started:
-                telegram.push_update(telegram.message_update(1, 77, 77, STORY, username="reader"))
-                await asyncio.wait_for(until(lambda: clips_polled(fal) == SCENES), timeout=120)
-                # The adapter dies while a worker runs its job; a supervisor starts it again.
-                await started.kill("adapter")
-                await started.start("adapter")
-                await asyncio.wait_for(until(lambda: finals(telegram) == 1), timeout=180)
+    async with fleet_at_work(tmp_path, media, clip_steps=60) as world:
+        url, telegram, _, fal, started = world
+        telegram.push_update(telegram.message_update(1, 77, 77, STORY, username="reader"))
+        await asyncio.wait_for(until(lambda: clips_polled(fal) == SCENES), timeout=120)
+        # The adapter dies while a worker runs its job; a supervisor starts it again.
+        await started.kill("adapter")
+        await started.start("adapter")
+        await asyncio.wait_for(until(lambda: finals(telegram) == 1), timeout=180)
 
-                # A second story, cancelled with its button while its clips wait in fal.
-                serve_media(fal, openai, media, clip_steps=100_000)
-                telegram.push_update(telegram.message_update(2, 78, 78, STORY, username="other"))
-                await asyncio.wait_for(until(lambda: clips_polled(fal) == 2 * SCENES), 120)
-                found = pressable(telegram, 78, "cancel")
-                assert found is not None  # offered on a job a worker runs
-                message_id, data = found
-                telegram.push_update(telegram.callback_update(3, 78, 78, message_id, data))
-                ended = [("delivered", "committed"), ("cancelled", "refunded")]
-                await asyncio.wait_for(jobs_end(url, ended), timeout=60)
-                # Told in the same message, which now offers to dream it again.
-                await asyncio.wait_for(
-                    until(lambda: pressable(telegram, 78, "regenerate") is not None), 30
-                )
+        # A second story, cancelled with its button while its clips wait in fal.
+        fal.serve(CLIP, kind="video", file=media.clip, steps_in_queue=100_000)
+        telegram.push_update(telegram.message_update(2, 78, 78, STORY, username="other"))
+        await asyncio.wait_for(until(lambda: clips_polled(fal) == 2 * SCENES), 120)
+        # Offered on a job a worker runs, once the adapter has shown its progress.
+        await asyncio.wait_for(until(lambda: pressable(telegram, 78, "cancel") is not None), 30)
+        found = pressable(telegram, 78, "cancel")
+        assert found is not None
+        message_id, data = found
+        telegram.push_update(telegram.callback_update(3, 78, 78, message_id, data))
+        ended = [("delivered", "committed"), ("cancelled", "refunded")]
+        await asyncio.wait_for(jobs_end(url, ended), timeout=60)
+        # Told in the same message, which now offers to dream it again.
+        await asyncio.wait_for(until(lambda: pressable(telegram, 78, "regenerate") is not None), 30)
 
     first_run = (tmp_path / "adapter" / "run.1.log").read_text(errors="replace")
     assert "accepted for telegram:77" not in first_run  # the workers run the jobs
